@@ -1,0 +1,38 @@
+"""jaxgan: adversarial and variational generative models in JAX and Flax."""
+
+from jaxgan.games import Game, wgan, wgan_gp
+from jaxgan.penalties import clip_weights, gradient_penalty
+from jaxgan.state import GANState, Player, PlayerSpec, apply_gradients, init_player
+from jaxgan.steps import (
+    GANSpec,
+    critic_step,
+    generate,
+    generator_step,
+    init_state,
+    make_train_step,
+    standard_normal_latent,
+    train_step,
+    train_steps,
+)
+
+__all__ = [
+    "GANSpec",
+    "GANState",
+    "Game",
+    "Player",
+    "PlayerSpec",
+    "apply_gradients",
+    "clip_weights",
+    "critic_step",
+    "generate",
+    "generator_step",
+    "gradient_penalty",
+    "init_player",
+    "init_state",
+    "make_train_step",
+    "standard_normal_latent",
+    "train_step",
+    "train_steps",
+    "wgan",
+    "wgan_gp",
+]

@@ -1,0 +1,126 @@
+"""Named experiments: one module per experiment, each with `get_config() -> ConfigDict`.
+
+The first line of a module's docstring is the one-line description that `--list` prints.
+Modules whose names start with an underscore hold shared pieces and are not experiments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import ml_collections
+
+
+def list_experiments() -> dict[str, str]:
+    """{experiment name: one-line description}, sorted by name."""
+    names = sorted(
+        info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")
+    )
+    return {name: _module(name).__doc__.strip().splitlines()[0] for name in names}
+
+
+def get_config(name: str) -> ml_collections.ConfigDict:
+    """The default config of experiment `name`.
+
+    Raises:
+      KeyError: naming the valid experiments, if `name` is not one.
+    """
+    experiments = list_experiments()
+    if name not in experiments:
+        raise KeyError(f"unknown experiment {name!r}; valid experiments: {', '.join(experiments)}")
+    config = _module(name).get_config()
+    config.experiment = name
+    return config
+
+
+def _module(name: str):
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+class ConfigError(ValueError):
+    """A config override that names no key or carries a value of the wrong type."""
+
+
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> None:
+    """Apply `dotted.key=value` overrides in place, parsing each value as the key's type.
+
+    Tuples are written comma-separated (`model.critic_hidden=128,128`); `none` unsets an
+    optional value. Raises ConfigError naming the key and the valid choices.
+    """
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {override!r} is not of the form dotted.key=value")
+        parent, leaf = _parent(config, key)
+        value_type = parent.get_type(leaf)
+        try:
+            value = _parse(text, value_type, parent[leaf])
+            if value is None and not _is_optional(parent, leaf):
+                raise ValueError(text)
+            parent[leaf] = value
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{key}={text!r}: expected {_type_name(value_type, parent[leaf], _is_optional(parent, leaf))}"
+            ) from None
+
+
+def _parent(config: ml_collections.ConfigDict, key: str):
+    node = config
+    *path, leaf = key.split(".")
+    for depth, part in enumerate(path):
+        child = node.get(part) if part in node else None
+        if not isinstance(child, ml_collections.ConfigDict):
+            raise ConfigError(_unknown_key(key, node, ".".join(path[:depth])))
+        node = child
+    if leaf not in node or isinstance(node[leaf], ml_collections.ConfigDict):
+        raise ConfigError(_unknown_key(key, node, ".".join(path)))
+    return node, leaf
+
+
+def _unknown_key(key: str, node: ml_collections.ConfigDict, prefix: str) -> str:
+    valid = ", ".join(_leaf_keys(node, prefix))
+    return f"unknown config key {key!r}; valid keys here: {valid}"
+
+
+def _leaf_keys(node: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+    keys = []
+    for name in sorted(node.keys()):
+        dotted = f"{prefix}.{name}" if prefix else name
+        child = node[name]
+        keys += _leaf_keys(child, dotted) if isinstance(child, ml_collections.ConfigDict) else [dotted]
+    return keys
+
+
+def _is_optional(node: ml_collections.ConfigDict, leaf: str) -> bool:
+    # Optional keys are declared with config_dict.placeholder(type), a FieldReference.
+    return isinstance(node._fields[leaf], ml_collections.FieldReference)  # noqa: SLF001
+
+
+def _parse(text: str, value_type: type, current):
+    if text.strip().lower() in ("none", "null"):
+        return None
+    if value_type is bool:
+        if text.strip().lower() not in _BOOLEANS:
+            raise ValueError(text)
+        return _BOOLEANS[text.strip().lower()]
+    if value_type is tuple:
+        element_type = type(current[0]) if current else str
+        return tuple(_parse(part, element_type, None) for part in text.split(",") if part.strip())
+    if value_type is int:
+        return int(text)
+    if value_type is float:
+        return float(text)
+    return value_type(text)
+
+
+def _type_name(value_type: type, current, optional: bool) -> str:
+    if value_type is tuple:
+        element = type(current[0]).__name__ if current else "str"
+        return f"a comma-separated tuple of {element} (current: {','.join(map(str, current))})"
+    article = "an" if value_type.__name__[0] in "aeiou" else "a"
+    or_none = " or none" if optional else ""
+    return f"{article} {value_type.__name__}{or_none} (current: {current})"

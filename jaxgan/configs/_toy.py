@@ -1,0 +1,54 @@
+"""The shared config of the 2-D toy experiments (WGAN-GP's toy setting, Gulrajani et al. 2017)."""
+
+from __future__ import annotations
+
+from ml_collections import ConfigDict
+from ml_collections.config_dict import placeholder
+
+
+def optimizer(name: str, learning_rate: float, **options) -> ConfigDict:
+    """An optimizer config; unset options keep None and fall back to optax's defaults."""
+    config = ConfigDict(
+        {
+            "name": name,
+            "learning_rate": learning_rate,
+            "b1": placeholder(float),  # adam
+            "b2": placeholder(float),  # adam
+            "decay": placeholder(float),  # rmsprop
+            "clip": placeholder(float),  # weight clipping to [-clip, clip] after each update
+        }
+    )
+    config.update(options)
+    return config
+
+
+def toy_config() -> ConfigDict:
+    """MLPs of 512 × 3 (ReLU), 2-D latent, batch 256, on the 8-Gaussian ring."""
+    return ConfigDict(
+        {
+            "experiment": "",
+            "seed": 0,
+            "data": {
+                "name": "8gaussians",
+                # None keeps the dataset's default (see jaxgan.data.toy).
+                "radius": placeholder(float),
+                "spacing": placeholder(float),
+                "std": placeholder(float),
+                "scale": placeholder(float),
+            },
+            "model": {
+                "latent_dim": 2,
+                "generator_hidden": (512, 512, 512),
+                "critic_hidden": (512, 512, 512),
+            },
+            "game": {"name": "wgan_gp", "n_critic": 5, "penalty_weight": placeholder(float)},
+            "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
+            "train": {
+                "steps": 1000,
+                "batch_size": 256,
+                "steps_per_call": 10,
+                "checkpoint_every": 200,
+            },
+            "eval": {"samples": 2500, "n_std": 3.0},
+        }
+    )

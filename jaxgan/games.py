@@ -1,0 +1,83 @@
+"""Adversarial methods as data: each is a small frozen dataclass of pure loss functions.
+
+The training loop (`jaxgan.steps`) is generic; a method only says how the critic and the
+generator score a batch. Loss functions receive the critic as a closure `critic(x) -> scores`
+over its current parameters, so they never see parameters or optimizers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxgan import penalties
+
+Critic = Callable[[jax.Array], jax.Array]
+Metrics = dict[str, jax.Array]
+# critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
+CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
+# generator_loss(critic, fake) -> (loss, metrics); minimised over the generator through `fake`.
+GeneratorLoss = Callable[[Critic, jax.Array], tuple[jax.Array, Metrics]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Game:
+    """A two-player method: the losses each player minimises and the update schedule.
+
+    Attributes:
+      name: short name used in logs.
+      critic_loss: the critic's loss on a real and a generated batch.
+      generator_loss: the generator's loss on a generated batch.
+      n_critic: critic updates per generator update.
+    """
+
+    name: str
+    critic_loss: CriticLoss
+    generator_loss: GeneratorLoss
+    n_critic: int = 1
+
+    def __post_init__(self):
+        if self.n_critic < 1:
+            raise ValueError(f"n_critic must be at least 1, got {self.n_critic}")
+
+
+def wasserstein_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """Negated Kantorovich-Rubinstein objective: E_fake[f(x̃)] − E_data[f(x)] (WGAN, eq. 3).
+
+    Its negation, E_data[f(x)] − E_fake[f(x̃)], estimates W₁(p_data, p_g) when f is
+    1-Lipschitz; it is reported as `wasserstein`.
+    """
+    del key
+    wasserstein = jnp.mean(critic(real)) - jnp.mean(critic(fake))
+    return -wasserstein, {"wasserstein": wasserstein}
+
+
+def wasserstein_generator_loss(critic: Critic, fake: jax.Array):
+    """The generator's side of WGAN: −E_z[f(G(z))]."""
+    return -jnp.mean(critic(fake)), {}
+
+
+def _gradient_penalised_critic_loss(
+    critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *, penalty_weight: float
+):
+    """WGAN-GP critic loss: E[f(x̃)] − E[f(x)] + λ·E[(‖∇f(x̂)‖ − 1)²] (Gulrajani et al. 2017)."""
+    loss, metrics = wasserstein_critic_loss(critic, real, fake, key)
+    penalty = penalties.gradient_penalty(critic, real, fake, key)
+    return loss + penalty_weight * penalty, {**metrics, "gradient_penalty": penalty}
+
+
+def wgan(n_critic: int = 5) -> Game:
+    """WGAN (Arjovsky et al. 2017). Pair the critic's optimizer with `penalties.clip_weights`."""
+    return Game("wgan", wasserstein_critic_loss, wasserstein_generator_loss, n_critic)
+
+
+def wgan_gp(penalty_weight: float = 10.0, n_critic: int = 5) -> Game:
+    """WGAN-GP (Gulrajani et al. 2017): λ = 10 on images, 0.1 in the paper's toy experiments."""
+    if penalty_weight < 0:
+        raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
+    critic_loss = functools.partial(_gradient_penalised_critic_loss, penalty_weight=penalty_weight)
+    return Game("wgan_gp", critic_loss, wasserstein_generator_loss, n_critic)

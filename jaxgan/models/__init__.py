@@ -1,0 +1,5 @@
+"""Built-in Flax Linen networks."""
+
+from jaxgan.models.mlp import MLP
+
+__all__ = ["MLP"]

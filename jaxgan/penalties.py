@@ -1,0 +1,71 @@
+"""Constraints that keep a Wasserstein critic (approximately) 1-Lipschitz.
+
+Weight clipping (Arjovsky et al. 2017, "Wasserstein GAN") is an optax transformation applied
+after the critic's optimizer; the gradient penalty (Gulrajani et al. 2017, "Improved Training
+of Wasserstein GANs") is a term of the critic's loss.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def gradient_penalty(
+    critic: Callable[[jax.Array], jax.Array],
+    real: jax.Array,
+    fake: jax.Array,
+    key: jax.Array,
+) -> jax.Array:
+    """WGAN-GP's two-sided penalty E_x̂[(‖∇_x̂ f(x̂)‖₂ − 1)²] (Gulrajani et al. 2017, eq. 3).
+
+    x̂ = ε·x + (1 − ε)·x̃ with one ε ~ U[0, 1] per example (not per coordinate), so x̂ lies on
+    the segment between a real and a generated sample.
+
+    Args:
+      critic: maps a batch of inputs to one score per example; each score must depend on its
+        own example only (no batch norm), which is what makes ∇ of the summed scores the
+        per-example input gradients.
+      real: real samples, shape (batch, ...).
+      fake: generated samples, same shape as `real`.
+      key: PRNG key for ε.
+
+    Returns:
+      The scalar penalty, averaged over the batch.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real {real.shape} and fake {fake.shape} batches must have one shape")
+    eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = jax.random.uniform(key, eps_shape, dtype=real.dtype)
+    interpolates = eps * real + (1.0 - eps) * fake
+    grads = jax.grad(lambda x: jnp.sum(critic(x)))(interpolates)
+    feature_axes = tuple(range(1, grads.ndim))
+    # safe_norm keeps the penalty's own gradient finite where ∇f(x̂) = 0.
+    norms = optax.safe_norm(grads, 0.0, axis=feature_axes)
+    return jnp.mean((norms - 1.0) ** 2)
+
+
+def clip_weights(limit: float) -> optax.GradientTransformation:
+    """Clip every parameter to [−limit, limit] after the update (WGAN, Algorithm 1: c = 0.01).
+
+    Chain it after the optimizer, `optax.chain(optax.rmsprop(5e-5), clip_weights(0.01))`:
+    it rewrites the updates to `clip(params + updates) − params`, so the parameters land in
+    the box up to float rounding of that difference.
+    """
+    if limit <= 0:
+        raise ValueError(f"clip_weights needs a positive limit, got {limit}")
+
+    def init_fn(params):
+        del params
+        return optax.EmptyState()
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("clip_weights needs the parameters: call tx.update(grads, state, params)")
+        clipped = jax.tree.map(lambda p, u: jnp.clip(p + u, -limit, limit) - p, params, updates)
+        return clipped, state
+
+    return optax.GradientTransformation(init_fn, update_fn)

@@ -1,0 +1,54 @@
+"""Figures written into a run directory (matplotlib, Agg backend, PNG)."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_samples_2d(
+    path: str,
+    real: np.ndarray,
+    fake: np.ndarray,
+    critic: Callable[[np.ndarray], np.ndarray] | None = None,
+    title: str = "",
+    resolution: int = 128,
+) -> None:
+    """Real and generated 2-D samples over the critic's contour map."""
+    both = np.concatenate([real, fake])
+    low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
+    margin = 0.15 * (high - low).max()
+    low, high = low - margin, high + margin
+    fig, ax = plt.subplots(figsize=(6, 6))
+    if critic is not None:
+        xs, ys = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
+        scores = np.asarray(critic(grid)).reshape(resolution, resolution)
+        contour = ax.contourf(xs, ys, scores, levels=20, cmap="viridis", alpha=0.6)
+        fig.colorbar(contour, ax=ax, fraction=0.046, label="critic")
+    ax.scatter(real[:, 0], real[:, 1], s=3, c="tab:orange", alpha=0.5, label="data")
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="tab:blue", alpha=0.5, label="generated")
+    ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), aspect="equal", title=title)
+    ax.legend(loc="upper right", markerscale=4)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_curves(path: str, rows: Sequence[dict], keys: Sequence[str], title: str = "") -> None:
+    """One panel per metric key against the step, from metrics.jsonl rows."""
+    keys = [key for key in keys if any(key in row for row in rows)]
+    fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.2 * len(keys)), sharex=True, squeeze=False)
+    for ax, key in zip(axes[:, 0], keys):
+        steps = [row["step"] for row in rows if key in row]
+        ax.plot(steps, [row[key] for row in rows if key in row], lw=1)
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("generator iteration")
+    axes[0, 0].set_title(title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,95 @@
+"""Command line: python -m jaxgan.run --exp NAME [--steps N] [--seed S] [--workdir DIR]
+[--set dotted.key=value ...] [--resume] [--list]
+
+Exit status: 0 done, 1 training diverged, 2 bad usage (nothing written), 128 + signal number
+when stopped by SIGINT/SIGTERM (a checkpoint is saved first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from jaxgan import configs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxgan.run", description="Train and evaluate a named jaxgan experiment."
+    )
+    parser.add_argument("--exp", help="experiment name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument("--steps", type=int, help="generator iterations in total (train.steps)")
+    parser.add_argument("--seed", type=int, help="random seed (seed)")
+    parser.add_argument("--workdir", help="run directory (default: runs/EXP)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set model.critic_hidden=128,128")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the workdir")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace):
+    """The experiment's config with the command line's overrides; raises on any bad part."""
+    config = configs.get_config(args.exp)
+    overrides = list(args.overrides)
+    if args.steps is not None:
+        overrides.append(f"train.steps={args.steps}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    configs.apply_overrides(config, overrides)
+    return config
+
+
+def format_summary(summary: dict) -> str:
+    """The end-of-run summary, one screen."""
+    lines = [f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
+             f"({summary['gen_iters_per_s']} it/s after compilation)"]
+    if summary.get("modes") is not None:
+        lines.append(f"  modes captured    {summary['modes']} / {summary['modes_total']}")
+        lines.append(f"  high quality      {100 * summary['high_quality']:.1f} %")
+    lines.append(f"  W1 to data        {summary['w1_to_data']}")
+    for key in ("wasserstein", "critic_loss", "generator_loss"):
+        if key in summary:
+            lines.append(f"  {key:<17} {summary[key]:.5g}")
+    lines.append(f"  run directory     {summary['run_dir']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, description in configs.list_experiments().items():
+            print(f"{name:<16} {description}")
+        return 0
+    if not args.exp:
+        parser.error(f"--exp is required; valid experiments: {', '.join(configs.list_experiments())}")
+    try:
+        config = resolve_config(args)
+    except (KeyError, configs.ConfigError) as error:
+        parser.error(error.args[0])
+    # Imported here so that --list and usage errors answer without loading JAX.
+    from jaxgan import train
+
+    workdir = args.workdir or os.path.join("runs", args.exp)
+    try:
+        summary = train.train_and_evaluate(config, workdir, resume=args.resume, progress=not args.no_progress)
+    except configs.ConfigError as error:
+        parser.error(str(error))
+    except train.TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except train.TrainingInterrupted as error:
+        print(f"{error}", file=sys.stderr)
+        return 128 + error.signum
+    print(format_summary(summary))
+    print(json.dumps({key: summary[key] for key in ("modes", "high_quality", "w1_to_data")}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

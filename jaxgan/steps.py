@@ -1,0 +1,145 @@
+"""Pure training transitions and the one place where they are jitted.
+
+One generator iteration (`train_step`) is `n_critic` critic updates under `lax.scan` followed
+by one generator update; `train_steps` scans that over several iterations so that a whole chunk
+of training is a single XLA program. Nothing here is jitted except by `make_train_step`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan.games import Game, Metrics
+from jaxgan.state import GANState, PlayerSpec, apply_gradients, init_player
+
+LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
+
+
+def standard_normal_latent(latent_dim: int) -> LatentSampler:
+    """z ~ N(0, I) in `latent_dim` dimensions."""
+    return lambda key, n: jax.random.normal(key, (n, latent_dim))
+
+
+@dataclasses.dataclass(frozen=True)
+class GANSpec:
+    """Everything static about a GAN: the method, both players and the latent prior."""
+
+    game: Game
+    generator: PlayerSpec
+    critic: PlayerSpec
+    sample_latent: LatentSampler
+
+
+def init_state(spec: GANSpec, key: jax.Array, example_real: jax.Array) -> GANState:
+    """A fresh state: both players initialised, step 0, the run's base key.
+
+    Args:
+      spec: the GAN.
+      key: PRNG key; it seeds the initialisation and becomes the state's base key.
+      example_real: a batch shaped like the real data (only its shape and dtype are used).
+    """
+    key_generator, key_critic, key_latent, base = jax.random.split(key, 4)
+    z = spec.sample_latent(key_latent, example_real.shape[0])
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        rng=base,
+        generator=init_player(spec.generator, key_generator, z),
+        critic=init_player(spec.critic, key_critic, example_real),
+    )
+
+
+def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int) -> jax.Array:
+    """n samples G(z), z drawn from the latent prior."""
+    z = spec.sample_latent(key, n)
+    return spec.generator.apply(state.generator.variables(), z)
+
+
+def _critic_closure(spec: GANSpec, state: GANState, params=None):
+    variables = state.critic.variables(params)
+    return lambda x: spec.critic.apply(variables, x)
+
+
+def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):
+    """One critic update on a real batch and a fresh generated batch; the generator is fixed."""
+    key_fake, key_loss = jax.random.split(key)
+    fake = jax.lax.stop_gradient(generate(spec, state, key_fake, real.shape[0]))
+
+    def objective(params):
+        return spec.game.critic_loss(_critic_closure(spec, state, params), real, fake, key_loss)
+
+    (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.critic.params)
+    critic = apply_gradients(spec.critic, state.critic, grads)
+    metrics = {**metrics, "critic_loss": loss, "critic_grad_norm": optax.global_norm(grads)}
+    return state.replace(critic=critic), metrics
+
+
+def generator_step(spec: GANSpec, state: GANState, batch_size: int, key: jax.Array):
+    """One generator update against the current critic; the critic is fixed."""
+    z = spec.sample_latent(key, batch_size)
+    critic = _critic_closure(spec, state)
+
+    def objective(params):
+        fake = spec.generator.apply(state.generator.variables(params), z)
+        return spec.game.generator_loss(critic, fake)
+
+    (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
+    generator = apply_gradients(spec.generator, state.generator, grads)
+    metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.global_norm(grads)}
+    return state.replace(generator=generator), metrics
+
+
+def train_step(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANState, Metrics]:
+    """One generator iteration: `n_critic` critic updates (lax.scan), then one generator update.
+
+    Args:
+      spec: the GAN.
+      state: the current state.
+      real: one real batch per critic update, shape (n_critic, batch, ...).
+
+    Returns:
+      The new state (step + 1) and metrics: the last critic update's and the generator's.
+    """
+    n_critic = spec.game.n_critic
+    if real.shape[0] != n_critic:
+        raise ValueError(
+            f"train_step needs {n_critic} real batches (one per critic update) stacked on axis 0, "
+            f"got shape {real.shape}"
+        )
+    key_critic, key_generator = jax.random.split(jax.random.fold_in(state.rng, state.step))
+
+    def critic_update(state, batch_and_key):
+        return critic_step(spec, state, *batch_and_key)
+
+    critic_keys = jax.random.split(key_critic, n_critic)
+    state, critic_metrics = jax.lax.scan(critic_update, state, (real, critic_keys))
+    state, generator_metrics = generator_step(spec, state, real.shape[1], key_generator)
+    last_critic_metrics = jax.tree.map(lambda m: m[-1], critic_metrics)
+    return state.replace(step=state.step + 1), {**last_critic_metrics, **generator_metrics}
+
+
+def train_steps(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANState, Metrics]:
+    """Several generator iterations in one program (lax.scan over `train_step`).
+
+    Args:
+      real: shape (iterations, n_critic, batch, ...).
+
+    Returns:
+      The state after all iterations and each metric averaged over them (a NaN or inf in any
+      iteration makes the average non-finite, so checking the average is enough).
+    """
+    state, metrics = jax.lax.scan(lambda s, r: train_step(spec, s, r), state, real)
+    return state, jax.tree.map(jnp.mean, metrics)
+
+
+def make_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
+    """`train_steps` for `spec`, jitted once, with the input state's buffers donated.
+
+    The returned function takes `(state, real)` with `real` shaped
+    (iterations, n_critic, batch, ...) and compiles once per distinct shape.
+    """
+    return jax.jit(lambda state, real: train_steps(spec, state, real), donate_argnums=0)

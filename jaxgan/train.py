@@ -1,0 +1,303 @@
+"""A training run: build the players from a config, loop over the jitted step, evaluate.
+
+`train_and_evaluate(config, run_dir)` is what `python -m jaxgan.run` calls; notebooks and tests
+call it too. The run directory receives config.json, metrics.jsonl, figures, Orbax checkpoints
+and summary.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import time
+
+import jax
+import ml_collections
+import numpy as np
+import optax
+import tqdm
+
+from jaxgan import divergences, games, penalties, plots
+from jaxgan.checkpoint import Checkpointer
+from jaxgan.configs import ConfigError
+from jaxgan.data import toy
+from jaxgan.metrics import mode_coverage
+from jaxgan.models import MLP
+from jaxgan.state import PlayerSpec
+from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standard_normal_latent
+
+_OPTIMIZER_OPTIONS = {"adam": ("b1", "b2"), "rmsprop": ("decay",), "sgd": ()}
+_CURVES = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
+           "critic_grad_norm", "generator_grad_norm")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or inf; the message names the step and the last good checkpoint."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT or SIGTERM arrived; a checkpoint was saved first."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
+
+def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
+    """An optax optimizer from `config.optim.<player>`, with weight clipping if `clip` is set."""
+    options = config.optim[player]
+    if options.name not in _OPTIMIZER_OPTIONS:
+        raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(_OPTIMIZER_OPTIONS)}")
+    accepted = _OPTIMIZER_OPTIONS[options.name]
+    given = {key: options[key] for key in ("b1", "b2", "decay") if options[key] is not None}
+    for key in sorted(set(given) - set(accepted)):
+        raise ConfigError(f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none")
+    tx = getattr(optax, options.name)(options.learning_rate, **given)
+    if options.clip is not None:
+        if options.clip <= 0:
+            raise ConfigError(f"optim.{player}.clip must be positive, got {options.clip}")
+        tx = optax.chain(tx, penalties.clip_weights(options.clip))
+    return tx
+
+
+def build_game(config: ml_collections.ConfigDict) -> games.Game:
+    """The adversarial method named by `config.game`."""
+    game = config.game
+    if game.name == "wgan":
+        if game.penalty_weight is not None:
+            raise ConfigError("game.penalty_weight is for wgan_gp; WGAN constrains the critic by optim.critic.clip")
+        return games.wgan(game.n_critic)
+    if game.name == "wgan_gp":
+        if game.penalty_weight is None or game.penalty_weight < 0:
+            raise ConfigError("wgan_gp needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
+        return games.wgan_gp(game.penalty_weight, game.n_critic)
+    raise ConfigError(f"game.name={game.name!r}: choose one of wgan, wgan_gp")
+
+
+def build_source(config: ml_collections.ConfigDict):
+    """The toy data source named by `config.data`."""
+    options = {key: config.data[key] for key in config.data if key != "name"}
+    try:
+        return toy.make_toy(config.data.name, **options)
+    except ValueError as error:
+        raise ConfigError(f"data: {error}") from None
+
+
+def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
+    """The GAN of `config`: method, MLP players with their optimizers, N(0, I) latent."""
+    model = config.model
+    for key in ("generator_hidden", "critic_hidden"):
+        if any(width < 1 for width in model[key]):
+            raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
+    if model.latent_dim < 1:
+        raise ConfigError(f"model.latent_dim must be positive, got {model.latent_dim}")
+    return GANSpec(
+        game=build_game(config),
+        generator=PlayerSpec.from_linen(MLP(model.generator_hidden, data_dim), build_optimizer(config, "generator")),
+        critic=PlayerSpec.from_linen(MLP(model.critic_hidden, 1), build_optimizer(config, "critic")),
+        sample_latent=standard_normal_latent(model.latent_dim),
+    )
+
+
+def validate(config: ml_collections.ConfigDict):
+    """Check the config and build the data source and the GAN; raise ConfigError if unusable."""
+    train = config.train
+    for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every"):
+        if train[key] < 1:
+            raise ConfigError(f"train.{key} must be at least 1, got {train[key]}")
+    if train.checkpoint_every % train.steps_per_call:
+        raise ConfigError(
+            f"train.checkpoint_every ({train.checkpoint_every}) must be a multiple of "
+            f"train.steps_per_call ({train.steps_per_call})"
+        )
+    if config.eval.samples < 2:
+        raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
+    source = build_source(config)
+    example = toy.batches_for_step(source, config.seed, 0, (1,))
+    return source, build_gan(config, example.shape[-1])
+
+
+class _RunFiles:
+    """Paths and writers of one run directory."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+        self.config = os.path.join(run_dir, "config.json")
+        self.metrics = os.path.join(run_dir, "metrics.jsonl")
+        self.summary = os.path.join(run_dir, "summary.json")
+
+    def read_metrics(self) -> list[dict]:
+        if not os.path.exists(self.metrics):
+            return []
+        with open(self.metrics) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def keep_metrics_until(self, step: int) -> None:
+        """Drop rows logged after the checkpoint a resumed run restarts from."""
+        rows = [row for row in self.read_metrics() if row["step"] <= step]
+        with open(self.metrics, "w") as f:
+            f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def _check_resumable(config, files: _RunFiles, checkpointer: Checkpointer, resume: bool) -> None:
+    latest = checkpointer.latest_step()
+    if not resume and latest is not None:
+        raise ConfigError(
+            f"{files.run_dir} already holds checkpoints (latest step {latest}); pass --resume to "
+            "continue that run, or choose another --workdir"
+        )
+    if resume and latest is None:
+        raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
+    if resume:
+        with open(files.config) as f:
+            saved = json.load(f)
+        current = json.loads(config.to_json_best_effort())
+        changed = sorted(_flat_diff(saved, current) - {"train.steps"})
+        if changed:
+            raise ConfigError(
+                f"--resume with a config that differs from the run's in {', '.join(changed)}; "
+                "only --steps may change on resume"
+            )
+
+
+def _flat_diff(a: dict, b: dict, prefix: str = "") -> set[str]:
+    keys = set(a) | set(b)
+    diff = set()
+    for key in keys:
+        dotted = f"{prefix}{key}"
+        if isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
+            diff |= _flat_diff(a[key], b[key], dotted + ".")
+        elif a.get(key) != b.get(key):
+            diff.add(dotted)
+    return diff
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Turn SIGINT/SIGTERM into a flag the loop checks between jitted calls."""
+    received: list[int] = []
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in handled}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _real_chunk(source, config, start: int, count: int) -> np.ndarray:
+    """Real data for iterations start..start+count: (count, n_critic, batch, dim)."""
+    shape = (config.game.n_critic, config.train.batch_size)
+    return np.stack([toy.batches_for_step(source, config.seed, step, shape) for step in range(start, start + count)])
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
+                       progress: bool = True) -> dict:
+    """Train `config` in `run_dir` (resuming from its latest checkpoint if asked) and evaluate.
+
+    Returns:
+      The summary, also written to summary.json.
+
+    Raises:
+      ConfigError: an unusable config or run directory; nothing is written.
+      TrainingDiverged: a non-finite loss; the last good checkpoint is kept.
+      TrainingInterrupted: SIGINT/SIGTERM; a checkpoint of the current step is saved first.
+    """
+    started = time.perf_counter()
+    source, spec = validate(config)
+    files = _RunFiles(run_dir)
+    checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
+    try:
+        _check_resumable(config, files, checkpointer, resume)
+        os.makedirs(run_dir, exist_ok=True)
+        with open(files.config, "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+        example = _real_chunk(source, config, 0, 1)[0, 0]
+        state = init_state(spec, jax.random.PRNGKey(config.seed), example)
+        if resume:
+            state = checkpointer.restore(state)
+            files.keep_metrics_until(int(state.step))
+        state, timing = _train_loop(config, spec, source, state, files, checkpointer, progress)
+        summary = _evaluate(config, spec, source, state, files)
+    finally:
+        checkpointer.close()
+    summary.update(timing, wall_s=round(time.perf_counter() - started, 2), run_dir=os.path.abspath(run_dir))
+    with open(files.summary, "w") as f:
+        json.dump(summary, f, indent=2)
+    return summary
+
+
+def _train_loop(config, spec, source, state, files, checkpointer, progress):
+    """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
+    steps, per_call = config.train.steps, config.train.steps_per_call
+    train = make_train_step(spec)
+    step = int(state.step)
+    calls = []  # (iterations, seconds) per call; the first call includes compilation
+    bar = tqdm.tqdm(total=steps, initial=step, disable=not progress, unit="it", mininterval=0.5,
+                    desc=config.experiment or "train", dynamic_ncols=True)
+    with _stop_requests() as stop, open(files.metrics, "a") as log, bar:
+        real = _real_chunk(source, config, step, min(per_call, steps - step)) if step < steps else None
+        while step < steps:
+            count, tick = real.shape[0], time.perf_counter()
+            state, metrics = train(state, real)
+            next_step = step + count
+            if next_step < steps:  # prepared while the device computes
+                real = _real_chunk(source, config, next_step, min(per_call, steps - next_step))
+            metrics = {key: float(value) for key, value in jax.device_get(metrics).items()}
+            calls.append((count, time.perf_counter() - tick))
+            _stop_if_diverged(metrics, step, next_step, checkpointer)
+            step = next_step
+            log.write(json.dumps({"step": step, **metrics, "steps_per_s": count / calls[-1][1]}) + "\n")
+            log.flush()
+            checkpointer.save(step, state, force=step == steps)
+            bar.update(count)
+            bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}")
+            if stop:
+                checkpointer.save(step, state, force=True)
+                name = signal.Signals(stop[0]).name
+                raise TrainingInterrupted(
+                    f"stopped by {name} at step {step}; checkpoint saved in {checkpointer.path(step)}; "
+                    "continue with --resume",
+                    stop[0],
+                )
+    timed = calls[1:]
+    speed = sum(n for n, _ in timed) / sum(s for _, s in timed) if timed else None
+    return state, {"steps": step, "gen_iters_per_s": None if speed is None else round(speed, 2)}
+
+
+def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Checkpointer) -> None:
+    non_finite = sorted(key for key, value in metrics.items() if not math.isfinite(value))
+    if not non_finite:
+        return
+    checkpointer.wait()
+    last = checkpointer.latest_step()
+    kept = f"last good checkpoint: {checkpointer.path(last)}" if last is not None else "no checkpoint was saved yet"
+    raise TrainingDiverged(
+        f"non-finite {', '.join(non_finite)} during generator iterations {step + 1}-{next_step}; "
+        f"training stopped; {kept}. Lower the learning rates or check the data."
+    )
+
+
+def _evaluate(config, spec: GANSpec, source, state, files: _RunFiles) -> dict:
+    """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
+    n = config.eval.samples
+    fake = np.asarray(generate(spec, state, jax.random.split(state.rng)[1], n))
+    real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
+    summary = {"experiment": config.experiment, "modes": None, "modes_total": None, "high_quality": None}
+    if isinstance(source, toy.GaussianMixture):
+        coverage = mode_coverage(fake, source.centres, source.std, config.eval.n_std)
+        summary.update(coverage, modes_total=len(source.centres))
+    summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
+    rows = files.read_metrics()
+    if rows:
+        summary.update({key: rows[-1][key] for key in ("critic_loss", "generator_loss", "wasserstein") if key in rows[-1]})
+        plots.plot_curves(os.path.join(files.run_dir, "losses.png"), rows, _CURVES, title=config.experiment)
+    critic = jax.jit(lambda x: spec.critic.apply(state.critic.variables(), x))
+    plots.plot_samples_2d(
+        os.path.join(files.run_dir, "samples.png"), real, fake, critic,
+        title=f"{config.experiment}: step {int(state.step)}",
+    )
+    return summary
