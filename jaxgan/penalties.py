@@ -36,16 +36,20 @@ def gradient_penalty(
     Returns:
       The scalar penalty, averaged over the batch.
     """
+    interpolates = random_interpolates(key, real, fake)
+    grads = jax.grad(lambda x: jnp.sum(critic(x)))(interpolates)
+    # safe_norm keeps the penalty's own gradient finite where ∇f(x̂) = 0.
+    norms = optax.safe_norm(grads.reshape(grads.shape[0], -1), 0.0, axis=1)
+    return jnp.mean((norms - 1.0) ** 2)
+
+
+def random_interpolates(key: jax.Array, real: jax.Array, fake: jax.Array) -> jax.Array:
+    """x̂ = ε·x + (1 − ε)·x̃, one ε ~ U[0, 1] per example, broadcast over its features."""
     if real.shape != fake.shape:
         raise ValueError(f"real {real.shape} and fake {fake.shape} batches must have one shape")
     eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     eps = jax.random.uniform(key, eps_shape, dtype=real.dtype)
-    interpolates = eps * real + (1.0 - eps) * fake
-    grads = jax.grad(lambda x: jnp.sum(critic(x)))(interpolates)
-    feature_axes = tuple(range(1, grads.ndim))
-    # safe_norm keeps the penalty's own gradient finite where ∇f(x̂) = 0.
-    norms = optax.safe_norm(grads, 0.0, axis=feature_axes)
-    return jnp.mean((norms - 1.0) ** 2)
+    return eps * real + (1.0 - eps) * fake
 
 
 def clip_weights(limit: float) -> optax.GradientTransformation:

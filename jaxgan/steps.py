@@ -74,7 +74,7 @@ def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array)
 
     (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.critic.params)
     critic = apply_gradients(spec.critic, state.critic, grads)
-    metrics = {**metrics, "critic_loss": loss, "critic_grad_norm": optax.global_norm(grads)}
+    metrics = {**metrics, "critic_loss": loss, "critic_grad_norm": optax.tree.norm(grads)}
     return state.replace(critic=critic), metrics
 
 
@@ -89,7 +89,7 @@ def generator_step(spec: GANSpec, state: GANState, batch_size: int, key: jax.Arr
 
     (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
     generator = apply_gradients(spec.generator, state.generator, grads)
-    metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.global_norm(grads)}
+    metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.tree.norm(grads)}
     return state.replace(generator=generator), metrics
 
 

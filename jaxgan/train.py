@@ -256,7 +256,9 @@ def _train_loop(config, spec, source, state, files, checkpointer, progress):
             bar.update(count)
             bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}")
             if stop:
-                checkpointer.save(step, state, force=True)
+                checkpointer.wait()
+                if checkpointer.latest_step() != step:
+                    checkpointer.save(step, state, force=True)
                 name = signal.Signals(stop[0]).name
                 raise TrainingInterrupted(
                     f"stopped by {name} at step {step}; checkpoint saved in {checkpointer.path(step)}; "

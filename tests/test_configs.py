@@ -1,0 +1,53 @@
+"""Experiment registry and command-line overrides."""
+
+import pytest
+
+from jaxgan import configs
+
+
+def test_every_experiment_has_a_description_and_a_config():
+    experiments = configs.list_experiments()
+    assert {"wgan_mlp", "wgangp_mlp"} <= set(experiments)
+    for name, description in experiments.items():
+        assert description
+        assert configs.get_config(name).experiment == name
+
+
+def test_wgan_and_wgangp_defaults_follow_the_papers():
+    wgan, gp = configs.get_config("wgan_mlp"), configs.get_config("wgangp_mlp")
+    assert (wgan.optim.critic.name, wgan.optim.critic.learning_rate, wgan.optim.critic.clip) == ("rmsprop", 5e-5, 0.01)
+    assert (gp.optim.critic.name, gp.optim.critic.learning_rate, gp.optim.critic.b1, gp.optim.critic.b2) == (
+        "adam", 1e-4, 0.5, 0.9)
+    assert gp.game.penalty_weight == 0.1 and gp.game.n_critic == wgan.game.n_critic == 5
+    assert gp.model.critic_hidden == gp.model.generator_hidden == (512, 512, 512)
+
+
+def test_overrides_parse_each_type():
+    config = configs.get_config("wgangp_mlp")
+    configs.apply_overrides(config, ["train.steps=7", "optim.critic.learning_rate=3e-4", "data.name=25gaussians",
+                                     "model.critic_hidden=8,4", "data.std=0.1", "optim.critic.b1=none"])
+    assert config.train.steps == 7 and config.optim.critic.learning_rate == 3e-4
+    assert config.data.name == "25gaussians" and config.model.critic_hidden == (8, 4)
+    assert config.data.std == 0.1 and config.optim.critic.b1 is None
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.stepz=3", "unknown config key 'train.stepz'; valid keys here: train.batch_size"),
+        ("nope=3", "unknown config key 'nope'"),
+        ("train.steps=2.5", "train.steps='2.5': expected an int"),
+        ("train.steps=none", "expected an int"),
+        ("model.critic_hidden=a,b", "expected a comma-separated tuple of int"),
+        ("optim.critic.clip=big", "expected a float or none"),
+        ("train.steps", "not of the form dotted.key=value"),
+    ],
+)
+def test_bad_overrides_name_the_problem(override, message):
+    with pytest.raises(configs.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        configs.apply_overrides(configs.get_config("wgan_mlp"), [override])
+
+
+def test_unknown_experiment_lists_the_valid_ones():
+    with pytest.raises(KeyError, match="valid experiments: .*wgan_mlp"):
+        configs.get_config("wgan_cnn")

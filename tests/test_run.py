@@ -1,0 +1,149 @@
+"""The command line and the run directory: smoke runs, errors, resume, NaN, signals."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from jaxgan import configs, run, train
+from jaxgan.data import toy
+
+# Tiny models and few steps: these tests check the plumbing, not the learning.
+TINY = ["--set", "model.generator_hidden=16,16", "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16",
+        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100",
+        "--no-progress"]
+
+
+def _run(argv):
+    return run.main([*argv])
+
+
+@pytest.mark.parametrize("experiment", sorted(configs.list_experiments()))
+def test_each_experiment_runs_end_to_end(experiment, tmp_path, capsys):
+    workdir = tmp_path / experiment
+    assert _run(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
+    summary = json.loads((workdir / "summary.json").read_text())
+    for key in ("steps", "wall_s", "gen_iters_per_s", "modes", "high_quality", "w1_to_data",
+                "critic_loss", "generator_loss", "wasserstein"):
+        assert key in summary, key
+    assert summary["steps"] == 4 and summary["modes_total"] == 8 and 0 <= summary["modes"] <= 8
+    for name in ("config.json", "metrics.jsonl", "samples.png", "losses.png"):
+        assert (workdir / name).stat().st_size > 0
+    rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [2, 4]
+    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2, 4]
+    assert "modes captured" in capsys.readouterr().out
+
+
+def test_list_prints_every_experiment(capsys):
+    assert _run(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name, description in configs.list_experiments().items():
+        assert name in out and description in out
+
+
+def test_list_in_a_fresh_interpreter():
+    result = subprocess.run([sys.executable, "-m", "jaxgan.run", "--list"], capture_output=True, text=True, check=True)
+    assert "wgangp_mlp" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: wgan_mlp, wgangp_mlp"),
+        (["--exp", "wgan_mlp", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
+        (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
+        (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
+        (["--exp", "wgan_mlp", "--set", "game.name=gan"], "game.name='gan': choose one of"),
+        (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
+        (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a multiple of train.steps_per_call"),
+        (["--exp", "wgan_mlp", "--steps", "0"], "train.steps must be at least 1"),
+        (["--exp", "wgangp_mlp", "--set", "game.penalty_weight=none"], "wgan_gp needs game.penalty_weight"),
+        ([], "--exp is required"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_clear_line_and_writes_nothing(argv, message, tmp_path, capsys):
+    workdir = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        _run([*argv, "--workdir", str(workdir)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not workdir.exists()
+
+
+def _checkpoint_leaves(workdir):
+    """{path: array} of the latest checkpoint, read back without a template."""
+    manager = ocp.CheckpointManager(str(workdir / "checkpoints"))
+    restored = manager.restore(manager.latest_step())
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(restored)}
+
+
+def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path):
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    assert _run(["--exp", "wgangp_mlp", "--steps", "8", "--workdir", str(whole), *TINY]) == 0
+    assert _run(["--exp", "wgangp_mlp", "--steps", "4", "--workdir", str(halves), *TINY]) == 0
+    assert _run(["--exp", "wgangp_mlp", "--steps", "8", "--workdir", str(halves), "--resume", *TINY]) == 0
+    expected, resumed = _checkpoint_leaves(whole), _checkpoint_leaves(halves)
+    assert expected.keys() == resumed.keys() and any("generator" in key for key in expected)
+    for key in expected:
+        np.testing.assert_array_equal(resumed[key], expected[key], err_msg=key)
+    rows = [json.loads(line)["step"] for line in (halves / "metrics.jsonl").read_text().splitlines()]
+    assert rows == [2, 4, 6, 8]
+
+
+def test_existing_run_needs_resume_and_resume_needs_the_same_config(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert _run(["--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir), *TINY]) == 0
+    with pytest.raises(SystemExit) as exit_info:
+        _run(["--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir), *TINY])
+    assert exit_info.value.code == 2 and "pass --resume" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), "--resume", *TINY, "--seed", "5"])
+    assert exit_info.value.code == 2 and "differs from the run's in seed" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        _run(["--exp", "wgan_mlp", "--workdir", str(tmp_path / "empty"), "--resume", *TINY])
+    assert exit_info.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+
+
+def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    clean = toy.batches_for_step
+
+    def poisoned_after_step_3(source, seed, step, shape):
+        batch = clean(source, seed, step, shape)
+        return batch * np.nan if step >= 3 else batch
+
+    monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
+    workdir = tmp_path / "run"
+    assert _run(["--exp", "wgangp_mlp", "--steps", "8", "--workdir", str(workdir), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"non-finite [a-z_, ]*\bcritic_loss\b", err) and "generator iterations 3-4" in err
+    assert f"last good checkpoint: {workdir / 'checkpoints' / '2'}" in err
+    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]
+    assert not (workdir / "summary.json").exists()
+
+
+def test_sigterm_saves_a_checkpoint_then_resume_finishes(tmp_path):
+    workdir = tmp_path / "run"
+    argv = [sys.executable, "-m", "jaxgan.run", "--exp", "wgan_mlp", "--steps", "100000", "--workdir", str(workdir),
+            *TINY]
+    process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    metrics = workdir / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+        assert process.poll() is None and time.monotonic() < deadline, "the run never started training"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err
+    saved = ocp.CheckpointManager(str(workdir / "checkpoints")).latest_step()
+    assert f"checkpoint saved in {workdir / 'checkpoints' / str(saved)}" in err
+    assert _run(["--exp", "wgan_mlp", "--steps", str(saved + 2), "--workdir", str(workdir), "--resume", *TINY]) == 0
+    assert json.loads((workdir / "summary.json").read_text())["steps"] == saved + 2

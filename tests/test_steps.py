@@ -1,0 +1,100 @@
+"""The generic step: shapes, player isolation, compilation, reproducibility."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from conftest import BATCH, DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
+
+import jaxgan
+from jaxgan import games, penalties
+
+
+def test_state_and_metric_shapes(gp_spec, gp_train):
+    state = fresh_state(gp_spec)
+    new_state, metrics = gp_train(fresh_state(gp_spec), real_batches(0, iterations=3))
+    chex.assert_trees_all_equal_shapes_and_dtypes(new_state, state)
+    assert int(new_state.step) == 3
+    assert set(metrics) == {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
+                            "critic_grad_norm", "generator_grad_norm"}
+    chex.assert_rank(list(metrics.values()), 0)
+    chex.assert_shape(jaxgan.generate(gp_spec, new_state, jax.random.PRNGKey(1), 7), (7, DIM))
+
+
+def test_critic_step_leaves_generator_bit_identical(gp_spec):
+    state = fresh_state(gp_spec)
+    new_state, _ = jax.jit(lambda s, r, k: jaxgan.critic_step(gp_spec, s, r, k))(
+        state, real_batches(1)[0, 0], jax.random.PRNGKey(0))
+    chex.assert_trees_all_equal(new_state.generator, state.generator)
+    assert not _trees_equal(new_state.critic.params, state.critic.params)
+
+
+def test_generator_step_leaves_critic_bit_identical(gp_spec):
+    state = fresh_state(gp_spec)
+    new_state, _ = jax.jit(lambda s, k: jaxgan.generator_step(gp_spec, s, BATCH, k))(state, jax.random.PRNGKey(0))
+    chex.assert_trees_all_equal(new_state.critic, state.critic)
+    assert not _trees_equal(new_state.generator.params, state.generator.params)
+
+
+def test_second_call_does_not_recompile(gp_spec, gp_train):
+    state = fresh_state(gp_spec)
+    state, _ = gp_train(state, real_batches(2, iterations=2))
+    compiled = gp_train._cache_size()
+    state, _ = gp_train(state, real_batches(3, iterations=2))
+    assert gp_train._cache_size() == compiled
+
+
+def test_same_seed_same_result_and_other_seed_differs(gp_spec, gp_train):
+    data = real_batches(4, iterations=2)
+    first, _ = gp_train(fresh_state(gp_spec, seed=0), data)
+    second, _ = gp_train(fresh_state(gp_spec, seed=0), data)
+    other, _ = gp_train(fresh_state(gp_spec, seed=1), data)
+    chex.assert_trees_all_equal(first, second)
+    assert not _trees_equal(first.generator.params, other.generator.params)
+
+
+def test_chunked_steps_equal_single_steps(gp_spec, gp_train):
+    # Keys derive from (rng, step), so two calls of one iteration equal one call of two.
+    data = real_batches(5, iterations=2)
+    together, _ = gp_train(fresh_state(gp_spec), data)
+    one_by_one = fresh_state(gp_spec)
+    for i in range(2):
+        one_by_one, _ = gp_train(one_by_one, data[i : i + 1])
+    chex.assert_trees_all_equal(together, one_by_one)
+
+
+def test_wrong_number_of_real_batches_is_a_clear_error(gp_spec):
+    with pytest.raises(ValueError, match=f"needs {N_CRITIC} real batches"):
+        jaxgan.train_step(gp_spec, fresh_state(gp_spec), real_batches(0)[0, :1])
+
+
+def test_wgan_critic_stays_clipped_through_training():
+    limit = 0.01
+    spec = tiny_spec(jaxgan.wgan(n_critic=N_CRITIC), optax.chain(optax.rmsprop(1e-2), penalties.clip_weights(limit)))
+    state, _ = jaxgan.make_train_step(spec)(fresh_state(spec), real_batches(6, iterations=3))
+    for leaf in jax.tree.leaves(state.critic.params):
+        assert np.all(np.abs(leaf) <= limit * (1 + 1e-6))
+
+
+def test_wasserstein_losses_match_their_definitions():
+    critic = lambda x: 2.0 * x[:, 0] + 1.0  # noqa: E731
+    real, fake = jnp.array([[1.0, 0.0], [3.0, 5.0]]), jnp.array([[0.0, 0.0], [-1.0, 2.0]])
+    loss, metrics = games.wasserstein_critic_loss(critic, real, fake, jax.random.PRNGKey(0))
+    # E f(real) = 5, E f(fake) = 0: the critic minimises E f(fake) − E f(real) = −5.
+    np.testing.assert_allclose(metrics["wasserstein"], 5.0)
+    np.testing.assert_allclose(loss, -5.0)
+    generator_loss, _ = games.wasserstein_generator_loss(critic, fake)
+    np.testing.assert_allclose(generator_loss, 0.0)
+
+
+def test_game_arguments_are_checked():
+    with pytest.raises(ValueError, match="n_critic"):
+        jaxgan.wgan(n_critic=0)
+    with pytest.raises(ValueError, match="penalty_weight"):
+        jaxgan.wgan_gp(penalty_weight=-1.0)
+
+
+def _trees_equal(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
