@@ -5,6 +5,7 @@ from jaxgan.penalties import clip_weights, gradient_penalty
 from jaxgan.state import GANState, Player, PlayerSpec, apply_gradients, init_player
 from jaxgan.steps import (
     GANSpec,
+    averaged_generator_params,
     critic_step,
     generate,
     generator_step,
@@ -22,6 +23,7 @@ __all__ = [
     "Player",
     "PlayerSpec",
     "apply_gradients",
+    "averaged_generator_params",
     "clip_weights",
     "critic_step",
     "generate",

@@ -73,9 +73,12 @@ class GANState(flax.struct.PyTreeNode):
         draws exactly the keys an uninterrupted one would.
       generator: the generator's arrays.
       critic: the critic's (discriminator's) arrays.
+      generator_ema: exponential moving average of the generator's parameters, used for
+        evaluation (Yazıcı et al. 2019), or None when the run keeps none.
     """
 
     step: jax.Array
     rng: jax.Array
     generator: Player
     critic: Player
+    generator_ema: Any = None

@@ -27,12 +27,23 @@ def standard_normal_latent(latent_dim: int) -> LatentSampler:
 
 @dataclasses.dataclass(frozen=True)
 class GANSpec:
-    """Everything static about a GAN: the method, both players and the latent prior."""
+    """Everything static about a GAN: the method, both players and the latent prior.
+
+    `generator_ema_decay`, when set, keeps m_t = β·m_{t−1} + (1 − β)·θ_t (m_0 = 0) after every
+    generator update, and evaluation samples from the debiased average m_t / (1 − β^t), a
+    normalised exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness
+    of Averaging in GAN Training"; the correction is Adam's). Training uses the live parameters.
+    """
 
     game: Game
     generator: PlayerSpec
     critic: PlayerSpec
     sample_latent: LatentSampler
+    generator_ema_decay: float | None = None
+
+    def __post_init__(self):
+        if self.generator_ema_decay is not None and not 0.0 <= self.generator_ema_decay < 1.0:
+            raise ValueError(f"generator_ema_decay must be in [0, 1), got {self.generator_ema_decay}")
 
 
 def init_state(spec: GANSpec, key: jax.Array, example_real: jax.Array) -> GANState:
@@ -45,18 +56,35 @@ def init_state(spec: GANSpec, key: jax.Array, example_real: jax.Array) -> GANSta
     """
     key_generator, key_critic, key_latent, base = jax.random.split(key, 4)
     z = spec.sample_latent(key_latent, example_real.shape[0])
+    generator = init_player(spec.generator, key_generator, z)
+    ema = None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params)
     return GANState(
         step=jnp.zeros((), jnp.int32),
         rng=base,
-        generator=init_player(spec.generator, key_generator, z),
+        generator=generator,
         critic=init_player(spec.critic, key_critic, example_real),
+        generator_ema=ema,
     )
 
 
-def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int) -> jax.Array:
-    """n samples G(z), z drawn from the latent prior."""
+def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, use_ema: bool = False) -> jax.Array:
+    """n samples G(z), z drawn from the latent prior; with `use_ema`, from the averaged generator."""
+    if use_ema and state.generator_ema is None:
+        raise ValueError("use_ema=True but this state keeps no generator average; set GANSpec.generator_ema_decay")
     z = spec.sample_latent(key, n)
-    return spec.generator.apply(state.generator.variables(), z)
+    params = averaged_generator_params(spec, state) if use_ema else None
+    return spec.generator.apply(state.generator.variables(params), z)
+
+
+def averaged_generator_params(spec: GANSpec, state: GANState):
+    """The debiased average m_t / (1 − β^t); the live parameters before the first update."""
+    correction = 1.0 - spec.generator_ema_decay ** state.step.astype(jnp.float32)
+    started = state.step > 0
+    return jax.tree.map(
+        lambda m, p: jnp.where(started, m / jnp.where(started, correction, 1.0), p),
+        state.generator_ema,
+        state.generator.params,
+    )
 
 
 def _critic_closure(spec: GANSpec, state: GANState, params=None):
@@ -90,7 +118,10 @@ def generator_step(spec: GANSpec, state: GANState, batch_size: int, key: jax.Arr
     (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
     generator = apply_gradients(spec.generator, state.generator, grads)
     metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.tree.norm(grads)}
-    return state.replace(generator=generator), metrics
+    ema = state.generator_ema
+    if spec.generator_ema_decay is not None:
+        ema = optax.incremental_update(generator.params, ema, step_size=1.0 - spec.generator_ema_decay)
+    return state.replace(generator=generator, generator_ema=ema), metrics
 
 
 def train_step(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANState, Metrics]:

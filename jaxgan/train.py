@@ -31,7 +31,7 @@ from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standar
 
 _OPTIMIZER_OPTIONS = {"adam": ("b1", "b2"), "rmsprop": ("decay",), "sgd": ()}
 _CURVES = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
-           "critic_grad_norm", "generator_grad_norm")
+           "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
 
 
 class TrainingDiverged(RuntimeError):
@@ -99,6 +99,7 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         generator=PlayerSpec.from_linen(MLP(model.generator_hidden, data_dim), build_optimizer(config, "generator")),
         critic=PlayerSpec.from_linen(MLP(model.critic_hidden, 1), build_optimizer(config, "critic")),
         sample_latent=standard_normal_latent(model.latent_dim),
+        generator_ema_decay=config.train.generator_ema,
     )
 
 
@@ -108,16 +109,21 @@ def validate(config: ml_collections.ConfigDict):
     for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every"):
         if train[key] < 1:
             raise ConfigError(f"train.{key} must be at least 1, got {train[key]}")
-    if train.checkpoint_every % train.steps_per_call:
-        raise ConfigError(
-            f"train.checkpoint_every ({train.checkpoint_every}) must be a multiple of "
-            f"train.steps_per_call ({train.steps_per_call})"
-        )
+    for key, every in (("train.checkpoint_every", train.checkpoint_every), ("eval.every", config.eval.every)):
+        if every < 0 or every % train.steps_per_call:
+            raise ConfigError(
+                f"{key} ({every}) must be a non-negative multiple of train.steps_per_call ({train.steps_per_call})"
+            )
     if config.eval.samples < 2:
         raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
     source = build_source(config)
     example = toy.batches_for_step(source, config.seed, 0, (1,))
-    return source, build_gan(config, example.shape[-1])
+    try:
+        return source, build_gan(config, example.shape[-1])
+    except ConfigError:
+        raise
+    except ValueError as error:  # the library's own argument checks, e.g. n_critic < 1
+        raise ConfigError(str(error)) from None
 
 
 class _RunFiles:
@@ -232,8 +238,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
 
 def _train_loop(config, spec, source, state, files, checkpointer, progress):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
-    steps, per_call = config.train.steps, config.train.steps_per_call
+    steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
     train = make_train_step(spec)
+    sample = _sampler(spec)
     step = int(state.step)
     calls = []  # (iterations, seconds) per call; the first call includes compilation
     bar = tqdm.tqdm(total=steps, initial=step, disable=not progress, unit="it", mininterval=0.5,
@@ -250,7 +257,10 @@ def _train_loop(config, spec, source, state, files, checkpointer, progress):
             calls.append((count, time.perf_counter() - tick))
             _stop_if_diverged(metrics, step, next_step, checkpointer)
             step = next_step
-            log.write(json.dumps({"step": step, **metrics, "steps_per_s": count / calls[-1][1]}) + "\n")
+            row = {"step": step, **metrics, "steps_per_s": count / calls[-1][1]}
+            if eval_every and step % eval_every == 0:
+                row.update(_coverage(config, source, sample(state, config.eval.samples)))
+            log.write(json.dumps(row) + "\n")
             log.flush()
             checkpointer.save(step, state, force=step == steps)
             bar.update(count)
@@ -283,15 +293,28 @@ def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Ch
     )
 
 
+def _sampler(spec: GANSpec):
+    """sample(state, n) -> n points as numpy from the evaluated generator (the average if kept)."""
+    use_ema = spec.generator_ema_decay is not None
+    generate_jit = jax.jit(lambda state, key, n: generate(spec, state, key, n, use_ema=use_ema), static_argnums=2)
+    return lambda state, n: np.asarray(generate_jit(state, jax.random.split(state.rng)[1], n))
+
+
+def _coverage(config, source, fake: np.ndarray) -> dict:
+    """Modes captured and high-quality share for a Gaussian mixture; nothing for other data."""
+    if not isinstance(source, toy.GaussianMixture):
+        return {}
+    return mode_coverage(fake, source.centres, source.std, config.eval.n_std)
+
+
 def _evaluate(config, spec: GANSpec, source, state, files: _RunFiles) -> dict:
     """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
     n = config.eval.samples
-    fake = np.asarray(generate(spec, state, jax.random.split(state.rng)[1], n))
+    fake = _sampler(spec)(state, n)
     real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
     summary = {"experiment": config.experiment, "modes": None, "modes_total": None, "high_quality": None}
     if isinstance(source, toy.GaussianMixture):
-        coverage = mode_coverage(fake, source.centres, source.std, config.eval.n_std)
-        summary.update(coverage, modes_total=len(source.centres))
+        summary.update(_coverage(config, source, fake), modes_total=len(source.centres))
     summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
     rows = files.read_metrics()
     if rows:

@@ -17,7 +17,7 @@ from jaxgan.data import toy
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
 TINY = ["--set", "model.generator_hidden=16,16", "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16",
-        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100",
+        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100", "--set", "eval.every=4",
         "--no-progress"]
 
 
@@ -38,6 +38,7 @@ def test_each_experiment_runs_end_to_end(experiment, tmp_path, capsys):
         assert (workdir / name).stat().st_size > 0
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [2, 4]
+    assert "modes" not in rows[0] and 0 <= rows[1]["modes"] <= 8 and 0 <= rows[1]["high_quality"] <= 1
     assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2, 4]
     assert "modes captured" in capsys.readouterr().out
 
@@ -63,7 +64,10 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
         (["--exp", "wgan_mlp", "--set", "game.name=gan"], "game.name='gan': choose one of"),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
-        (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a multiple of train.steps_per_call"),
+        (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a non-negative multiple of train.steps_per_call"),
+        (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),
+        (["--exp", "wgan_mlp", "--set", "train.generator_ema=1.5"], "generator_ema_decay must be in [0, 1)"),
+        (["--exp", "wgan_mlp", "--set", "game.n_critic=0"], "n_critic must be at least 1"),
         (["--exp", "wgan_mlp", "--steps", "0"], "train.steps must be at least 1"),
         (["--exp", "wgangp_mlp", "--set", "game.penalty_weight=none"], "wgan_gp needs game.penalty_weight"),
         ([], "--exp is required"),

@@ -98,3 +98,30 @@ def test_game_arguments_are_checked():
 
 def _trees_equal(a, b) -> bool:
     return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_generator_average_follows_its_recursion():
+    decay = 0.9
+    spec = tiny_spec(jaxgan.wgan_gp(0.1, N_CRITIC))
+    spec = jaxgan.GANSpec(spec.game, spec.generator, spec.critic, spec.sample_latent, generator_ema_decay=decay)
+    state = fresh_state(spec)
+    chex.assert_trees_all_equal(jaxgan.averaged_generator_params(spec, state), state.generator.params)
+    trajectory = []
+    for i in range(3):
+        state, _ = jaxgan.train_step(spec, state, real_batches(7 + i)[0])
+        trajectory.append(state.generator.params)
+    # m_3 / (1 − β³) with m_t = β m_{t−1} + (1 − β) θ_t: weights ∝ β², β, 1 on θ_1, θ_2, θ_3.
+    weights = np.array([decay**2, decay, 1.0]) / (1 + decay + decay**2)
+    expected = jax.tree.map(lambda *thetas: sum(w * t for w, t in zip(weights, thetas)), *trajectory)
+    chex.assert_trees_all_close(jaxgan.averaged_generator_params(spec, state), expected, rtol=1e-5, atol=1e-6)
+    new_state = state
+    averaged = jaxgan.generate(spec, new_state, jax.random.PRNGKey(0), 5, use_ema=True)
+    live = jaxgan.generate(spec, new_state, jax.random.PRNGKey(0), 5)
+    assert not np.allclose(averaged, live)
+
+
+def test_generating_from_a_missing_average_is_a_clear_error(gp_spec):
+    with pytest.raises(ValueError, match="keeps no generator average"):
+        jaxgan.generate(gp_spec, fresh_state(gp_spec), jax.random.PRNGKey(0), 3, use_ema=True)
+    with pytest.raises(ValueError, match=r"generator_ema_decay must be in \[0, 1\)"):
+        jaxgan.GANSpec(gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent, generator_ema_decay=1.0)

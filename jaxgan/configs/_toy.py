@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ml_collections import ConfigDict
-from ml_collections.config_dict import placeholder
+from ml_collections.config_dict import FieldReference, placeholder
 
 
 def optimizer(name: str, learning_rate: float, **options) -> ConfigDict:
@@ -44,11 +44,15 @@ def toy_config() -> ConfigDict:
             "game": {"name": "wgan_gp", "n_critic": 5, "penalty_weight": placeholder(float)},
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {
-                "steps": 1000,
+                "steps": 3000,
                 "batch_size": 256,
                 "steps_per_call": 10,
-                "checkpoint_every": 200,
+                "checkpoint_every": 500,
+                # Decay β of the debiased weight average of the generator used for evaluation
+                # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
+                "generator_ema": FieldReference(0.99, field_type=float),
             },
-            "eval": {"samples": 2500, "n_std": 3.0},
+            # Modes and high-quality share are also logged every `eval.every` steps (0: at the end only).
+            "eval": {"samples": 2500, "n_std": 3.0, "every": 500},
         }
     )

@@ -1,0 +1,144 @@
+"""Benchmark: WGAN-GP generator iterations per second, jaxgan against PyTorch eager.
+
+    python -m jaxgan.bench [--iters 200] [--repeats 3]
+
+Both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
+critic, 2-D data and latent, Adam(1e-4, β = (0.5, 0.9)), λ = 0.1, 5 critic updates per generator
+update, on the same pre-drawn 8-Gaussian batches. Sizes: the reference (512 × 3, batch 256) and a
+small one (128 × 3, batch 64). PyTorch is optional (`pip install torch`); without it only jaxgan's
+figures print. Timings exclude compilation and warm-up; each figure is the median of `--repeats`
+runs of `--iters` iterations, all in this one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import numpy as np
+import optax
+
+from jaxgan import games
+from jaxgan.data import toy
+from jaxgan.models import MLP
+from jaxgan.state import PlayerSpec
+from jaxgan.steps import GANSpec, init_state, make_train_step, standard_normal_latent
+
+N_CRITIC, PENALTY_WEIGHT, LEARNING_RATE, BETAS = 5, 0.1, 1e-4, (0.5, 0.9)
+SIZES = {"reference": (512, 3, 256), "small": (128, 3, 64)}  # width, depth, batch
+
+
+def _real_data(iterations: int, batch: int) -> np.ndarray:
+    """(iterations, N_CRITIC, batch, 2) samples of the 8-Gaussian ring."""
+    return toy.batches_for_step(toy.make_toy("8gaussians"), 0, 0, (iterations, N_CRITIC, batch))
+
+
+def _median_rate(run_iterations, iterations: int, repeats: int) -> float:
+    """Median iterations per second of `run_iterations(iterations)` over `repeats` timings."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_iterations(iterations)
+        rates.append(iterations / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def jaxgan_rate(width: int, depth: int, batch: int, iterations: int, repeats: int, per_call: int) -> float:
+    """jaxgan's generator iterations per second, `per_call` iterations per jitted call."""
+    hidden = (width,) * depth
+    adam = optax.adam(LEARNING_RATE, *BETAS)
+    spec = GANSpec(
+        game=games.wgan_gp(PENALTY_WEIGHT, N_CRITIC),
+        generator=PlayerSpec.from_linen(MLP(hidden, 2), adam),
+        critic=PlayerSpec.from_linen(MLP(hidden, 1), adam),
+        sample_latent=standard_normal_latent(2),
+    )
+    data = _real_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
+    train = make_train_step(spec)
+    state = init_state(spec, jax.random.PRNGKey(0), data[0, 0, 0])
+
+    def run(n):
+        nonlocal state
+        for chunk in data[: n // per_call]:
+            state, metrics = train(state, chunk)
+        jax.block_until_ready(metrics)
+
+    run(2 * per_call)  # compile and warm up
+    return _median_rate(run, iterations, repeats)
+
+
+def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int) -> float:
+    """The same training in PyTorch eager, written as the WGAN-GP authors' toy code."""
+    import torch
+
+    def mlp(out_features):
+        layers, in_features = [], 2
+        for _ in range(depth):
+            layers += [torch.nn.Linear(in_features, width), torch.nn.ReLU()]
+            in_features = width
+        return torch.nn.Sequential(*layers, torch.nn.Linear(in_features, out_features))
+
+    torch.manual_seed(0)
+    generator, critic = mlp(2), mlp(1)
+    generator_opt = torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=BETAS)
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=LEARNING_RATE, betas=BETAS)
+    data = torch.from_numpy(_real_data(iterations, batch))
+
+    def iteration(real_batches):
+        for p in critic.parameters():
+            p.requires_grad_(True)
+        for real in real_batches:
+            critic_opt.zero_grad()
+            with torch.no_grad():
+                fake = generator(torch.randn(batch, 2))
+            eps = torch.rand(batch, 1)
+            interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            (grads,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
+            penalty = ((grads.norm(2, dim=1) - 1) ** 2).mean()
+            loss = critic(fake).mean() - critic(real).mean() + PENALTY_WEIGHT * penalty
+            loss.backward()
+            critic_opt.step()
+        for p in critic.parameters():
+            p.requires_grad_(False)
+        generator_opt.zero_grad()
+        (-critic(generator(torch.randn(batch, 2))).mean()).backward()
+        generator_opt.step()
+
+    def run(n):
+        for real_batches in data[:n]:
+            iteration(real_batches)
+
+    run(2)  # warm up
+    return _median_rate(run, iterations, repeats)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
+    parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
+    args = parser.parse_args(argv)
+    if args.iters % args.per_call:
+        parser.error(f"--iters ({args.iters}) must be a multiple of --per-call ({args.per_call})")
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    print(f"WGAN-GP toy, {N_CRITIC} critic steps per generator iteration; jax {jax.__version__} on "
+          f"{jax.devices()[0].platform}" + (f", torch {torch.__version__} eager on CPU "
+                                             f"({torch.get_num_threads()} threads)" if torch else ", torch not installed"))
+    print(f"{'size':<10} {'MLP':<8} {'batch':>5} {'jaxgan 1/call':>14} {f'jaxgan {args.per_call}/call':>15} "
+          f"{'torch eager':>12} {'ratio':>6}")
+    for name, (width, depth, batch) in SIZES.items():
+        one = jaxgan_rate(width, depth, batch, args.iters, args.repeats, 1)
+        many = jaxgan_rate(width, depth, batch, args.iters, args.repeats, args.per_call)
+        reference = torch_rate(width, depth, batch, args.iters, args.repeats) if torch else None
+        ratio = f"{max(one, many) / reference:5.2f}x" if reference else "-"
+        reference_text = f"{reference:10.1f}/s" if reference else "-"
+        print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {one:12.1f}/s {many:13.1f}/s {reference_text:>12} {ratio:>6}")
+
+
+if __name__ == "__main__":
+    main()
