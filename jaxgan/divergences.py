@@ -1,28 +1,221 @@
-"""Divergences and distances between distributions.
+"""Divergences and distances between probability distributions.
 
-`wasserstein_points` is the exact earth-mover distance between two equal-size point clouds
-with uniform weights, where the optimal coupling is a permutation (Birkhoff–von Neumann), so
-W_p^p = min over assignments σ of (1/n) Σ_i ‖x_i − y_σ(i)‖^p. It runs on the host (scipy's
-linear_sum_assignment, O(n³)): an evaluation metric, not a training loss.
+Discrete distributions are probability vectors along the last axis; every function broadcasts
+over leading axes and is jit- and vmap-able. Values are in nats unless `base` is given
+(`base=2` for bits). Conventions follow the maths: 0·log 0 = 0; KL(p‖q) = +inf where p > 0 and
+q = 0; JS is finite and at most log 2.
+
+Outside jit, inputs are checked (negative masses, mismatched shapes, vectors not summing to 1)
+and a ValueError names the problem; under jit the checks are skipped, as values are unknown.
+
+References: Cover & Thomas, "Elements of Information Theory" (entropy, KL, mutual information);
+Lin 1991 (Jensen-Shannon); Villani 2009 and Peyré & Cuturi 2019, "Computational Optimal
+Transport" (Wasserstein, Sinkhorn); Feydy et al. 2019 (debiased Sinkhorn divergence);
+Bonneel et al. 2015 (sliced Wasserstein); Gretton et al. 2012 (MMD).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 import scipy.spatial
+from jax.scipy.special import logsumexp, rel_entr, xlogy
+
+_SUM_TOLERANCE = 1e-4
+
+
+# --- input checks (outside jit only) -------------------------------------------------------
+
+
+def _is_concrete(*arrays) -> bool:
+    return not any(isinstance(x, jax.core.Tracer) for x in arrays)
+
+
+def _check_same_shape(name_a: str, a, name_b: str, b) -> None:
+    if jnp.shape(a) != jnp.shape(b):
+        raise ValueError(f"{name_a} {jnp.shape(a)} and {name_b} {jnp.shape(b)} must have the same shape")
+
+
+def _check_masses(name: str, x, normalised: bool, axis=-1) -> None:
+    """Non-negative masses; with `normalised`, summing to 1 along `axis`."""
+    if not _is_concrete(x):
+        return
+    x = np.asarray(x)
+    if np.any(x < 0):
+        raise ValueError(f"{name} has negative masses (min {x.min():.3g}); probabilities must be >= 0")
+    if normalised:
+        totals = x.sum(axis=axis)
+        if not np.allclose(totals, 1.0, atol=_SUM_TOLERANCE):
+            worst = np.asarray(totals).flat[np.argmax(np.abs(np.asarray(totals) - 1.0))]
+            raise ValueError(
+                f"{name} must sum to 1 along its last axis (found a total of {worst:.6g}); "
+                "normalise it, e.g. p / p.sum(-1, keepdims=True)"
+            )
+
+
+def _in_base(nats: jax.Array, base: float | None) -> jax.Array:
+    return nats if base is None else nats / jnp.log(base)
+
+
+# --- discrete distributions ---------------------------------------------------------------
+
+
+def entropy(p, base: float | None = None) -> jax.Array:
+    """H(p) = −Σ_x p(x) log p(x), with 0·log 0 = 0."""
+    _check_masses("p", p, normalised=True)
+    return _in_base(-jnp.sum(xlogy(p, p), axis=-1), base)
+
+
+def cross_entropy(p, q, base: float | None = None) -> jax.Array:
+    """H(p, q) = −Σ_x p(x) log q(x) = H(p) + KL(p‖q); +inf where p > 0 and q = 0."""
+    _check_same_shape("p", p, "q", q)
+    _check_masses("p", p, normalised=True)
+    _check_masses("q", q, normalised=True)
+    return entropy(p, base) + kl(p, q, base)
+
+
+def kl(p, q, base: float | None = None) -> jax.Array:
+    """KL(p‖q) = Σ_x p(x) log(p(x)/q(x)); +inf where p > 0 and q = 0, and never negative."""
+    _check_same_shape("p", p, "q", q)
+    _check_masses("p", p, normalised=True)
+    _check_masses("q", q, normalised=True)
+    return _in_base(jnp.sum(rel_entr(p, q), axis=-1), base)
+
+
+def js(p, q, base: float | None = None) -> jax.Array:
+    """JS(p‖q) = ½ KL(p‖m) + ½ KL(q‖m), m = (p + q)/2: symmetric, 0 ≤ JS ≤ log 2."""
+    _check_same_shape("p", p, "q", q)
+    _check_masses("p", p, normalised=True)
+    _check_masses("q", q, normalised=True)
+    m = 0.5 * (p + q)
+    nats = 0.5 * jnp.sum(rel_entr(p, m), axis=-1) + 0.5 * jnp.sum(rel_entr(q, m), axis=-1)
+    return _in_base(nats, base)
+
+
+def mutual_information(joint, base: float | None = None) -> jax.Array:
+    """I(X; Y) = KL(p(x, y) ‖ p(x) p(y)) = H(X) + H(Y) − H(X, Y) from a joint table.
+
+    Args:
+      joint: p(x, y), shape (..., |X|, |Y|), summing to 1 over the last two axes.
+    """
+    if jnp.ndim(joint) < 2:
+        raise ValueError(f"mutual_information needs a joint table (..., |X|, |Y|), got shape {jnp.shape(joint)}")
+    _check_masses("joint", joint, normalised=True, axis=(-2, -1))
+    p_x = jnp.sum(joint, axis=-1, keepdims=True)
+    p_y = jnp.sum(joint, axis=-2, keepdims=True)
+    return _in_base(jnp.sum(rel_entr(joint, p_x * p_y), axis=(-2, -1)), base)
+
+
+# --- Gaussians ------------------------------------------------------------------------------
+
+
+def kl_diagonal_gaussians(mean_p, log_var_p, mean_q, log_var_q) -> jax.Array:
+    """KL(N(μ_p, diag σ_p²) ‖ N(μ_q, diag σ_q²)), summed over the last axis.
+
+    = ½ Σ_i [log(σ_q,i²/σ_p,i²) + (σ_p,i² + (μ_p,i − μ_q,i)²)/σ_q,i² − 1].
+    """
+    return 0.5 * jnp.sum(
+        log_var_q - log_var_p + (jnp.exp(log_var_p) + (mean_p - mean_q) ** 2) / jnp.exp(log_var_q) - 1.0,
+        axis=-1,
+    )
+
+
+def kl_to_standard_normal(mean, log_var) -> jax.Array:
+    """The VAE's KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_i (μ_i² + σ_i² − log σ_i² − 1)."""
+    return 0.5 * jnp.sum(mean**2 + jnp.exp(log_var) - log_var - 1.0, axis=-1)
+
+
+# --- Wasserstein on the line ----------------------------------------------------------------
+
+
+def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None) -> jax.Array:
+    """Exact W₁ between two weighted empirical distributions on the real line.
+
+    W₁(u, v) = ∫ |U(t) − V(t)| dt, with U, V the cumulative distribution functions; the same
+    call form and result as `scipy.stats.wasserstein_distance`. Weights need not be
+    normalised; they default to uniform.
+
+    Args:
+      u_values: samples of u, shape (n,).
+      v_values: samples of v, shape (m,).
+      u_weights: non-negative weights of `u_values`, shape (n,), or None.
+      v_weights: non-negative weights of `v_values`, shape (m,), or None.
+    """
+    u_values, v_values = jnp.asarray(u_values), jnp.asarray(v_values)
+    for name, values, weights in (("u", u_values, u_weights), ("v", v_values, v_weights)):
+        if values.ndim != 1 or values.shape[0] == 0:
+            raise ValueError(f"{name}_values must be a non-empty 1-D array, got shape {values.shape}")
+        if weights is not None:
+            _check_same_shape(f"{name}_values", values, f"{name}_weights", weights)
+            _check_masses(f"{name}_weights", weights, normalised=False)
+    if u_weights is None and v_weights is None and u_values.shape == v_values.shape:
+        # Equal sizes, uniform weights: the quantile functions pair the sorted samples.
+        return jnp.mean(jnp.abs(jnp.sort(u_values) - jnp.sort(v_values)))
+    return _wasserstein_1d_cdf(u_values, v_values, u_weights, v_weights)
+
+
+def _wasserstein_1d_cdf(u_values, v_values, u_weights, v_weights) -> jax.Array:
+    u_order, v_order = jnp.argsort(u_values), jnp.argsort(v_values)
+    u_sorted, v_sorted = u_values[u_order], v_values[v_order]
+    breakpoints = jnp.sort(jnp.concatenate([u_values, v_values]))
+    widths = jnp.diff(breakpoints)
+
+    def cdf(sorted_values, order, weights):
+        index = jnp.searchsorted(sorted_values, breakpoints[:-1], side="right")
+        if weights is None:
+            return index / sorted_values.shape[0]
+        cumulative = jnp.concatenate([jnp.zeros(1), jnp.cumsum(jnp.asarray(weights)[order])])
+        return cumulative[index] / cumulative[-1]
+
+    difference = cdf(u_sorted, u_order, u_weights) - cdf(v_sorted, v_order, v_weights)
+    return jnp.sum(jnp.abs(difference) * widths)
+
+
+def wasserstein_histograms(p, q, positions=None) -> jax.Array:
+    """W₁ between two histograms on a line: Σ_i |P_i − Q_i| (x_{i+1} − x_i), P, Q cumulative.
+
+    The earth mover's distance of the WGAN article: with unit spacing, moving
+    P = (3, 2, 1, 4) to Q = (1, 2, 4, 3) costs 5 shovelfuls × distance (0.5 once normalised).
+
+    Args:
+      p: masses at `positions`, shape (..., k); not necessarily normalised.
+      q: masses of the same total, same shape.
+      positions: sorted bin positions, shape (k,); default 0, 1, ..., k − 1.
+    """
+    _check_same_shape("p", p, "q", q)
+    _check_masses("p", p, normalised=False)
+    _check_masses("q", q, normalised=False)
+    if _is_concrete(p, q) and not np.allclose(np.sum(p, -1), np.sum(q, -1), rtol=1e-5):
+        raise ValueError(
+            f"p and q must carry the same total mass (got {np.sum(p, -1)} and {np.sum(q, -1)}): "
+            "earth can be moved, not created; normalise both to compare shapes"
+        )
+    k = jnp.shape(p)[-1]
+    widths = jnp.ones(k - 1) if positions is None else jnp.diff(jnp.asarray(positions))
+    if _is_concrete(widths) and np.any(np.asarray(widths) < 0):
+        raise ValueError("positions must be sorted in increasing order")
+    surplus = jnp.cumsum(jnp.asarray(p) - jnp.asarray(q), axis=-1)[..., :-1]
+    return jnp.sum(jnp.abs(surplus) * widths, axis=-1)
+
+
+# --- optimal transport between point clouds -------------------------------------------------
 
 
 def wasserstein_points(x: np.ndarray, y: np.ndarray, p: float = 1.0) -> float:
     """Exact W_p between the empirical measures of two equal-size point clouds.
 
+    With n points on each side and uniform weights the optimal coupling is a permutation
+    (Birkhoff–von Neumann), so W_p^p = min_σ (1/n) Σ_i ‖x_i − y_σ(i)‖^p. Solved on the host
+    with scipy's linear_sum_assignment (O(n³)): an evaluation metric, not a training loss.
+
     Args:
       x: points, shape (n, dim).
       y: points, shape (n, dim).
       p: the order, p >= 1; the ground cost is the Euclidean distance to the power p.
-
-    Returns:
-      W_p = (min_σ (1/n) Σ_i ‖x_i − y_σ(i)‖^p)^(1/p).
     """
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if x.ndim != 2 or x.shape != y.shape:
@@ -34,3 +227,126 @@ def wasserstein_points(x: np.ndarray, y: np.ndarray, p: float = 1.0) -> float:
     cost = scipy.spatial.distance.cdist(x, y) ** p
     rows, cols = scipy.optimize.linear_sum_assignment(cost)
     return float(cost[rows, cols].mean() ** (1.0 / p))
+
+
+def squared_euclidean_cost(x, y) -> jax.Array:
+    """C_ij = ‖x_i − y_j‖², shape (..., n, m), for clouds (..., n, d) and (..., m, d)."""
+    x_sq = jnp.sum(x**2, axis=-1)[..., :, None]
+    y_sq = jnp.sum(y**2, axis=-1)[..., None, :]
+    return jnp.maximum(x_sq + y_sq - 2.0 * jnp.einsum("...nd,...md->...nm", x, y), 0.0)
+
+
+class SinkhornResult(NamedTuple):
+    """Entropic optimal transport between a and b.
+
+    Attributes:
+      transport_cost: ⟨P, C⟩ for the entropic plan P (what POT's `sinkhorn2` returns).
+      regularized_cost: OT_ε = ⟨f, a⟩ + ⟨g, b⟩, the dual value of
+        min_P ⟨P, C⟩ + ε KL(P ‖ a ⊗ b), used by the Sinkhorn divergence.
+      f: the potential on a's support, shape (..., n).
+      g: the potential on b's support, shape (..., m).
+    """
+
+    transport_cost: jax.Array
+    regularized_cost: jax.Array
+    f: jax.Array
+    g: jax.Array
+
+
+def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100) -> SinkhornResult:
+    """Entropic OT by log-domain Sinkhorn iterations (Peyré & Cuturi 2019, §4.4).
+
+    f ← −ε LSE_j(log b_j + (g_j − C_ij)/ε),  g ← −ε LSE_i(log a_i + (f_i − C_ij)/ε),
+    P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε). Stable for small ε, batched over leading axes,
+    and differentiable (reverse mode unrolls the iterations).
+
+    Args:
+      a: source weights, shape (..., n), summing to 1.
+      b: target weights, shape (..., m), summing to 1.
+      cost: C, shape (..., n, m).
+      epsilon: the entropic regularisation ε > 0, in the units of C.
+      iterations: a fixed number of Sinkhorn updates.
+    """
+    if epsilon <= 0:
+        raise ValueError(f"epsilon must be positive, got {epsilon}")
+    if jnp.shape(cost)[-2:] != (jnp.shape(a)[-1], jnp.shape(b)[-1]):
+        raise ValueError(f"cost {jnp.shape(cost)} must be (..., n, m) for a (..., n) {jnp.shape(a)} and b {jnp.shape(b)}")
+    _check_masses("a", a, normalised=True)
+    _check_masses("b", b, normalised=True)
+    log_a, log_b = jnp.log(a), jnp.log(b)
+
+    def update(_, potentials):
+        f, g = potentials
+        f = -epsilon * logsumexp(log_b[..., None, :] + (g[..., None, :] - cost) / epsilon, axis=-1)
+        g = -epsilon * logsumexp(log_a[..., :, None] + (f[..., :, None] - cost) / epsilon, axis=-2)
+        return f, g
+
+    f, g = jax.lax.fori_loop(0, iterations, update, (jnp.zeros_like(a), jnp.zeros_like(b)))
+    plan = jnp.exp(log_a[..., :, None] + log_b[..., None, :] + (f[..., :, None] + g[..., None, :] - cost) / epsilon)
+    transport_cost = jnp.sum(plan * cost, axis=(-2, -1))
+    regularized_cost = jnp.sum(f * a, axis=-1) + jnp.sum(g * b, axis=-1)
+    return SinkhornResult(transport_cost, regularized_cost, f, g)
+
+
+def sinkhorn_divergence(x, y, epsilon: float, iterations: int = 100, a=None, b=None) -> jax.Array:
+    """Debiased Sinkhorn divergence S_ε = OT_ε(x, y) − ½ OT_ε(x, x) − ½ OT_ε(y, y).
+
+    With the squared Euclidean cost; S_ε ≥ 0, S_ε(x, x) = 0, and it interpolates between
+    W₂² (ε → 0) and MMD (ε → ∞) (Feydy et al. 2019). Uniform weights by default.
+
+    Args:
+      x: points, shape (..., n, d); y: points, shape (..., m, d).
+    """
+    a = jnp.full(jnp.shape(x)[:-1], 1.0 / jnp.shape(x)[-2]) if a is None else a
+    b = jnp.full(jnp.shape(y)[:-1], 1.0 / jnp.shape(y)[-2]) if b is None else b
+
+    def ot(p, u, q, v):
+        return sinkhorn(p, q, squared_euclidean_cost(u, v), epsilon, iterations).regularized_cost
+
+    return ot(a, x, b, y) - 0.5 * ot(a, x, a, x) - 0.5 * ot(b, y, b, y)
+
+
+def sliced_wasserstein(key, x, y, n_projections: int = 128, p: float = 2.0) -> jax.Array:
+    """Sliced W_p: (E_θ[W_p^p(θᵀx, θᵀy)])^(1/p) over directions θ uniform on the sphere.
+
+    Monte Carlo over `n_projections` directions; each 1-D problem is solved exactly by sorting
+    (equal-size clouds with uniform weights). Any dimension; differentiable in x and y.
+
+    Args:
+      key: PRNG key for the directions.
+      x: points, shape (n, d); y: points, shape (n, d).
+    """
+    _check_same_shape("x", x, "y", y)
+    if jnp.ndim(x) != 2:
+        raise ValueError(f"sliced_wasserstein needs point clouds of shape (n, d), got {jnp.shape(x)}")
+    directions = jax.random.normal(key, (jnp.shape(x)[1], n_projections))
+    directions = directions / jnp.linalg.norm(directions, axis=0, keepdims=True)
+    x_proj, y_proj = jnp.sort(x @ directions, axis=0), jnp.sort(y @ directions, axis=0)
+    return jnp.mean(jnp.abs(x_proj - y_proj) ** p) ** (1.0 / p)
+
+
+def mmd_rbf(x, y, bandwidth: float) -> jax.Array:
+    """Unbiased estimate of MMD² with k(u, v) = exp(−‖u − v‖² / (2 h²)) (Gretton et al. 2012, eq. 3).
+
+    MMD²_u = 1/(n(n−1)) Σ_{i≠j} k(x_i, x_j) + 1/(m(m−1)) Σ_{i≠j} k(y_i, y_j) − 2/(nm) Σ_ij k(x_i, y_j);
+    it can be slightly negative when the distributions are equal.
+
+    Args:
+      x: samples, shape (n, d), n ≥ 2; y: samples, shape (m, d), m ≥ 2.
+      bandwidth: the kernel width h > 0.
+    """
+    if jnp.ndim(x) != 2 or jnp.ndim(y) != 2 or jnp.shape(x)[1] != jnp.shape(y)[1]:
+        raise ValueError(f"mmd_rbf needs samples (n, d) and (m, d), got {jnp.shape(x)} and {jnp.shape(y)}")
+    n, m = jnp.shape(x)[0], jnp.shape(y)[0]
+    if min(n, m) < 2:
+        raise ValueError("the unbiased MMD needs at least 2 samples on each side")
+    if bandwidth <= 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+
+    def kernel(u, v):
+        return jnp.exp(-squared_euclidean_cost(u, v) / (2.0 * bandwidth**2))
+
+    k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
+    within_x = (jnp.sum(k_xx) - jnp.trace(k_xx)) / (n * (n - 1))
+    within_y = (jnp.sum(k_yy) - jnp.trace(k_yy)) / (m * (m - 1))
+    return within_x + within_y - 2.0 * jnp.mean(k_xy)

@@ -263,8 +263,9 @@ def _train_loop(config, spec, source, state, files, checkpointer, progress):
             log.write(json.dumps(row) + "\n")
             log.flush()
             checkpointer.save(step, state, force=step == steps)
+            bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}",
+                            refresh=False)
             bar.update(count)
-            bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}")
             if stop:
                 checkpointer.wait()
                 if checkpointer.latest_step() != step:

@@ -1,0 +1,198 @@
+"""Divergences against closed forms, the articles' examples, scipy and POT."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import ot
+import pytest
+import scipy.spatial.distance
+import scipy.special
+import scipy.stats
+
+from jaxgan import divergences as dv
+
+RNG = np.random.default_rng(0)
+
+
+def random_simplex(*shape):
+    x = RNG.exponential(size=shape)
+    return (x / x.sum(-1, keepdims=True)).astype(np.float32)
+
+
+# --- discrete ---------------------------------------------------------------------------------
+
+
+def test_entropy_kl_js_agree_with_scipy_on_random_distributions():
+    p, q = random_simplex(50, 7), random_simplex(50, 7)
+    np.testing.assert_allclose(dv.entropy(p), scipy.stats.entropy(p, axis=-1), rtol=1e-5)
+    np.testing.assert_allclose(dv.kl(p, q), scipy.special.rel_entr(p, q).sum(-1), rtol=1e-4)
+    # scipy's jensenshannon is the distance, the square root of the divergence.
+    np.testing.assert_allclose(dv.js(p, q), scipy.spatial.distance.jensenshannon(p, q, axis=-1) ** 2, rtol=1e-4)
+    np.testing.assert_allclose(dv.cross_entropy(p, q), scipy.stats.entropy(p, axis=-1) + dv.kl(p, q), rtol=1e-5)
+    np.testing.assert_allclose(dv.entropy(p, base=2), scipy.stats.entropy(p, base=2, axis=-1), rtol=1e-5)
+
+
+def test_zero_masses_follow_the_conventions():
+    p, q = jnp.array([0.5, 0.5, 0.0]), jnp.array([0.0, 0.5, 0.5])
+    np.testing.assert_allclose(dv.entropy(p), np.log(2), rtol=1e-6)  # 0 log 0 = 0
+    assert dv.kl(p, q) == jnp.inf and dv.cross_entropy(p, q) == jnp.inf
+    np.testing.assert_allclose(dv.kl(jnp.array([0.0, 1.0]), jnp.array([0.5, 0.5])), np.log(2), rtol=1e-6)
+    disjoint = dv.js(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]))
+    np.testing.assert_allclose(disjoint, np.log(2), rtol=1e-6)  # the JS maximum
+    np.testing.assert_allclose(dv.js(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]), base=2), 1.0, rtol=1e-6)
+
+
+def test_js_is_symmetric_and_bounded_and_kl_is_not_symmetric():
+    p, q = random_simplex(100, 5), random_simplex(100, 5)
+    np.testing.assert_allclose(dv.js(p, q), dv.js(q, p), rtol=1e-5)
+    assert np.all(dv.js(p, q) <= np.log(2) + 1e-6) and np.all(dv.js(p, q) >= -1e-7)
+    assert not np.allclose(dv.kl(p, q), dv.kl(q, p))
+
+
+def test_mutual_information_of_independent_and_copied_variables():
+    p_x, p_y = random_simplex(4), random_simplex(3)
+    np.testing.assert_allclose(dv.mutual_information(np.outer(p_x, p_y)), 0.0, atol=1e-6)
+    # Y = X: I(X; X) = H(X).
+    np.testing.assert_allclose(dv.mutual_information(np.diag(p_x)), dv.entropy(p_x), rtol=1e-5)
+    joint = random_simplex(12).reshape(4, 3)
+    h = lambda t: scipy.stats.entropy(t.ravel())  # noqa: E731
+    expected = h(joint.sum(1)) + h(joint.sum(0)) - h(joint)
+    np.testing.assert_allclose(dv.mutual_information(joint), expected, rtol=1e-4)
+
+
+def test_discrete_functions_jit_vmap_and_differentiate():
+    p, q = random_simplex(8, 6), random_simplex(8, 6)
+    np.testing.assert_allclose(jax.jit(dv.js)(p, q), dv.js(p, q), rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(dv.kl)(p, q), dv.kl(p, q), rtol=1e-6)
+    grad = jax.grad(lambda logits: dv.kl(p[0], jax.nn.softmax(logits)))(jnp.zeros(6))
+    # ∂KL(p‖softmax(z))/∂z = softmax(z) − p.
+    np.testing.assert_allclose(grad, 1 / 6 - p[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dv.kl(jnp.array([1.2, -0.2]), jnp.array([0.5, 0.5])), "p has negative masses"),
+        (lambda: dv.js(jnp.array([0.5, 0.6]), jnp.array([0.5, 0.5])), "p must sum to 1"),
+        (lambda: dv.kl(jnp.array([0.5, 0.5]), jnp.array([1 / 3, 1 / 3, 1 / 3])), "must have the same shape"),
+        (lambda: dv.entropy(jnp.array([0.2, 0.2])), "must sum to 1"),
+        (lambda: dv.mutual_information(jnp.array([0.5, 0.5])), "needs a joint table"),
+        (lambda: dv.wasserstein_histograms(jnp.array([1.0, 2.0]), jnp.array([1.0, 1.0])), "same total mass"),
+        (lambda: dv.wasserstein_1d(jnp.zeros((2, 2)), jnp.zeros(3)), "non-empty 1-D array"),
+        (lambda: dv.wasserstein_1d(jnp.zeros(2), jnp.zeros(2), u_weights=jnp.array([1.0, -1.0])), "negative"),
+        (lambda: dv.sinkhorn(jnp.ones(2) / 2, jnp.ones(2) / 2, jnp.zeros((2, 2)), 0.0), "epsilon must be positive"),
+        (lambda: dv.mmd_rbf(jnp.zeros((1, 2)), jnp.zeros((3, 2)), 1.0), "at least 2 samples"),
+    ],
+)
+def test_invalid_input_is_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# --- Gaussians -----------------------------------------------------------------------------
+
+
+def test_gaussian_kl_matches_the_univariate_closed_form_and_monte_carlo():
+    mean_p, log_var_p, mean_q, log_var_q = 0.3, np.log(0.5), -1.0, np.log(2.0)
+    sp, sq = np.exp(0.5 * log_var_p), np.exp(0.5 * log_var_q)
+    closed = np.log(sq / sp) + (sp**2 + (mean_p - mean_q) ** 2) / (2 * sq**2) - 0.5
+    value = dv.kl_diagonal_gaussians(jnp.array([mean_p]), jnp.array([log_var_p]), jnp.array([mean_q]),
+                                     jnp.array([log_var_q]))
+    np.testing.assert_allclose(value, closed, rtol=1e-5)
+    x = RNG.normal(mean_p, sp, size=400_000)
+    monte_carlo = np.mean(scipy.stats.norm.logpdf(x, mean_p, sp) - scipy.stats.norm.logpdf(x, mean_q, sq))
+    np.testing.assert_allclose(value, monte_carlo, rtol=0.01)
+
+
+def test_vae_kl_is_the_special_case_against_the_standard_normal():
+    mean, log_var = RNG.normal(size=(5, 3)).astype(np.float32), RNG.normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        dv.kl_to_standard_normal(mean, log_var),
+        dv.kl_diagonal_gaussians(mean, log_var, np.zeros_like(mean), np.zeros_like(log_var)),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(dv.kl_to_standard_normal(jnp.zeros(4), jnp.zeros(4)), 0.0)
+
+
+# --- Wasserstein -----------------------------------------------------------------------------
+
+
+def test_earth_mover_example_of_the_article_costs_5():
+    p, q = jnp.array([3.0, 2.0, 1.0, 4.0]), jnp.array([1.0, 2.0, 4.0, 3.0])
+    np.testing.assert_allclose(dv.wasserstein_histograms(p, q), 5.0)
+    np.testing.assert_allclose(dv.wasserstein_histograms(p / 10, q / 10), 0.5, rtol=1e-6)
+    positions = np.arange(4.0)
+    np.testing.assert_allclose(scipy.stats.wasserstein_distance(positions, positions, p, q), 0.5, rtol=1e-12)
+    np.testing.assert_allclose(dv.wasserstein_1d(positions, positions, p, q), 0.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n, m, weighted", [(300, 300, False), (200, 350, False), (120, 90, True)])
+def test_wasserstein_1d_matches_scipy(n, m, weighted):
+    u, v = RNG.normal(size=n), RNG.gamma(2.0, size=m)
+    uw, vw = (RNG.random(n), RNG.random(m)) if weighted else (None, None)
+    expected = scipy.stats.wasserstein_distance(u, v, uw, vw)
+    np.testing.assert_allclose(dv.wasserstein_1d(u, v, uw, vw), expected, rtol=1e-5)
+
+
+def test_exact_point_cloud_ot_matches_pot_emd2():
+    x, y = RNG.normal(size=(60, 3)), RNG.normal(size=(60, 3)) + 0.5
+    uniform = np.full(60, 1 / 60)
+    expected_w1 = ot.emd2(uniform, uniform, ot.dist(x, y, metric="euclidean"))
+    np.testing.assert_allclose(dv.wasserstein_points(x, y), expected_w1, rtol=1e-9)
+    expected_w2 = ot.emd2(uniform, uniform, ot.dist(x, y)) ** 0.5
+    np.testing.assert_allclose(dv.wasserstein_points(x, y, p=2), expected_w2, rtol=1e-9)
+
+
+def test_sinkhorn_matches_pot_and_its_marginals_are_right():
+    x, y = RNG.normal(size=(40, 2)), RNG.normal(size=(30, 2)) + 1.0
+    a, b = random_simplex(40).astype(np.float64), random_simplex(30).astype(np.float64)
+    a, b = a / a.sum(), b / b.sum()
+    cost = ot.dist(x, y)
+    epsilon = 0.5
+    expected = ot.sinkhorn2(a, b, cost, epsilon, numItermax=2000, stopThr=1e-12)
+    result = dv.sinkhorn(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32), jnp.asarray(cost, jnp.float32),
+                         epsilon, iterations=500)
+    np.testing.assert_allclose(result.transport_cost, expected, rtol=1e-4)
+
+
+def test_sinkhorn_is_batched_and_differentiable():
+    x, y = jnp.asarray(RNG.normal(size=(3, 20, 2)), jnp.float32), jnp.asarray(RNG.normal(size=(3, 25, 2)), jnp.float32)
+    a, b = jnp.full((3, 20), 1 / 20), jnp.full((3, 25), 1 / 25)
+    batched = dv.sinkhorn(a, b, dv.squared_euclidean_cost(x, y), 0.1, 200).transport_cost
+    single = [dv.sinkhorn(a[i], b[i], dv.squared_euclidean_cost(x[i], y[i]), 0.1, 200).transport_cost for i in range(3)]
+    np.testing.assert_allclose(batched, single, rtol=1e-5)
+    grad = jax.grad(lambda y0: dv.sinkhorn_divergence(x[0], y0, 0.1, 200))(y[0])
+    assert grad.shape == y[0].shape and np.all(np.isfinite(grad))
+
+
+def test_sinkhorn_divergence_vanishes_on_equal_clouds_and_tends_to_w2_squared():
+    x = jnp.asarray(RNG.normal(size=(50, 2)), jnp.float32)
+    np.testing.assert_allclose(dv.sinkhorn_divergence(x, x, 0.5), 0.0, atol=1e-5)
+    shift = jnp.array([1.5, -0.5])
+    # A translation: W₂² = ‖v‖², approached as ε → 0 (here ε is small against ‖v‖² = 2.5).
+    np.testing.assert_allclose(dv.sinkhorn_divergence(x, x + shift[None], 0.01, 500), 2.5, rtol=0.02)
+
+
+def test_sliced_wasserstein_of_a_translation_and_in_one_dimension():
+    key = jax.random.PRNGKey(0)
+    x = jnp.asarray(RNG.normal(size=(500, 1)), jnp.float32)
+    y = jnp.asarray(RNG.normal(size=(500, 1)) * 2, jnp.float32)
+    # In 1-D every direction is ±1: sliced W1 equals W1.
+    np.testing.assert_allclose(dv.sliced_wasserstein(key, x, y, 8, p=1), dv.wasserstein_1d(x[:, 0], y[:, 0]), rtol=1e-5)
+    # A translation by v in d dims: SW₂² = E[(θ·v)²] = ‖v‖²/d.
+    x = jnp.asarray(RNG.normal(size=(200, 4)), jnp.float32)
+    v = jnp.array([1.0, 2.0, -1.0, 0.5])
+    value = dv.sliced_wasserstein(key, x, x + v[None], 20_000, p=2)
+    np.testing.assert_allclose(value**2, jnp.sum(v**2) / 4, rtol=0.03)
+
+
+def test_mmd_is_unbiased_and_detects_a_shift():
+    x = RNG.normal(size=(60, 2))
+    y = RNG.normal(size=(80, 2))
+    k = lambda u, v: np.exp(-scipy.spatial.distance.cdist(u, v, "sqeuclidean") / 2)  # noqa: E731
+    kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
+    expected = ((kxx.sum() - np.trace(kxx)) / (60 * 59) + (kyy.sum() - np.trace(kyy)) / (80 * 79) - 2 * kxy.mean())
+    np.testing.assert_allclose(dv.mmd_rbf(jnp.asarray(x), jnp.asarray(y), 1.0), expected, rtol=1e-4, atol=1e-6)
+    same = np.mean([float(dv.mmd_rbf(RNG.normal(size=(50, 2)), RNG.normal(size=(50, 2)), 1.0)) for _ in range(30)])
+    assert abs(same) < 0.01  # unbiased: mean ≈ 0 for equal distributions
+    assert dv.mmd_rbf(x, x[:40] + 2.0, 1.0) > 0.3
