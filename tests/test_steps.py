@@ -125,3 +125,11 @@ def test_generating_from_a_missing_average_is_a_clear_error(gp_spec):
         jaxgan.generate(gp_spec, fresh_state(gp_spec), jax.random.PRNGKey(0), 3, use_ema=True)
     with pytest.raises(ValueError, match=r"generator_ema_decay must be in \[0, 1\)"):
         jaxgan.GANSpec(gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent, generator_ema_decay=1.0)
+
+
+def test_benchmark_functions_run_at_a_tiny_size():
+    from jaxgan import bench
+
+    assert bench.jaxgan_rate(width=8, depth=1, batch=4, iterations=2, repeats=1, per_call=1) > 0
+    pytest.importorskip("torch")
+    assert bench.torch_rate(width=8, depth=1, batch=4, iterations=2, repeats=1) > 0
