@@ -1,6 +1,6 @@
 """jaxgan: adversarial and variational generative models in JAX and Flax."""
 
-from jaxgan.games import Game, wgan, wgan_gp
+from jaxgan.games import Game, gan, wgan, wgan_gp
 from jaxgan.penalties import clip_weights, gradient_penalty
 from jaxgan.state import GANState, Player, PlayerSpec, apply_gradients, init_player
 from jaxgan.steps import (
@@ -26,6 +26,7 @@ __all__ = [
     "averaged_generator_params",
     "clip_weights",
     "critic_step",
+    "gan",
     "generate",
     "generator_step",
     "gradient_penalty",

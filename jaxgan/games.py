@@ -45,6 +45,28 @@ class Game:
             raise ValueError(f"n_critic must be at least 1, got {self.n_critic}")
 
 
+def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """The GAN discriminator's loss −V(D, G) = −E_data[log D(x)] − E_z[log(1 − D(G(z)))].
+
+    The critic returns logits l, D = σ(l), so −log D = softplus(−l) and −log(1 − D) = softplus(l)
+    (Goodfellow et al. 2014, eq. 1). Its optimum is D* = p_data / (p_data + p_g), where
+    V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 (article 001, 004).
+    """
+    del key
+    value = -jnp.mean(jax.nn.softplus(-critic(real))) - jnp.mean(jax.nn.softplus(critic(fake)))
+    return -value, {"value": value}
+
+
+def minimax_generator_loss(critic: Critic, fake: jax.Array):
+    """The saturating generator loss E_z[log(1 − D(G(z)))] = −E_z[softplus(l)], as in eq. 1."""
+    return -jnp.mean(jax.nn.softplus(critic(fake))), {}
+
+
+def non_saturating_generator_loss(critic: Critic, fake: jax.Array):
+    """The non-saturating generator loss −E_z[log D(G(z))] = E_z[softplus(−l)] (Goodfellow et al. 2014, §3)."""
+    return jnp.mean(jax.nn.softplus(-critic(fake))), {}
+
+
 def wasserstein_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
     """Negated Kantorovich-Rubinstein objective: E_fake[f(x̃)] − E_data[f(x)] (WGAN, eq. 3).
 
@@ -68,6 +90,12 @@ def _gradient_penalised_critic_loss(
     loss, metrics = wasserstein_critic_loss(critic, real, fake, key)
     penalty = penalties.gradient_penalty(critic, real, fake, key)
     return loss + penalty_weight * penalty, {**metrics, "gradient_penalty": penalty}
+
+
+def gan(non_saturating: bool = True, n_critic: int = 1) -> Game:
+    """The original GAN; `non_saturating=False` uses the minimax generator loss exactly."""
+    generator_loss = non_saturating_generator_loss if non_saturating else minimax_generator_loss
+    return Game("nsgan" if non_saturating else "gan", minimax_critic_loss, generator_loss, n_critic)
 
 
 def wgan(n_critic: int = 5) -> Game:

@@ -8,7 +8,6 @@ when stopped by SIGINT/SIGTERM (a checkpoint is saved first).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -45,6 +44,10 @@ def resolve_config(args: argparse.Namespace):
 
 def format_summary(summary: dict) -> str:
     """The end-of-run summary, one screen."""
+    if "gen_iters_per_s" not in summary:  # a theory experiment: its figures as they are
+        shown = {key: value for key, value in summary.items() if key not in ("experiment", "run_dir", "rows")}
+        lines = [f"{summary['experiment']}:"] + [f"  {key:<24} {value}" for key, value in shown.items()]
+        return "\n".join([*lines, f"  {'run directory':<24} {summary['run_dir']}"])
     lines = [f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
              f"({summary['gen_iters_per_s']} it/s after compilation)"]
     if summary.get("modes") is not None:
@@ -56,6 +59,17 @@ def format_summary(summary: dict) -> str:
             lines.append(f"  {key:<17} {summary[key]:.5g}")
     lines.append(f"  run directory     {summary['run_dir']}")
     return "\n".join(lines)
+
+
+def _runner(config):
+    """The function that runs `config`: the GAN loop or a theory experiment."""
+    if config.runner == "gan":
+        from jaxgan import train
+
+        return train.train_and_evaluate
+    from jaxgan import theory
+
+    return theory.run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,21 +87,20 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, configs.ConfigError) as error:
         parser.error(error.args[0])
     # Imported here so that --list and usage errors answer without loading JAX.
-    from jaxgan import train
+    from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
-        summary = train.train_and_evaluate(config, workdir, resume=args.resume, progress=not args.no_progress)
+        summary = _runner(config)(config, workdir, resume=args.resume, progress=not args.no_progress)
     except configs.ConfigError as error:
         parser.error(str(error))
-    except train.TrainingDiverged as error:
+    except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except train.TrainingInterrupted as error:
+    except TrainingInterrupted as error:
         print(f"{error}", file=sys.stderr)
         return 128 + error.signum
     print(format_summary(summary))
-    print(json.dumps({key: summary[key] for key in ("modes", "high_quality", "w1_to_data")}))
     return 0
 
 

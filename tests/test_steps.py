@@ -133,3 +133,18 @@ def test_benchmark_functions_run_at_a_tiny_size():
     assert bench.jaxgan_rate(width=8, depth=1, batch=4, iterations=2, repeats=1, per_call=1) > 0
     pytest.importorskip("torch")
     assert bench.torch_rate(width=8, depth=1, batch=4, iterations=2, repeats=1) > 0
+
+
+def test_minimax_losses_match_the_value_function():
+    logits = lambda x: x[:, 0]  # noqa: E731  D(x) = σ(x₀)
+    real, fake = jnp.array([[2.0], [0.5]]), jnp.array([[-1.0], [0.3]])
+    d_real, d_fake = jax.nn.sigmoid(real[:, 0]), jax.nn.sigmoid(fake[:, 0])
+    value = jnp.mean(jnp.log(d_real)) + jnp.mean(jnp.log(1 - d_fake))
+    loss, metrics = games.minimax_critic_loss(logits, real, fake, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(loss, -value, rtol=1e-6)
+    np.testing.assert_allclose(metrics["value"], value, rtol=1e-6)
+    saturating, _ = games.minimax_generator_loss(logits, fake)
+    np.testing.assert_allclose(saturating, jnp.mean(jnp.log(1 - d_fake)), rtol=1e-6)
+    non_saturating, _ = games.non_saturating_generator_loss(logits, fake)
+    np.testing.assert_allclose(non_saturating, -jnp.mean(jnp.log(d_fake)), rtol=1e-6)
+    assert jaxgan.gan(non_saturating=False).generator_loss is games.minimax_generator_loss

@@ -27,6 +27,7 @@ def toy_config() -> ConfigDict:
     return ConfigDict(
         {
             "experiment": "",
+            "runner": "gan",
             "seed": 0,
             "data": {
                 "name": "8gaussians",

@@ -1,0 +1,14 @@
+"""Shared pieces of the theory experiments' configs (run by jaxgan.theory)."""
+
+from ml_collections import ConfigDict
+
+
+def mixture(means, stds, weights=None) -> ConfigDict:
+    """A 1-D Gaussian mixture; equal weights by default."""
+    weights = weights or tuple(1.0 / len(means) for _ in means)
+    return ConfigDict({"means": tuple(means), "stds": tuple(stds), "weights": tuple(weights)})
+
+
+def theory_config(runner: str, **fields) -> ConfigDict:
+    """A config run by `jaxgan.theory.EXPERIMENTS[runner]`."""
+    return ConfigDict({"experiment": "", "runner": runner, "seed": 0, **fields})
