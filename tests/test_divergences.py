@@ -196,3 +196,16 @@ def test_mmd_is_unbiased_and_detects_a_shift():
     same = np.mean([float(dv.mmd_rbf(RNG.normal(size=(50, 2)), RNG.normal(size=(50, 2)), 1.0)) for _ in range(30)])
     assert abs(same) < 0.01  # unbiased: mean ≈ 0 for equal distributions
     assert dv.mmd_rbf(x, x[:40] + 2.0, 1.0) > 0.3
+
+
+def test_wasserstein_1d_is_jittable_and_differentiable():
+    u, v = jnp.asarray(RNG.normal(size=50), jnp.float32), jnp.asarray(RNG.normal(size=40) + 3.0, jnp.float32)
+    np.testing.assert_allclose(jax.jit(dv.wasserstein_1d)(u, v), dv.wasserstein_1d(u, v), rtol=1e-6)
+    # Every u lies left of every v: W₁ = mean(v) − mean(u), so ∂W₁/∂u_i = −1/n.
+    np.testing.assert_allclose(dv.wasserstein_1d(u, v), v.mean() - u.mean(), rtol=1e-5)
+    np.testing.assert_allclose(jax.grad(dv.wasserstein_1d)(u, v), np.full(50, -1 / 50), rtol=1e-5)
+
+
+def test_argsort_matches_numpy():
+    x = jnp.asarray(RNG.normal(size=1000), jnp.float32)
+    np.testing.assert_array_equal(np.asarray(x)[np.asarray(jax.jit(dv.argsort)(x))], np.sort(np.asarray(x)))
