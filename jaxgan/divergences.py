@@ -259,36 +259,68 @@ class SinkhornResult(NamedTuple):
     g: jax.Array
 
 
-def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100) -> SinkhornResult:
-    """Entropic OT by log-domain Sinkhorn iterations (Peyré & Cuturi 2019, §4.4).
+def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: float = 1e3) -> SinkhornResult:
+    """Entropic OT by Sinkhorn iterations, stabilised in the log domain by absorption.
 
-    f ← −ε LSE_j(log b_j + (g_j − C_ij)/ε),  g ← −ε LSE_i(log a_i + (f_i − C_ij)/ε),
-    P_ij = a_i b_j exp((f_i + g_j − C_ij)/ε). Stable for small ε, batched over leading axes,
-    and differentiable (reverse mode unrolls the iterations).
+    The plan is P = diag(u) K diag(v) with K_ij = a_i b_j exp((f_i + g_j − C_ij)/ε). Each
+    iteration is a kernel-domain Sinkhorn step u ← a / (K v), v ← b / (Kᵀ u) (two
+    matrix-vector products). When a scaling leaves [1/τ, τ] (τ = `absorb_above`) or stops
+    being finite, it is absorbed into the log-domain potentials, f ← f + ε log u, and one
+    exact log-domain step f ← −ε LSE_j(log b_j + (g_j − C_ij)/ε) (likewise g) re-centres K,
+    so small ε neither underflows nor overflows (Schmitzer 2019, "Stabilized sparse scaling
+    algorithms for entropy regularized transport problems", §3; Peyré & Cuturi 2019, §4.4).
+    The first step is a log-domain step. Batched over leading axes and differentiable
+    (reverse mode unrolls the iterations).
 
     Args:
-      a: source weights, shape (..., n), summing to 1.
-      b: target weights, shape (..., m), summing to 1.
+      a: source weights, shape (..., n), positive, summing to 1.
+      b: target weights, shape (..., m), positive, summing to 1.
       cost: C, shape (..., n, m).
       epsilon: the entropic regularisation ε > 0, in the units of C.
-      iterations: a fixed number of Sinkhorn updates.
+      iterations: a fixed number of Sinkhorn iterations (no early stop).
+      absorb_above: τ > 1, the bound on the scalings before absorption.
     """
     if epsilon <= 0:
         raise ValueError(f"epsilon must be positive, got {epsilon}")
+    if absorb_above <= 1:
+        raise ValueError(f"absorb_above must exceed 1, got {absorb_above}")
     if jnp.shape(cost)[-2:] != (jnp.shape(a)[-1], jnp.shape(b)[-1]):
         raise ValueError(f"cost {jnp.shape(cost)} must be (..., n, m) for a (..., n) {jnp.shape(a)} and b {jnp.shape(b)}")
     _check_masses("a", a, normalised=True)
     _check_masses("b", b, normalised=True)
+    if _is_concrete(a, b) and (np.any(np.asarray(a) <= 0) or np.any(np.asarray(b) <= 0)):
+        raise ValueError("sinkhorn needs positive weights: drop the points of zero mass")
     log_a, log_b = jnp.log(a), jnp.log(b)
 
-    def update(_, potentials):
-        f, g = potentials
+    def log_kernel(f, g):
+        return log_a[..., :, None] + log_b[..., None, :] + (f[..., :, None] + g[..., None, :] - cost) / epsilon
+
+    def log_domain_step(f, g):
         f = -epsilon * logsumexp(log_b[..., None, :] + (g[..., None, :] - cost) / epsilon, axis=-1)
         g = -epsilon * logsumexp(log_a[..., :, None] + (f[..., :, None] - cost) / epsilon, axis=-2)
         return f, g
 
-    f, g = jax.lax.fori_loop(0, iterations, update, (jnp.zeros_like(a), jnp.zeros_like(b)))
-    plan = jnp.exp(log_a[..., :, None] + log_b[..., None, :] + (f[..., :, None] + g[..., None, :] - cost) / epsilon)
+    def restart(f, g):
+        f, g = log_domain_step(f, g)
+        return f, g, jnp.exp(log_kernel(f, g)), jnp.ones_like(f), jnp.ones_like(g)
+
+    def iterate(_, state):
+        f, g, kernel, u, v = state
+        u = a / jnp.einsum("...ij,...j->...i", kernel, v)
+        v = b / jnp.einsum("...ij,...i->...j", kernel, u)
+        scalings = jnp.concatenate([u, v], axis=-1)
+        stable = jnp.all(jnp.isfinite(scalings) & (scalings < absorb_above) & (scalings > 1.0 / absorb_above))
+
+        def absorb():
+            finite = jnp.all(jnp.isfinite(scalings))  # an underflowed scaling cannot be absorbed
+            return restart(jnp.where(finite, f + epsilon * jnp.log(u), f), jnp.where(finite, g + epsilon * jnp.log(v), g))
+
+        return jax.lax.cond(stable, lambda: (f, g, kernel, u, v), absorb)
+
+    zeros_f, zeros_g = jnp.zeros_like(a), jnp.zeros_like(b)
+    f, g, kernel, u, v = jax.lax.fori_loop(1, iterations, iterate, restart(zeros_f, zeros_g))
+    f, g = f + epsilon * jnp.log(u), g + epsilon * jnp.log(v)
+    plan = jnp.exp(log_kernel(f, g))
     transport_cost = jnp.sum(plan * cost, axis=(-2, -1))
     regularized_cost = jnp.sum(f * a, axis=-1) + jnp.sum(g * b, axis=-1)
     return SinkhornResult(transport_cost, regularized_cost, f, g)

@@ -81,6 +81,7 @@ def test_discrete_functions_jit_vmap_and_differentiate():
         (lambda: dv.wasserstein_1d(jnp.zeros((2, 2)), jnp.zeros(3)), "non-empty 1-D array"),
         (lambda: dv.wasserstein_1d(jnp.zeros(2), jnp.zeros(2), u_weights=jnp.array([1.0, -1.0])), "negative"),
         (lambda: dv.sinkhorn(jnp.ones(2) / 2, jnp.ones(2) / 2, jnp.zeros((2, 2)), 0.0), "epsilon must be positive"),
+        (lambda: dv.sinkhorn(jnp.array([1.0, 0.0]), jnp.ones(2) / 2, jnp.zeros((2, 2)), 1.0), "positive weights"),
         (lambda: dv.mmd_rbf(jnp.zeros((1, 2)), jnp.zeros((3, 2)), 1.0), "at least 2 samples"),
     ],
 )
@@ -155,12 +156,30 @@ def test_sinkhorn_matches_pot_and_its_marginals_are_right():
     np.testing.assert_allclose(result.transport_cost, expected, rtol=1e-4)
 
 
+def test_sinkhorn_stays_exact_where_the_kernel_underflows():
+    # C/ε reaches ~600 here: exp(−C/ε) underflows float32 for most entries, so plain kernel-domain
+    # iterations would divide by zero; absorption must keep the result equal to POT's log-domain solver.
+    x, y = RNG.normal(size=(30, 2)), RNG.normal(size=(30, 2)) + 2.0
+    uniform = np.full(30, 1 / 30)
+    cost = ot.dist(x, y)
+    epsilon = 0.05
+    assert np.mean(np.exp(-cost / epsilon).astype(np.float32) == 0) > 0.5
+    result = dv.sinkhorn(jnp.asarray(uniform, jnp.float32), jnp.asarray(uniform, jnp.float32),
+                         jnp.asarray(cost, jnp.float32), epsilon, 3000)
+    assert np.all(np.isfinite(result.f)) and np.all(np.isfinite(result.g))
+    expected = ot.sinkhorn2(uniform, uniform, cost, epsilon, method="sinkhorn_log", numItermax=20000, stopThr=1e-13)
+    np.testing.assert_allclose(result.transport_cost, expected, rtol=1e-3)
+
+
 def test_sinkhorn_is_batched_and_differentiable():
     x, y = jnp.asarray(RNG.normal(size=(3, 20, 2)), jnp.float32), jnp.asarray(RNG.normal(size=(3, 25, 2)), jnp.float32)
     a, b = jnp.full((3, 20), 1 / 20), jnp.full((3, 25), 1 / 25)
-    batched = dv.sinkhorn(a, b, dv.squared_euclidean_cost(x, y), 0.1, 200).transport_cost
-    single = [dv.sinkhorn(a[i], b[i], dv.squared_euclidean_cost(x[i], y[i]), 0.1, 200).transport_cost for i in range(3)]
-    np.testing.assert_allclose(batched, single, rtol=1e-5)
+    batched = dv.sinkhorn(a, b, dv.squared_euclidean_cost(x, y), 0.1, 500).transport_cost
+    # Absorptions are decided for the whole batch at once, so compare each member at convergence.
+    expected = [ot.sinkhorn2(np.asarray(a[i], np.float64), np.asarray(b[i], np.float64),
+                             ot.dist(np.asarray(x[i], np.float64), np.asarray(y[i], np.float64)), 0.1,
+                             numItermax=5000, stopThr=1e-12) for i in range(3)]
+    np.testing.assert_allclose(batched, expected, rtol=1e-4)
     grad = jax.grad(lambda y0: dv.sinkhorn_divergence(x[0], y0, 0.1, 200))(y[0])
     assert grad.shape == y[0].shape and np.all(np.isfinite(grad))
 

@@ -96,3 +96,10 @@ def _config(name, **overrides):
     config = configs.get_config(name)
     config.update(overrides)
     return config
+
+
+def test_every_theory_experiment_has_a_smoke_run():
+    from jaxgan import configs
+
+    names = {name for name in configs.list_experiments() if configs.get_config(name).runner != "gan"}
+    assert names == set(SHORT) == set(theory.EXPERIMENTS)
