@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for name, description in configs.list_experiments().items():
-            print(f"{name:<16} {description}")
+            print(f"{name:<22} {description}")
         return 0
     if not args.exp:
         parser.error(f"--exp is required; valid experiments: {', '.join(configs.list_experiments())}")
