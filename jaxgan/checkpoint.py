@@ -11,12 +11,14 @@ import orbax.checkpoint as ocp
 class Checkpointer:
     """An Orbax `CheckpointManager` for one run directory's `checkpoints/` folder.
 
-    Saves are asynchronous; `close()` waits for the last one to reach the disk.
+    Saves are asynchronous; `close()` waits for the last one to reach the disk. Opening one
+    writes nothing: the folder is created by the first save, so a run refused at start-up
+    leaves no trace.
     """
 
     def __init__(self, run_dir: str, save_every: int, max_to_keep: int = 3):
         self.directory = os.path.join(os.path.abspath(run_dir), "checkpoints")
-        options = ocp.CheckpointManagerOptions(save_interval_steps=save_every, max_to_keep=max_to_keep)
+        options = ocp.CheckpointManagerOptions(save_interval_steps=save_every, max_to_keep=max_to_keep, create=False)
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 
     def latest_step(self) -> int | None:
@@ -25,6 +27,7 @@ class Checkpointer:
 
     def save(self, step: int, state: Any, *, force: bool = False) -> bool:
         """Save `state` at `step` if the interval says so (always with `force`)."""
+        os.makedirs(self.directory, exist_ok=True)
         return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
 
     def restore(self, template: Any, step: int | None = None) -> Any:

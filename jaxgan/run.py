@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--exp", help="experiment name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    parser.add_argument("--steps", type=int, help="generator iterations in total (train.steps)")
+    parser.add_argument("--steps", type=int, help="training steps in total (train.steps, or steps)")
     parser.add_argument("--seed", type=int, help="random seed (seed)")
     parser.add_argument("--workdir", help="run directory (default: runs/EXP)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -34,8 +34,8 @@ def resolve_config(args: argparse.Namespace):
     """The experiment's config with the command line's overrides; raises on any bad part."""
     config = configs.get_config(args.exp)
     overrides = list(args.overrides)
-    if args.steps is not None:
-        overrides.append(f"train.steps={args.steps}")
+    if args.steps is not None:  # GAN runs keep it in train.steps, theory experiments in steps
+        overrides.append(f"{'train.steps' if 'train' in config else 'steps'}={args.steps}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     configs.apply_overrides(config, overrides)

@@ -103,7 +103,7 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
     )
 
 
-def validate(config: ml_collections.ConfigDict):
+def build_run(config: ml_collections.ConfigDict):
     """Check the config and build the data source and the GAN; raise ConfigError if unusable."""
     train = config.train
     for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every"):
@@ -120,9 +120,7 @@ def validate(config: ml_collections.ConfigDict):
     example = toy.batches_for_step(source, config.seed, 0, (1,))
     try:
         return source, build_gan(config, example.shape[-1])
-    except ConfigError:
-        raise
-    except ValueError as error:  # the library's own argument checks, e.g. n_critic < 1
+    except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
         raise ConfigError(str(error)) from None
 
 
@@ -158,6 +156,8 @@ def _check_resumable(config, files: _RunFiles, checkpointer: Checkpointer, resum
     if resume and latest is None:
         raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
     if resume:
+        if not os.path.exists(files.config):
+            raise ConfigError(f"--resume: {files.config} is missing, so the run's config cannot be checked")
         with open(files.config) as f:
             saved = json.load(f)
         current = json.loads(config.to_json_best_effort())
@@ -213,7 +213,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
       TrainingInterrupted: SIGINT/SIGTERM; a checkpoint of the current step is saved first.
     """
     started = time.perf_counter()
-    source, spec = validate(config)
+    source, spec = build_run(config)
     files = _RunFiles(run_dir)
     checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
     try:

@@ -117,6 +117,7 @@ def test_existing_run_needs_resume_and_resume_needs_the_same_config(tmp_path, ca
     with pytest.raises(SystemExit) as exit_info:
         _run(["--exp", "wgan_mlp", "--workdir", str(tmp_path / "empty"), "--resume", *TINY])
     assert exit_info.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "empty").exists()
 
 
 def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):

@@ -59,8 +59,8 @@ def test_bilinear_game_dynamics():
         assert radius(theory.bilinear_trajectory(method, 1.0, 1.0, eta, 500))[-1] < 0.15 * np.sqrt(2), method
 
 
-SHORT = {"optimal_discriminator": ["--set", "steps=200"], "critic_1d": ["--set", "steps=200"],
-         "parallel_lines": ["--set", "thetas=5", "--set", "samples=100"], "bilinear_game": ["--set", "steps=50"]}
+SHORT = {"optimal_discriminator": ["--steps", "200"], "critic_1d": ["--steps", "200"],
+         "parallel_lines": ["--set", "thetas=5", "--set", "samples=100"], "bilinear_game": ["--steps", "50"]}
 
 
 @pytest.mark.parametrize("experiment", sorted(SHORT))
