@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="override a config value, e.g. --set model.critic_hidden=128,128")
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the workdir")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--devices", type=int, help="devices to split the batch over, 0 for all (parallel.devices)")
+    cluster = parser.add_argument_group("multi-process runs (one command per process; see README)")
+    cluster.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0")
+    cluster.add_argument("--num-processes", type=int, help="number of processes")
+    cluster.add_argument("--process-id", type=int, help="this process's rank, 0 .. num-processes - 1")
     return parser
 
 
@@ -38,6 +43,8 @@ def resolve_config(args: argparse.Namespace):
         overrides.append(f"{'train.steps' if 'train' in config else 'steps'}={args.steps}")
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
+    if args.devices is not None:
+        overrides.append(f"parallel.devices={args.devices}")
     configs.apply_overrides(config, overrides)
     return config
 
@@ -86,6 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         config = resolve_config(args)
     except (KeyError, configs.ConfigError) as error:
         parser.error(error.args[0])
+    cluster = (args.coordinator, args.num_processes, args.process_id)
+    if any(value is not None for value in cluster):
+        if any(value is None for value in cluster):
+            parser.error("a multi-process run needs --coordinator, --num-processes and --process-id together")
+        from jaxgan import parallel
+
+        try:
+            parallel.initialize_distributed(*cluster)
+        except ValueError as error:
+            parser.error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 

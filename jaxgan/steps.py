@@ -14,6 +14,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jax.sharding import Mesh
+
+from jaxgan import parallel
 from jaxgan.games import Game, Metrics
 from jaxgan.state import GANState, PlayerSpec, apply_gradients, init_player
 
@@ -167,10 +170,34 @@ def train_steps(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANSta
     return state, jax.tree.map(jnp.mean, metrics)
 
 
-def make_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
+def make_train_step(spec: GANSpec, mesh: Mesh | None = None) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
     """`train_steps` for `spec`, jitted once, with the input state's buffers donated.
 
     The returned function takes `(state, real)` with `real` shaped
-    (iterations, n_critic, batch, ...) and compiles once per distinct shape.
+    (iterations, n_critic, batch, ...) and compiles once per distinct shape. With a `mesh`
+    (see `jaxgan.parallel`), the batch axis of `real` is split over the mesh's `data` axis and
+    the state is replicated; XLA reduces the gradients across devices, so the result is the
+    single-device computation on the global batch.
     """
-    return jax.jit(lambda state, real: train_steps(spec, state, real), donate_argnums=0)
+    def step(state, real):
+        return train_steps(spec, state, real)
+
+    if mesh is None:
+        return jax.jit(step, donate_argnums=0)
+    state_sharding = parallel.replicated(mesh)
+    return jax.jit(step, in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=2)),
+                   out_shardings=(state_sharding, state_sharding), donate_argnums=0)
+
+
+def make_multi_seed_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
+    """`train_steps` vmapped over independent runs, one program for all of them.
+
+    Takes states stacked on a leading axis (`init_states`) and real data shaped
+    (runs, iterations, n_critic, batch, ...); returns the stacked states and per-run metrics.
+    """
+    return jax.jit(jax.vmap(lambda state, real: train_steps(spec, state, real)), donate_argnums=0)
+
+
+def init_states(spec: GANSpec, keys: jax.Array, example_real: jax.Array) -> GANState:
+    """`init_state` for each key, stacked on a leading axis (one independent run per key)."""
+    return jax.vmap(lambda key: init_state(spec, key, example_real))(keys)

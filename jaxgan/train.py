@@ -12,6 +12,7 @@ import json
 import math
 import os
 import signal
+import sys
 import time
 
 import jax
@@ -20,7 +21,7 @@ import numpy as np
 import optax
 import tqdm
 
-from jaxgan import divergences, games, penalties, plots
+from jaxgan import divergences, games, parallel, penalties, plots
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
@@ -104,7 +105,11 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
 
 
 def build_run(config: ml_collections.ConfigDict):
-    """Check the config and build the data source and the GAN; raise ConfigError if unusable."""
+    """Check the config and build the data source, the GAN and the device mesh.
+
+    Raises:
+      ConfigError: naming what is unusable, before anything is written.
+    """
     train = config.train
     for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every"):
         if train[key] < 1:
@@ -119,19 +124,35 @@ def build_run(config: ml_collections.ConfigDict):
     source = build_source(config)
     example = toy.batches_for_step(source, config.seed, 0, (1,))
     try:
-        return source, build_gan(config, example.shape[-1])
+        mesh = parallel.make_mesh(config.parallel.devices)
+        if train.batch_size % mesh.devices.size:
+            raise ConfigError(f"train.batch_size ({train.batch_size}) must be a multiple of the device count "
+                              f"({mesh.devices.size}); set parallel.devices or the batch size")
+        return source, build_gan(config, example.shape[-1]), mesh
     except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
         raise ConfigError(str(error)) from None
 
 
 class _RunFiles:
-    """Paths and writers of one run directory."""
+    """The files of one run directory. In a multi-process run only process 0 writes them."""
 
     def __init__(self, run_dir: str):
         self.run_dir = run_dir
         self.config = os.path.join(run_dir, "config.json")
         self.metrics = os.path.join(run_dir, "metrics.jsonl")
         self.summary = os.path.join(run_dir, "summary.json")
+        self.writes = jax.process_index() == 0
+
+    def write_config(self, config: ml_collections.ConfigDict) -> None:
+        if self.writes:
+            os.makedirs(self.run_dir, exist_ok=True)
+            with open(self.config, "w") as f:
+                f.write(config.to_json_best_effort(indent=2))
+
+    def append_metrics(self, row: dict) -> None:
+        if self.writes:
+            with open(self.metrics, "a") as f:
+                f.write(json.dumps(row) + "\n")
 
     def read_metrics(self) -> list[dict]:
         if not os.path.exists(self.metrics):
@@ -141,9 +162,19 @@ class _RunFiles:
 
     def keep_metrics_until(self, step: int) -> None:
         """Drop rows logged after the checkpoint a resumed run restarts from."""
-        rows = [row for row in self.read_metrics() if row["step"] <= step]
-        with open(self.metrics, "w") as f:
-            f.writelines(json.dumps(row) + "\n" for row in rows)
+        if self.writes:
+            rows = [row for row in self.read_metrics() if row["step"] <= step]
+            with open(self.metrics, "w") as f:
+                f.writelines(json.dumps(row) + "\n" for row in rows)
+
+    def write_summary(self, summary: dict) -> None:
+        if self.writes:
+            with open(self.summary, "w") as f:
+                json.dump(summary, f, indent=2)
+
+    def figure_path(self, name: str) -> str | None:
+        """Where to save figure `name`, or None in processes that do not write."""
+        return os.path.join(self.run_dir, name) if self.writes else None
 
 
 def _check_resumable(config, files: _RunFiles, checkpointer: Checkpointer, resume: bool) -> None:
@@ -213,55 +244,60 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
       TrainingInterrupted: SIGINT/SIGTERM; a checkpoint of the current step is saved first.
     """
     started = time.perf_counter()
-    source, spec = build_run(config)
+    source, spec, mesh = build_run(config)
+    if progress:
+        print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
     files = _RunFiles(run_dir)
     checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
     try:
         _check_resumable(config, files, checkpointer, resume)
-        os.makedirs(run_dir, exist_ok=True)
-        with open(files.config, "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
+        files.write_config(config)
         example = _real_chunk(source, config, 0, 1)[0, 0]
-        state = init_state(spec, jax.random.PRNGKey(config.seed), example)
+        state = parallel.put_global(init_state(spec, jax.random.PRNGKey(config.seed), example),
+                                    parallel.replicated(mesh))
         if resume:
             state = checkpointer.restore(state)
-            files.keep_metrics_until(int(state.step))
-        state, timing = _train_loop(config, spec, source, state, files, checkpointer, progress)
+            files.keep_metrics_until(int(parallel.to_host(state.step)))
+        state, timing = _train_loop(config, spec, mesh, source, state, files, checkpointer, progress)
         summary = _evaluate(config, spec, source, state, files)
     finally:
         checkpointer.close()
-    summary.update(timing, wall_s=round(time.perf_counter() - started, 2), run_dir=os.path.abspath(run_dir))
-    with open(files.summary, "w") as f:
-        json.dump(summary, f, indent=2)
+    summary.update(timing, devices=mesh.devices.size, wall_s=round(time.perf_counter() - started, 2),
+                   run_dir=os.path.abspath(run_dir))
+    files.write_summary(summary)
     return summary
 
 
-def _train_loop(config, spec, source, state, files, checkpointer, progress):
+def _train_loop(config, spec, mesh, source, state, files, checkpointer, progress):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
-    train = make_train_step(spec)
+    train = make_train_step(spec, mesh)
+    data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
     sample = _sampler(spec)
-    step = int(state.step)
+    step = int(parallel.to_host(state.step))
     calls = []  # (iterations, seconds) per call; the first call includes compilation
-    bar = tqdm.tqdm(total=steps, initial=step, disable=not progress, unit="it", mininterval=0.5,
+    bar = tqdm.tqdm(total=steps, initial=step, disable=not (progress and files.writes), unit="it", mininterval=0.5,
                     desc=config.experiment or "train", dynamic_ncols=True)
-    with _stop_requests() as stop, open(files.metrics, "a") as log, bar:
-        real = _real_chunk(source, config, step, min(per_call, steps - step)) if step < steps else None
+
+    def real_chunk(start):
+        return parallel.put_global(_real_chunk(source, config, start, min(per_call, steps - start)), data_sharding)
+
+    with _stop_requests() as stop, bar:
+        real = real_chunk(step) if step < steps else None
         while step < steps:
             count, tick = real.shape[0], time.perf_counter()
             state, metrics = train(state, real)
             next_step = step + count
             if next_step < steps:  # prepared while the device computes
-                real = _real_chunk(source, config, next_step, min(per_call, steps - next_step))
-            metrics = {key: float(value) for key, value in jax.device_get(metrics).items()}
+                real = real_chunk(next_step)
+            metrics = {key: float(value) for key, value in parallel.to_host(metrics).items()}
             calls.append((count, time.perf_counter() - tick))
             _stop_if_diverged(metrics, step, next_step, checkpointer)
             step = next_step
             row = {"step": step, **metrics, "steps_per_s": count / calls[-1][1]}
             if eval_every and step % eval_every == 0:
                 row.update(_coverage(config, source, sample(state, config.eval.samples)))
-            log.write(json.dumps(row) + "\n")
-            log.flush()
+            files.append_metrics(row)
             checkpointer.save(step, state, force=step == steps)
             bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}",
                             refresh=False)
@@ -298,7 +334,7 @@ def _sampler(spec: GANSpec):
     """sample(state, n) -> n points as numpy from the evaluated generator (the average if kept)."""
     use_ema = spec.generator_ema_decay is not None
     generate_jit = jax.jit(lambda state, key, n: generate(spec, state, key, n, use_ema=use_ema), static_argnums=2)
-    return lambda state, n: np.asarray(generate_jit(state, jax.random.split(state.rng)[1], n))
+    return lambda state, n: parallel.to_host(generate_jit(state, jax.random.split(state.rng)[1], n))
 
 
 def _coverage(config, source, fake: np.ndarray) -> dict:
@@ -320,10 +356,10 @@ def _evaluate(config, spec: GANSpec, source, state, files: _RunFiles) -> dict:
     rows = files.read_metrics()
     if rows:
         summary.update({key: rows[-1][key] for key in ("critic_loss", "generator_loss", "wasserstein") if key in rows[-1]})
-        plots.plot_curves(os.path.join(files.run_dir, "losses.png"), rows, _CURVES, title=config.experiment)
-    critic = jax.jit(lambda x: spec.critic.apply(state.critic.variables(), x))
-    plots.plot_samples_2d(
-        os.path.join(files.run_dir, "samples.png"), real, fake, critic,
-        title=f"{config.experiment}: step {int(state.step)}",
-    )
+    if files.writes:
+        plots.plot_curves(files.figure_path("losses.png"), rows, _CURVES, title=config.experiment)
+        variables = parallel.to_host(state.critic.variables())
+        critic = jax.jit(lambda x: spec.critic.apply(variables, x))
+        plots.plot_samples_2d(files.figure_path("samples.png"), real, fake, critic,
+                              title=f"{config.experiment}: step {int(parallel.to_host(state.step))}")
     return summary

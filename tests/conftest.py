@@ -10,6 +10,8 @@ from jaxgan.models import MLP
 
 # Strict numerics, as in Equinox's test suite: implicit rank promotion is an error.
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# Eight fake CPU devices for the sharding tests (must precede the first use of a device).
+jax.config.update("jax_num_cpu_devices", 8)
 
 N_CRITIC, BATCH, DIM = 2, 8, 2
 

@@ -53,6 +53,8 @@ def toy_config() -> ConfigDict:
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
                 "generator_ema": FieldReference(0.99, field_type=float),
             },
+            # Data parallelism: how many devices the batch is split over (0: every device).
+            "parallel": {"devices": 0},
             # Modes and high-quality share are also logged every `eval.every` steps (0: at the end only).
             "eval": {"samples": 2500, "n_std": 3.0, "every": 500},
         }
