@@ -1,13 +1,16 @@
-"""Benchmark: WGAN-GP generator iterations per second, jaxgan against PyTorch eager.
+"""Benchmarks: WGAN-GP generator iterations per second.
 
-    python -m jaxgan.bench [--iters 200] [--repeats 3]
+    python -m jaxgan.bench [torch] [--iters 200] [--repeats 3]   jaxgan against PyTorch eager
+    python -m jaxgan.bench seeds [--runs 8]                       K seeds vmapped against K runs in turn
+    python -m jaxgan.bench scaling [--max-devices 8]              1, 2, 4, 8 devices (fake CPU devices here)
 
-Both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
+`torch`: both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
 critic, 2-D data and latent, Adam(1e-4, β = (0.5, 0.9)), λ = 0.1, 5 critic updates per generator
 update, on the same pre-drawn 8-Gaussian batches. Sizes: the reference (512 × 3, batch 256) and a
 small one (128 × 3, batch 64). PyTorch is optional (`pip install torch`); without it only jaxgan's
-figures print. Timings exclude compilation and warm-up; each figure is the median of `--repeats`
-runs of `--iters` iterations, all in this one process.
+figures print. `seeds` and `scaling` use the same setting at both sizes. Timings exclude
+compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
+iterations, all in this one process.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from jaxgan import games
 from jaxgan.data import toy
 from jaxgan.models import MLP
 from jaxgan.state import PlayerSpec
-from jaxgan.steps import GANSpec, init_state, make_train_step, standard_normal_latent
+from jaxgan import parallel
+from jaxgan.steps import GANSpec, init_state, init_states, make_multi_seed_train_step, make_train_step, standard_normal_latent
 
 N_CRITIC, PENALTY_WEIGHT, LEARNING_RATE, BETAS = 5, 0.1, 1e-4, (0.5, 0.9)
 SIZES = {"reference": (512, 3, 256), "small": (128, 3, 64)}  # width, depth, batch
@@ -45,28 +49,69 @@ def _median_rate(run_iterations, iterations: int, repeats: int) -> float:
     return statistics.median(rates)
 
 
-def jaxgan_rate(width: int, depth: int, batch: int, iterations: int, repeats: int, per_call: int) -> float:
-    """jaxgan's generator iterations per second, `per_call` iterations per jitted call."""
+def toy_spec(width: int, depth: int) -> GANSpec:
+    """The benchmarked WGAN-GP: ReLU MLPs of `depth` × `width`, 2-D data and latent."""
     hidden = (width,) * depth
     adam = optax.adam(LEARNING_RATE, *BETAS)
-    spec = GANSpec(
+    return GANSpec(
         game=games.wgan_gp(PENALTY_WEIGHT, N_CRITIC),
         generator=PlayerSpec.from_linen(MLP(hidden, 2), adam),
         critic=PlayerSpec.from_linen(MLP(hidden, 1), adam),
         sample_latent=standard_normal_latent(2),
     )
-    data = _real_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
-    train = make_train_step(spec)
-    state = init_state(spec, jax.random.PRNGKey(0), data[0, 0, 0])
 
+
+def _timed_loop(train, state, chunks):
+    """run(n): train over the first n chunks, waiting for the result."""
     def run(n):
         nonlocal state
-        for chunk in data[: n // per_call]:
+        for chunk in chunks[:n]:
             state, metrics = train(state, chunk)
         jax.block_until_ready(metrics)
 
-    run(2 * per_call)  # compile and warm up
-    return _median_rate(run, iterations, repeats)
+    return run
+
+
+def jaxgan_rate(width: int, depth: int, batch: int, iterations: int, repeats: int, per_call: int,
+                devices: int | None = None) -> float:
+    """jaxgan's generator iterations per second, `per_call` iterations per jitted call.
+
+    With `devices`, the batch is split over a mesh of that many devices.
+    """
+    spec = toy_spec(width, depth)
+    data = _real_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
+    state = init_state(spec, jax.random.PRNGKey(0), data[0, 0, 0])
+    if devices is None:
+        train, chunks = make_train_step(spec), list(data)
+    else:
+        mesh = parallel.make_mesh(devices)
+        train = make_train_step(spec, mesh)
+        state = parallel.put_global(state, parallel.replicated(mesh))
+        chunks = [parallel.put_global(chunk, parallel.batch_sharding(mesh, batch_axis=2)) for chunk in data]
+    run = _timed_loop(train, state, chunks)
+    run(2)  # compile and warm up
+    return _median_rate(lambda n: run(n // per_call), iterations, repeats)
+
+
+def seeds_rates(width: int, depth: int, batch: int, runs: int, iterations: int, repeats: int, per_call: int):
+    """Iterations per second summed over `runs` seeds: vmapped in one program, and one run after another."""
+    spec = toy_spec(width, depth)
+    data = _real_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
+    keys = jax.random.split(jax.random.PRNGKey(0), runs)
+    stacked = np.broadcast_to(data[:, None], (data.shape[0], runs, *data.shape[1:]))
+    vmapped = _timed_loop(make_multi_seed_train_step(spec), init_states(spec, keys, data[0, 0, 0]), list(stacked))
+    vmapped(2)
+    train = make_train_step(spec)
+    loops = [_timed_loop(train, init_state(spec, key, data[0, 0, 0]), list(data)) for key in keys]
+    loops[0](2)
+
+    def in_turn(n):
+        for loop in loops:
+            loop(n)
+
+    together = runs * _median_rate(lambda n: vmapped(n // per_call), iterations, repeats)
+    one_by_one = runs * _median_rate(lambda n: in_turn(n // per_call), iterations, repeats)
+    return together, one_by_one
 
 
 def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int) -> float:
@@ -114,14 +159,8 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
     return _median_rate(run, iterations, repeats)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
-    parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
-    parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
-    args = parser.parse_args(argv)
-    if args.iters % args.per_call:
-        parser.error(f"--iters ({args.iters}) must be a multiple of --per-call ({args.per_call})")
+def compare_with_torch(args) -> None:
+    """jaxgan against PyTorch eager at both sizes."""
     try:
         import torch
     except ImportError:
@@ -138,6 +177,44 @@ def main(argv: list[str] | None = None) -> None:
         ratio = f"{max(one, many) / reference:5.2f}x" if reference else "-"
         reference_text = f"{reference:10.1f}/s" if reference else "-"
         print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {one:12.1f}/s {many:13.1f}/s {reference_text:>12} {ratio:>6}")
+
+
+def compare_seeds(args) -> None:
+    """K seeds vmapped in one program against the same K runs one after another."""
+    print(f"{args.runs} WGAN-GP runs, generator iterations per second summed over runs ({jax.devices()[0].platform})")
+    print(f"{'size':<10} {'MLP':<8} {'batch':>5} {'vmapped':>10} {'in turn':>10} {'ratio':>6}")
+    for name, (width, depth, batch) in SIZES.items():
+        together, one_by_one = seeds_rates(width, depth, batch, args.runs, args.iters, args.repeats, args.per_call)
+        print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {together:8.1f}/s {one_by_one:8.1f}/s "
+              f"{together / one_by_one:5.2f}x")
+
+
+def compare_devices(args) -> None:
+    """The same global batch split over 1, 2, 4, ... devices."""
+    counts = [n for n in (1, 2, 4, 8, 16) if n <= min(args.max_devices, jax.device_count())]
+    print(f"data parallel WGAN-GP, global batch fixed; {parallel.describe_devices()}")
+    print(f"{'size':<10} {'MLP':<8} {'batch':>5} " + " ".join(f"{f'{n} dev':>9}" for n in counts))
+    for name, (width, depth, batch) in SIZES.items():
+        rates = [jaxgan_rate(width, depth, batch, args.iters, args.repeats, args.per_call, devices=n) for n in counts]
+        print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} " + " ".join(f"{rate:7.1f}/s" for rate in rates))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", default="torch", choices=("torch", "seeds", "scaling"))
+    parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
+    parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
+    parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
+    parser.add_argument("--runs", type=int, default=8, help="seeds for `seeds`")
+    parser.add_argument("--max-devices", type=int, default=8, help="largest device count for `scaling`")
+    args = parser.parse_args(argv)
+    if args.iters % args.per_call:
+        parser.error(f"--iters ({args.iters}) must be a multiple of --per-call ({args.per_call})")
+    if args.what == "scaling":
+        # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
+        # set before JAX first looks at its devices.
+        jax.config.update("jax_num_cpu_devices", args.max_devices)
+    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices}[args.what](args)
 
 
 if __name__ == "__main__":

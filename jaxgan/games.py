@@ -67,6 +67,23 @@ def non_saturating_generator_loss(critic: Critic, fake: jax.Array):
     return jnp.mean(jax.nn.softplus(-critic(fake))), {}
 
 
+def least_squares_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """LSGAN critic loss ½E[(D(x) − 1)²] + ½E[D(G(z))²] (Mao et al. 2017, eq. 9 with a=0, b=c=1)."""
+    del key
+    return 0.5 * jnp.mean((critic(real) - 1.0) ** 2) + 0.5 * jnp.mean(critic(fake) ** 2), {}
+
+
+def least_squares_generator_loss(critic: Critic, fake: jax.Array):
+    """LSGAN generator loss ½E[(D(G(z)) − 1)²]."""
+    return 0.5 * jnp.mean((critic(fake) - 1.0) ** 2), {}
+
+
+def hinge_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """Hinge critic loss E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017; Miyato et al. 2018)."""
+    del key
+    return jnp.mean(jax.nn.relu(1.0 - critic(real))) + jnp.mean(jax.nn.relu(1.0 + critic(fake))), {}
+
+
 def wasserstein_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
     """Negated Kantorovich-Rubinstein objective: E_fake[f(x̃)] − E_data[f(x)] (WGAN, eq. 3).
 
@@ -96,6 +113,16 @@ def gan(non_saturating: bool = True, n_critic: int = 1) -> Game:
     """The original GAN; `non_saturating=False` uses the minimax generator loss exactly."""
     generator_loss = non_saturating_generator_loss if non_saturating else minimax_generator_loss
     return Game("nsgan" if non_saturating else "gan", minimax_critic_loss, generator_loss, n_critic)
+
+
+def lsgan(n_critic: int = 1) -> Game:
+    """Least-squares GAN (Mao et al. 2017)."""
+    return Game("lsgan", least_squares_critic_loss, least_squares_generator_loss, n_critic)
+
+
+def hinge(n_critic: int = 1) -> Game:
+    """The hinge loss of geometric GAN / SN-GAN; the generator maximises E[D(G(z))]."""
+    return Game("hinge", hinge_critic_loss, wasserstein_generator_loss, n_critic)
 
 
 def wgan(n_critic: int = 5) -> Game:

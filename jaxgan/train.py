@@ -64,18 +64,26 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     return tx
 
 
+_GAMES = {
+    "gan": lambda game: games.gan(non_saturating=False, n_critic=game.n_critic),
+    "nsgan": lambda game: games.gan(non_saturating=True, n_critic=game.n_critic),
+    "lsgan": lambda game: games.lsgan(game.n_critic),
+    "hinge": lambda game: games.hinge(game.n_critic),
+    "wgan": lambda game: games.wgan(game.n_critic),
+    "wgan_gp": lambda game: games.wgan_gp(game.penalty_weight, game.n_critic),
+}
+
+
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
     """The adversarial method named by `config.game`."""
     game = config.game
-    if game.name == "wgan":
-        if game.penalty_weight is not None:
-            raise ConfigError("game.penalty_weight is for wgan_gp; WGAN constrains the critic by optim.critic.clip")
-        return games.wgan(game.n_critic)
-    if game.name == "wgan_gp":
-        if game.penalty_weight is None or game.penalty_weight < 0:
-            raise ConfigError("wgan_gp needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
-        return games.wgan_gp(game.penalty_weight, game.n_critic)
-    raise ConfigError(f"game.name={game.name!r}: choose one of wgan, wgan_gp")
+    if game.name not in _GAMES:
+        raise ConfigError(f"game.name={game.name!r}: choose one of {', '.join(_GAMES)}")
+    if game.name == "wgan_gp" and (game.penalty_weight is None or game.penalty_weight < 0):
+        raise ConfigError("wgan_gp needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
+    if game.name != "wgan_gp" and game.penalty_weight is not None:
+        raise ConfigError(f"game.penalty_weight is for wgan_gp, not {game.name}; unset it with game.penalty_weight=none")
+    return _GAMES[game.name](game)
 
 
 def build_source(config: ml_collections.ConfigDict):
