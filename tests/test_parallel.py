@@ -103,3 +103,60 @@ def test_two_processes_train_like_one(tmp_path):
     # Each process reports its final losses identically (the state is replicated across them).
     finals = [line for output in outputs for line in output.splitlines() if line.strip().startswith("critic_loss")]
     assert len(finals) == 2 and finals[0] == finals[1]
+
+
+_LIBRARY_WORKER = textwrap.dedent(
+    """
+    import hashlib, sys
+    import jax, numpy as np, optax
+    jax.config.update("jax_num_cpu_devices", 2)
+    from jaxgan import parallel
+    parallel.initialize_distributed(sys.argv[1], 2, int(sys.argv[2]))
+    import jaxgan
+    from jaxgan.models import MLP
+    adam = optax.adam(1e-3)
+    spec = jaxgan.GANSpec(jaxgan.wgan_gp(0.1, 2), jaxgan.PlayerSpec.from_linen(MLP((16,), 2), adam),
+                          jaxgan.PlayerSpec.from_linen(MLP((16,), 1), adam), jaxgan.standard_normal_latent(2))
+    data = np.random.default_rng(0).standard_normal((3, 2, 8, 2)).astype(np.float32)
+    mesh = parallel.make_mesh()
+    state = parallel.put_global(jaxgan.init_state(spec, jax.random.PRNGKey(0), data[0, 0]), parallel.replicated(mesh))
+    state, _ = jaxgan.make_train_step(spec, mesh)(state, parallel.put_global(data, parallel.batch_sharding(mesh, 2)))
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(state):
+        copies = [np.asarray(shard.data) for shard in leaf.addressable_shards]
+        assert all(np.array_equal(copy, copies[0]) for copy in copies), "local replicas differ"
+        digest.update(copies[0].tobytes())
+    print("DIGEST", digest.hexdigest(), flush=True)
+    """
+)
+
+
+def test_two_processes_end_with_bit_identical_parameters():
+    address = f"127.0.0.1:{_free_port()}"
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    processes = [subprocess.Popen([sys.executable, "-c", _LIBRARY_WORKER, address, str(rank)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in range(2)]
+    outputs = [process.communicate(timeout=240)[0] for process in processes]
+    digests = [line.split()[1] for output in outputs for line in output.splitlines() if line.startswith("DIGEST")]
+    assert all(process.returncode == 0 for process in processes), outputs
+    assert len(digests) == 2 and digests[0] == digests[1]
+
+
+def test_batch_norm_statistics_are_over_the_global_batch():
+    """The mechanism make_train_step relies on: under jit with a sharded batch, a batch-norm layer
+    normalises with the statistics of the whole batch, not of each device's shard."""
+    import flax.linen as nn
+
+    module = nn.BatchNorm(use_running_average=False, momentum=0.0)
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(16, 4)).astype(np.float32)
+    variables = module.init(jax.random.PRNGKey(0), x)
+
+    def apply(x):
+        return module.apply(variables, x, mutable=["batch_stats"])
+
+    single_out, single_stats = jax.jit(apply)(x)
+    mesh = parallel.make_mesh(8)
+    sharded = parallel.put_global(x, parallel.batch_sharding(mesh, batch_axis=0))
+    sharded_out, sharded_stats = jax.jit(apply, out_shardings=parallel.replicated(mesh))(sharded)
+    np.testing.assert_allclose(parallel.to_host(sharded_out), single_out, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(parallel.to_host(sharded_stats)["batch_stats"]["mean"], x.mean(0), rtol=1e-5)
