@@ -13,7 +13,6 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import optax
-
 from jax.sharding import Mesh
 
 from jaxgan import parallel
