@@ -30,7 +30,10 @@ from jaxgan.models import MLP
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standard_normal_latent
 
-_OPTIMIZER_OPTIONS = {"adam": ("b1", "b2"), "rmsprop": ("decay",), "sgd": ()}
+# optax optimizers by name, with the config options each one takes. The optimistic ones
+# (Daskalakis et al. 2018) use the previous gradient as a prediction: 2·g_t − g_{t−1}.
+_OPTIMIZER_OPTIONS = {"adam": ("b1", "b2"), "rmsprop": ("decay",), "sgd": (), "optimistic_gradient_descent": (),
+                      "optimistic_adam": ("b1", "b2")}
 _CURVES = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
            "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
 

@@ -12,7 +12,7 @@ from jaxgan.metrics import mode_coverage
 def test_data_itself_covers_every_mode_with_nearly_all_samples_high_quality():
     ring = toy.make_toy("8gaussians")
     result = mode_coverage(ring.sample(np.random.default_rng(0), 2500), ring.centres, ring.std)
-    assert result["modes"] == 8
+    assert result["modes"] == 8 and result["reverse_kl"] < 0.01
     # Within 3σ in 2-D: P(χ²₂ ≤ 9) = 1 − e^(−4.5) ≈ 0.989.
     assert result["high_quality"] == pytest.approx(1 - np.exp(-4.5), abs=0.01)
 
@@ -20,11 +20,16 @@ def test_data_itself_covers_every_mode_with_nearly_all_samples_high_quality():
 def test_collapsed_and_off_manifold_samples():
     ring = toy.make_toy("8gaussians")
     collapsed = np.repeat(ring.centres[:1], 100, axis=0)
-    assert mode_coverage(collapsed, ring.centres, ring.std) == {"modes": 1, "high_quality": 1.0}
-    origin = np.zeros((100, 2))
-    assert mode_coverage(origin, ring.centres, ring.std) == {"modes": 0, "high_quality": 0.0}
+    # All mass on one of 8 modes: KL(δ ‖ uniform) = log 8.
+    assert mode_coverage(collapsed, ring.centres, ring.std) == pytest.approx(
+        {"modes": 1, "high_quality": 1.0, "reverse_kl": np.log(8)})
+    far_out = 100 * ring.centres  # each point's nearest centre is its own mode, but far away
+    assert mode_coverage(far_out, ring.centres, ring.std) == pytest.approx(
+        {"modes": 0, "high_quality": 0.0, "reverse_kl": 0.0}, abs=1e-6)
     half = np.concatenate([ring.centres[:4], ring.centres[:4] + 10 * ring.std])
-    assert mode_coverage(half, ring.centres, ring.std) == {"modes": 4, "high_quality": 0.5}
+    # Four modes, each with 1/4 of the samples: KL = log 8 − log 4 = log 2.
+    assert mode_coverage(half, ring.centres, ring.std) == pytest.approx(
+        {"modes": 4, "high_quality": 0.5, "reverse_kl": np.log(2)})
 
 
 def test_mode_coverage_rejects_mismatched_dimensions():

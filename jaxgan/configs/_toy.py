@@ -59,3 +59,14 @@ def toy_config() -> ConfigDict:
             "eval": {"samples": 2500, "n_std": 3.0, "every": 500},
         }
     )
+
+
+def classic_gan_config(game: str) -> ConfigDict:
+    """The toy setting for the non-Wasserstein GANs: one critic step per generator step, Adam 2e-4, β₁ = 0.5."""
+    config = toy_config()
+    config.game.name = game
+    config.game.n_critic = 1
+    config.optim.generator = optimizer("adam", 2e-4, b1=0.5, b2=0.999)
+    config.optim.critic = optimizer("adam", 2e-4, b1=0.5, b2=0.999)
+    config.train.steps = 5000
+    return config
