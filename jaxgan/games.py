@@ -17,6 +17,23 @@ import jax.numpy as jnp
 from jaxgan import penalties
 
 Critic = Callable[[jax.Array], jax.Array]
+
+
+class BoundCritic:
+    """The critic at fixed variables, as losses see it.
+
+    `critic(x)` gives the scores; `critic.method(name, x)` runs another method of a Linen critic
+    (an auto-encoder's `codes`, say) at the same variables.
+    """
+
+    def __init__(self, apply, variables):
+        self._apply, self._variables = apply, variables
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self._apply(self._variables, x)
+
+    def method(self, name: str, x: jax.Array) -> jax.Array:
+        return self._apply(self._variables, x, method=name)
 Metrics = dict[str, jax.Array]
 # critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
 CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
@@ -84,6 +101,34 @@ def hinge_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax
     return jnp.mean(jax.nn.relu(1.0 - critic(real))) + jnp.mean(jax.nn.relu(1.0 + critic(fake))), {}
 
 
+def energy_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *, margin: float):
+    """EBGAN's margin loss L_D = E[D(x)] + E[max(0, m − D(G(z)))] (Zhao et al. 2017, eq. 1).
+
+    The critic returns energies (reconstruction errors): low on data, pushed up to m on samples.
+    """
+    del key
+    energy_real, energy_fake = critic(real), critic(fake)
+    loss = jnp.mean(energy_real) + jnp.mean(jax.nn.relu(margin - energy_fake))
+    return loss, {"energy_real": jnp.mean(energy_real), "energy_fake": jnp.mean(energy_fake)}
+
+
+def pull_away(codes: jax.Array) -> jax.Array:
+    """EBGAN's pull-away term PT = 1/(N(N−1)) Σ_{i≠j} (s_iᵀ s_j / ‖s_i‖‖s_j‖)² (Zhao et al. 2017, eq. 3)."""
+    unit = codes / jnp.maximum(jnp.linalg.norm(codes, axis=-1, keepdims=True), 1e-12)
+    cosines = unit @ unit.T
+    n = codes.shape[0]
+    return (jnp.sum(cosines**2) - jnp.sum(jnp.diag(cosines) ** 2)) / (n * (n - 1))
+
+
+def energy_generator_loss(critic: Critic, fake: jax.Array, *, pull_away_weight: float):
+    """EBGAN's L_G = E[D(G(z))], plus λ_PT · PT on the critic's codes of G(z) when λ_PT > 0."""
+    loss = jnp.mean(critic(fake))
+    if not pull_away_weight:
+        return loss, {}
+    term = pull_away(critic.method("codes", fake))
+    return loss + pull_away_weight * term, {"pull_away": term}
+
+
 def wasserstein_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
     """Negated Kantorovich-Rubinstein objective: E_fake[f(x̃)] − E_data[f(x)] (WGAN, eq. 3).
 
@@ -123,6 +168,21 @@ def lsgan(n_critic: int = 1) -> Game:
 def hinge(n_critic: int = 1) -> Game:
     """The hinge loss of geometric GAN / SN-GAN; the generator maximises E[D(G(z))]."""
     return Game("hinge", hinge_critic_loss, wasserstein_generator_loss, n_critic)
+
+
+def ebgan(margin: float, pull_away_weight: float = 0.0, n_critic: int = 1) -> Game:
+    """Energy-based GAN (Zhao et al. 2017; article 000): pair it with `models.AutoencoderEnergy`.
+
+    With `pull_away_weight` > 0 (the paper uses 0.1) the critic must have a `codes` method.
+    """
+    if margin <= 0 or pull_away_weight < 0:
+        raise ValueError(f"ebgan needs margin > 0 and pull_away_weight >= 0, got {margin} and {pull_away_weight}")
+    return Game(
+        "ebgan",
+        functools.partial(energy_critic_loss, margin=margin),
+        functools.partial(energy_generator_loss, pull_away_weight=pull_away_weight),
+        n_critic,
+    )
 
 
 def wgan(n_critic: int = 5) -> Game:

@@ -16,7 +16,7 @@ import optax
 from jax.sharding import Mesh
 
 from jaxgan import parallel
-from jaxgan.games import Game, Metrics
+from jaxgan.games import BoundCritic, Game, Metrics
 from jaxgan.state import GANState, PlayerSpec, apply_gradients, init_player
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
@@ -89,9 +89,8 @@ def averaged_generator_params(spec: GANSpec, state: GANState):
     )
 
 
-def _critic_closure(spec: GANSpec, state: GANState, params=None):
-    variables = state.critic.variables(params)
-    return lambda x: spec.critic.apply(variables, x)
+def _critic_closure(spec: GANSpec, state: GANState, params=None) -> BoundCritic:
+    return BoundCritic(spec.critic.apply, state.critic.variables(params))
 
 
 def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):

@@ -26,7 +26,7 @@ from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
-from jaxgan.models import MLP
+from jaxgan.models import MLP, AutoencoderEnergy
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standard_normal_latent
 
@@ -72,9 +72,12 @@ _GAMES = {
     "nsgan": lambda game: games.gan(non_saturating=True, n_critic=game.n_critic),
     "lsgan": lambda game: games.lsgan(game.n_critic),
     "hinge": lambda game: games.hinge(game.n_critic),
+    "ebgan": lambda game: games.ebgan(game.margin, game.pull_away_weight or 0.0, game.n_critic),
     "wgan": lambda game: games.wgan(game.n_critic),
     "wgan_gp": lambda game: games.wgan_gp(game.penalty_weight, game.n_critic),
 }
+# Options that only some methods take: a method outside the set refuses them (no silent default).
+_GAME_OPTIONS = {"penalty_weight": ("wgan_gp",), "margin": ("ebgan",), "pull_away_weight": ("ebgan",)}
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
@@ -82,10 +85,14 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
     game = config.game
     if game.name not in _GAMES:
         raise ConfigError(f"game.name={game.name!r}: choose one of {', '.join(_GAMES)}")
+    for option, methods in _GAME_OPTIONS.items():
+        if game.name not in methods and game.get(option) is not None:
+            raise ConfigError(f"game.{option} is for {', '.join(methods)}, not {game.name}; "
+                              f"unset it with game.{option}=none")
     if game.name == "wgan_gp" and (game.penalty_weight is None or game.penalty_weight < 0):
         raise ConfigError("wgan_gp needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
-    if game.name != "wgan_gp" and game.penalty_weight is not None:
-        raise ConfigError(f"game.penalty_weight is for wgan_gp, not {game.name}; unset it with game.penalty_weight=none")
+    if game.name == "ebgan" and game.get("margin") is None:
+        raise ConfigError("ebgan needs game.margin > 0, the energy the critic pushes generated samples up to")
     return _GAMES[game.name](game)
 
 
@@ -106,10 +113,15 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
             raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
     if model.latent_dim < 1:
         raise ConfigError(f"model.latent_dim must be positive, got {model.latent_dim}")
+    game = build_game(config)
+    if game.name == "ebgan":  # the critic is an auto-encoder whose energy is its reconstruction error
+        critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
+    else:
+        critic = MLP(model.critic_hidden, 1)
     return GANSpec(
-        game=build_game(config),
+        game=game,
         generator=PlayerSpec.from_linen(MLP(model.generator_hidden, data_dim), build_optimizer(config, "generator")),
-        critic=PlayerSpec.from_linen(MLP(model.critic_hidden, 1), build_optimizer(config, "critic")),
+        critic=PlayerSpec.from_linen(critic, build_optimizer(config, "critic")),
         sample_latent=standard_normal_latent(model.latent_dim),
         generator_ema_decay=config.train.generator_ema,
     )

@@ -33,9 +33,10 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys):
     workdir = tmp_path / experiment
     assert _run(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
     summary = json.loads((workdir / "summary.json").read_text())
-    for key in ("steps", "wall_s", "gen_iters_per_s", "modes", "high_quality", "w1_to_data",
-                "critic_loss", "generator_loss", "wasserstein"):
+    for key in ("steps", "wall_s", "gen_iters_per_s", "modes", "high_quality", "w1_to_data", "reverse_kl",
+                "critic_loss", "generator_loss"):
         assert key in summary, key
+    assert ("wasserstein" in summary) == configs.get_config(experiment).game.name.startswith("wgan")
     assert summary["steps"] == 4 and summary["modes_total"] == 8 and 0 <= summary["modes"] <= 8
     for name in ("config.json", "metrics.jsonl", "samples.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
@@ -67,6 +68,8 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
         (["--exp", "wgan_mlp", "--set", "game.name=dcgan"], "game.name='dcgan': choose one of gan, nsgan"),
         (["--exp", "wgangp_mlp", "--set", "game.name=hinge"], "game.penalty_weight is for wgan_gp, not hinge"),
+        (["--exp", "ebgan_mlp", "--set", "game.margin=none"], "ebgan needs game.margin > 0"),
+        (["--exp", "nsgan_mlp", "--set", "game.margin=1.0"], "game.margin is for ebgan, not nsgan"),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
         (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a non-negative multiple of train.steps_per_call"),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),

@@ -159,3 +159,27 @@ def test_least_squares_and_hinge_losses_match_their_definitions():
     # relu(1 − D(x)) = (0, 0.5); relu(1 + D(G(z))) = (0, 1.3).
     np.testing.assert_allclose(games.hinge_critic_loss(critic, real, fake, jax.random.PRNGKey(0))[0], 0.25 + 0.65, rtol=1e-6)
     assert jaxgan.games.hinge().generator_loss is games.wasserstein_generator_loss
+
+
+def test_ebgan_losses_and_pull_away_term():
+    from jaxgan.models import AutoencoderEnergy
+
+    energy = lambda x: x[:, 0] ** 2  # noqa: E731
+    real, fake = jnp.array([[0.5], [1.0]]), jnp.array([[0.2], [2.0]])
+    loss, metrics = games.energy_critic_loss(energy, real, fake, jax.random.PRNGKey(0), margin=1.0)
+    # E[D(x)] = 0.625; [m − D(G(z))]⁺ = (0.96, 0) -> 0.48.
+    np.testing.assert_allclose(loss, 0.625 + 0.48, rtol=1e-6)
+    np.testing.assert_allclose(metrics["energy_fake"], 2.02, rtol=1e-6)
+    # Orthogonal codes: PT = 0; identical codes: PT = 1.
+    np.testing.assert_allclose(games.pull_away(jnp.eye(4)), 0.0, atol=1e-7)
+    np.testing.assert_allclose(games.pull_away(jnp.ones((4, 3))), 1.0, rtol=1e-6)
+    module = AutoencoderEnergy((8,), 2, 3)
+    x = jax.random.normal(jax.random.PRNGKey(0), (5, 3))
+    variables = module.init(jax.random.PRNGKey(1), x)
+    critic = games.BoundCritic(module.apply, variables)
+    chex.assert_shape(critic(x), (5,))
+    chex.assert_shape(critic.method("codes", x), (5, 2))
+    loss, metrics = games.energy_generator_loss(critic, x, pull_away_weight=0.1)
+    np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("codes", x)), rtol=1e-6)
+    with pytest.raises(ValueError, match="margin > 0"):
+        jaxgan.ebgan(margin=0.0)

@@ -41,8 +41,15 @@ def toy_config() -> ConfigDict:
                 "latent_dim": 2,
                 "generator_hidden": (512, 512, 512),
                 "critic_hidden": (512, 512, 512),
+                "code_dim": 2,  # the auto-encoder critic's code width (ebgan)
             },
-            "game": {"name": "wgan_gp", "n_critic": 5, "penalty_weight": placeholder(float)},
+            "game": {
+                "name": "wgan_gp",
+                "n_critic": 5,
+                "penalty_weight": placeholder(float),  # wgan_gp
+                "margin": placeholder(float),  # ebgan
+                "pull_away_weight": placeholder(float),  # ebgan
+            },
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {
                 "steps": 3000,

@@ -1,5 +1,6 @@
 """Built-in Flax Linen networks."""
 
+from jaxgan.models.autoencoder import AutoencoderEnergy
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "AutoencoderEnergy"]
