@@ -62,16 +62,23 @@ class Game:
             raise ValueError(f"n_critic must be at least 1, got {self.n_critic}")
 
 
-def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *,
+                        real_label: float = 1.0):
     """The GAN discriminator's loss −V(D, G) = −E_data[log D(x)] − E_z[log(1 − D(G(z)))].
 
     The critic returns logits l, D = σ(l), so −log D = softplus(−l) and −log(1 − D) = softplus(l)
     (Goodfellow et al. 2014, eq. 1). Its optimum is D* = p_data / (p_data + p_g), where
     V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 (article 001, 004).
+
+    One-sided label smoothing (Salimans et al. 2016, §3.4) sets `real_label` = α < 1: real
+    samples get the target α, generated ones keep 0, and the optimum becomes
+    D* = α·p_data / (p_data + p_g).
     """
     del key
-    value = -jnp.mean(jax.nn.softplus(-critic(real))) - jnp.mean(jax.nn.softplus(critic(fake)))
-    return -value, {"value": value}
+    logits_real = critic(real)
+    value = -jnp.mean(jax.nn.softplus(-logits_real)) - jnp.mean(jax.nn.softplus(critic(fake)))
+    smoothing = (1.0 - real_label) * jnp.mean(jax.nn.softplus(logits_real) - jax.nn.softplus(-logits_real))
+    return -value + smoothing, {"value": value}
 
 
 def minimax_generator_loss(critic: Critic, fake: jax.Array):
@@ -154,10 +161,16 @@ def _gradient_penalised_critic_loss(
     return loss + penalty_weight * penalty, {**metrics, "gradient_penalty": penalty}
 
 
-def gan(non_saturating: bool = True, n_critic: int = 1) -> Game:
-    """The original GAN; `non_saturating=False` uses the minimax generator loss exactly."""
+def gan(non_saturating: bool = True, n_critic: int = 1, real_label: float = 1.0) -> Game:
+    """The original GAN; `non_saturating=False` uses the minimax generator loss exactly.
+
+    `real_label` < 1 applies one-sided label smoothing to the discriminator (0.9 is usual).
+    """
+    if not 0.5 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
     generator_loss = non_saturating_generator_loss if non_saturating else minimax_generator_loss
-    return Game("nsgan" if non_saturating else "gan", minimax_critic_loss, generator_loss, n_critic)
+    critic_loss = functools.partial(minimax_critic_loss, real_label=real_label)
+    return Game("nsgan" if non_saturating else "gan", critic_loss, generator_loss, n_critic)
 
 
 def lsgan(n_critic: int = 1) -> Game:

@@ -68,8 +68,8 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
 
 
 _GAMES = {
-    "gan": lambda game: games.gan(non_saturating=False, n_critic=game.n_critic),
-    "nsgan": lambda game: games.gan(non_saturating=True, n_critic=game.n_critic),
+    "gan": lambda game: games.gan(False, game.n_critic, game.real_label or 1.0),
+    "nsgan": lambda game: games.gan(True, game.n_critic, game.real_label or 1.0),
     "lsgan": lambda game: games.lsgan(game.n_critic),
     "hinge": lambda game: games.hinge(game.n_critic),
     "ebgan": lambda game: games.ebgan(game.margin, game.pull_away_weight or 0.0, game.n_critic),
@@ -77,7 +77,8 @@ _GAMES = {
     "wgan_gp": lambda game: games.wgan_gp(game.penalty_weight, game.n_critic),
 }
 # Options that only some methods take: a method outside the set refuses them (no silent default).
-_GAME_OPTIONS = {"penalty_weight": ("wgan_gp",), "margin": ("ebgan",), "pull_away_weight": ("ebgan",)}
+_GAME_OPTIONS = {"penalty_weight": ("wgan_gp",), "margin": ("ebgan",), "pull_away_weight": ("ebgan",),
+                 "real_label": ("gan", "nsgan")}
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:

@@ -183,3 +183,22 @@ def test_ebgan_losses_and_pull_away_term():
     np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("codes", x)), rtol=1e-6)
     with pytest.raises(ValueError, match="margin > 0"):
         jaxgan.ebgan(margin=0.0)
+
+
+def test_one_sided_label_smoothing_moves_the_optimum_to_alpha_d_star():
+    # A single point x where p_data(x) = p, p_g(x) = q: minimise the expected loss over the logit.
+    p, q, alpha = 0.3, 0.5, 0.9
+    game = jaxgan.gan(real_label=alpha)
+
+    def expected_loss(logit):
+        critic = lambda x: jnp.full(x.shape[0], logit)  # noqa: E731
+        real_part, _ = game.critic_loss(critic, jnp.ones((1, 1)), jnp.full((1, 1), jnp.nan), jax.random.PRNGKey(0))
+        fake_part = jax.nn.softplus(logit)  # −log(1 − D)
+        # critic_loss averages real and fake terms; weight them by the densities at x instead.
+        return p * (real_part - jax.nn.softplus(logit)) + q * fake_part
+
+    logits = jnp.linspace(-5, 5, 20001)
+    best = logits[jnp.argmin(jax.vmap(expected_loss)(logits))]
+    np.testing.assert_allclose(jax.nn.sigmoid(best), alpha * p / (p + q), atol=1e-3)
+    with pytest.raises(ValueError, match="real_label"):
+        jaxgan.gan(real_label=0.3)

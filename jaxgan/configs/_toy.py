@@ -49,6 +49,7 @@ def toy_config() -> ConfigDict:
                 "penalty_weight": placeholder(float),  # wgan_gp
                 "margin": placeholder(float),  # ebgan
                 "pull_away_weight": placeholder(float),  # ebgan
+                "real_label": placeholder(float),  # gan, nsgan: one-sided label smoothing, e.g. 0.9
             },
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {
