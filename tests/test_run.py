@@ -159,3 +159,16 @@ def test_sigterm_saves_a_checkpoint_then_resume_finishes(tmp_path):
     assert f"checkpoint saved in {workdir / 'checkpoints' / str(saved)}" in err
     assert _run(["--exp", "wgan_mlp", "--steps", str(saved + 2), "--workdir", str(workdir), "--resume", *TINY]) == 0
     assert json.loads((workdir / "summary.json").read_text())["steps"] == saved + 2
+
+
+def test_optimistic_optimizers_are_selectable_per_player():
+    config = configs.get_config("nsgan_mlp")
+    configs.apply_overrides(config, ["optim.generator.name=optimistic_gradient_descent", "optim.generator.b1=none",
+                                     "optim.generator.b2=none", "optim.generator.learning_rate=0.1",
+                                     "optim.critic.name=optimistic_adam"])
+    tx = train.build_optimizer(config, "generator")
+    state = tx.init(np.zeros(1, np.float32))
+    _, state = tx.update(np.array([1.0], np.float32), state)
+    update, _ = tx.update(np.array([3.0], np.float32), state)
+    np.testing.assert_allclose(update, [-0.1 * (2 * 3.0 - 1.0)], rtol=1e-6)  # −η(2g_t − g_{t−1})
+    assert train.build_game(config).name == "nsgan" and train.build_optimizer(config, "critic") is not None
