@@ -30,10 +30,15 @@ from jaxgan.models import MLP, AutoencoderEnergy
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standard_normal_latent
 
-# optax optimizers by name, with the config options each one takes. The optimistic ones
+# optax optimizers by config name, with the config options each one takes. The optimistic ones
 # (Daskalakis et al. 2018) use the previous gradient as a prediction: 2·g_t − g_{t−1}.
-_OPTIMIZER_OPTIONS = {"adam": ("b1", "b2"), "rmsprop": ("decay",), "sgd": (), "optimistic_gradient_descent": (),
-                      "optimistic_adam": ("b1", "b2")}
+_OPTIMIZERS = {
+    "adam": (optax.adam, ("b1", "b2")),
+    "rmsprop": (optax.rmsprop, ("decay",)),
+    "sgd": (optax.sgd, ()),
+    "optimistic_gradient_descent": (optax.optimistic_gradient_descent, ()),
+    "optimistic_adam": (optax.optimistic_adam_v2, ("b1", "b2")),
+}
 _CURVES = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
            "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
 
@@ -53,13 +58,13 @@ class TrainingInterrupted(RuntimeError):
 def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
     """An optax optimizer from `config.optim.<player>`, with weight clipping if `clip` is set."""
     options = config.optim[player]
-    if options.name not in _OPTIMIZER_OPTIONS:
-        raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(_OPTIMIZER_OPTIONS)}")
-    accepted = _OPTIMIZER_OPTIONS[options.name]
+    if options.name not in _OPTIMIZERS:
+        raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(_OPTIMIZERS)}")
+    make, accepted = _OPTIMIZERS[options.name]
     given = {key: options[key] for key in ("b1", "b2", "decay") if options[key] is not None}
     for key in sorted(set(given) - set(accepted)):
         raise ConfigError(f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none")
-    tx = getattr(optax, options.name)(options.learning_rate, **given)
+    tx = make(options.learning_rate, **given)
     if options.clip is not None:
         if options.clip <= 0:
             raise ConfigError(f"optim.{player}.clip must be positive, got {options.clip}")
