@@ -31,7 +31,7 @@ from jaxgan.data import toy  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
 from jaxgan.steps import generate, init_states, make_multi_seed_train_step  # noqa: E402
 
-METHODS = ("gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "wgan_mlp", "wgangp_mlp")
+METHODS = ("gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "ebgan_mlp", "wgan_mlp", "wgangp_mlp")
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")
 

@@ -1,0 +1,97 @@
+"""Each method's losses against their definitions and closed-form optima."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgan
+from jaxgan import games
+
+
+def test_wasserstein_losses_match_their_definitions():
+    critic = lambda x: 2.0 * x[:, 0] + 1.0  # noqa: E731
+    real, fake = jnp.array([[1.0, 0.0], [3.0, 5.0]]), jnp.array([[0.0, 0.0], [-1.0, 2.0]])
+    loss, metrics = games.wasserstein_critic_loss(critic, real, fake, jax.random.PRNGKey(0))
+    # E f(real) = 5, E f(fake) = 0: the critic minimises E f(fake) − E f(real) = −5.
+    np.testing.assert_allclose(metrics["wasserstein"], 5.0)
+    np.testing.assert_allclose(loss, -5.0)
+    generator_loss, _ = games.wasserstein_generator_loss(critic, fake)
+    np.testing.assert_allclose(generator_loss, 0.0)
+
+
+def test_game_arguments_are_checked():
+    with pytest.raises(ValueError, match="n_critic"):
+        jaxgan.wgan(n_critic=0)
+    with pytest.raises(ValueError, match="penalty_weight"):
+        jaxgan.wgan_gp(penalty_weight=-1.0)
+
+
+def test_minimax_losses_match_the_value_function():
+    logits = lambda x: x[:, 0]  # noqa: E731  D(x) = σ(x₀)
+    real, fake = jnp.array([[2.0], [0.5]]), jnp.array([[-1.0], [0.3]])
+    d_real, d_fake = jax.nn.sigmoid(real[:, 0]), jax.nn.sigmoid(fake[:, 0])
+    value = jnp.mean(jnp.log(d_real)) + jnp.mean(jnp.log(1 - d_fake))
+    loss, metrics = games.minimax_critic_loss(logits, real, fake, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(loss, -value, rtol=1e-6)
+    np.testing.assert_allclose(metrics["value"], value, rtol=1e-6)
+    saturating, _ = games.minimax_generator_loss(logits, fake)
+    np.testing.assert_allclose(saturating, jnp.mean(jnp.log(1 - d_fake)), rtol=1e-6)
+    non_saturating, _ = games.non_saturating_generator_loss(logits, fake)
+    np.testing.assert_allclose(non_saturating, -jnp.mean(jnp.log(d_fake)), rtol=1e-6)
+    assert jaxgan.gan(non_saturating=False).generator_loss is games.minimax_generator_loss
+
+
+def test_least_squares_and_hinge_losses_match_their_definitions():
+    critic = lambda x: x[:, 0]  # noqa: E731
+    real, fake = jnp.array([[2.0], [0.5]]), jnp.array([[-1.5], [0.3]])
+    loss, _ = games.least_squares_critic_loss(critic, real, fake, jax.random.PRNGKey(0))
+    np.testing.assert_allclose(loss, 0.5 * np.mean([1.0, 0.25]) + 0.5 * np.mean([2.25, 0.09]), rtol=1e-6)
+    np.testing.assert_allclose(games.least_squares_generator_loss(critic, fake)[0], 0.5 * np.mean([6.25, 0.49]), rtol=1e-6)
+    # relu(1 − D(x)) = (0, 0.5); relu(1 + D(G(z))) = (0, 1.3).
+    np.testing.assert_allclose(games.hinge_critic_loss(critic, real, fake, jax.random.PRNGKey(0))[0], 0.25 + 0.65, rtol=1e-6)
+    assert jaxgan.games.hinge().generator_loss is games.wasserstein_generator_loss
+
+
+def test_ebgan_losses_and_pull_away_term():
+    from jaxgan.models import AutoencoderEnergy
+
+    energy = lambda x: x[:, 0] ** 2  # noqa: E731
+    real, fake = jnp.array([[0.5], [1.0]]), jnp.array([[0.2], [2.0]])
+    loss, metrics = games.energy_critic_loss(energy, real, fake, jax.random.PRNGKey(0), margin=1.0)
+    # E[D(x)] = 0.625; [m − D(G(z))]⁺ = (0.96, 0) -> 0.48.
+    np.testing.assert_allclose(loss, 0.625 + 0.48, rtol=1e-6)
+    np.testing.assert_allclose(metrics["energy_fake"], 2.02, rtol=1e-6)
+    # Orthogonal codes: PT = 0; identical codes: PT = 1.
+    np.testing.assert_allclose(games.pull_away(jnp.eye(4)), 0.0, atol=1e-7)
+    np.testing.assert_allclose(games.pull_away(jnp.ones((4, 3))), 1.0, rtol=1e-6)
+    module = AutoencoderEnergy((8,), 2, 3)
+    x = jax.random.normal(jax.random.PRNGKey(0), (5, 3))
+    variables = module.init(jax.random.PRNGKey(1), x)
+    critic = games.BoundCritic(module.apply, variables)
+    chex.assert_shape(critic(x), (5,))
+    chex.assert_shape(critic.method("codes", x), (5, 2))
+    loss, metrics = games.energy_generator_loss(critic, x, pull_away_weight=0.1)
+    np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("codes", x)), rtol=1e-6)
+    with pytest.raises(ValueError, match="margin > 0"):
+        jaxgan.ebgan(margin=0.0)
+
+
+def test_one_sided_label_smoothing_moves_the_optimum_to_alpha_d_star():
+    # A single point x where p_data(x) = p, p_g(x) = q: minimise the expected loss over the logit.
+    p, q, alpha = 0.3, 0.5, 0.9
+    game = jaxgan.gan(real_label=alpha)
+
+    def expected_loss(logit):
+        critic = lambda x: jnp.full(x.shape[0], logit)  # noqa: E731
+        real_part, _ = game.critic_loss(critic, jnp.ones((1, 1)), jnp.full((1, 1), jnp.nan), jax.random.PRNGKey(0))
+        fake_part = jax.nn.softplus(logit)  # −log(1 − D)
+        # critic_loss averages real and fake terms; weight them by the densities at x instead.
+        return p * (real_part - jax.nn.softplus(logit)) + q * fake_part
+
+    logits = jnp.linspace(-5, 5, 20001)
+    best = logits[jnp.argmin(jax.vmap(expected_loss)(logits))]
+    np.testing.assert_allclose(jax.nn.sigmoid(best), alpha * p / (p + q), atol=1e-3)
+    with pytest.raises(ValueError, match="real_label"):
+        jaxgan.gan(real_label=0.3)
