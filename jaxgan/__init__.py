@@ -5,6 +5,7 @@ from jaxgan.penalties import clip_weights, gradient_penalty
 from jaxgan.state import GANState, Player, PlayerSpec, apply_gradients, init_player
 from jaxgan.steps import (
     GANSpec,
+    InstanceNoise,
     averaged_generator_params,
     critic_step,
     generate,
@@ -21,6 +22,7 @@ from jaxgan.steps import (
 __all__ = [
     "GANSpec",
     "GANState",
+    "InstanceNoise",
     "Game",
     "Player",
     "PlayerSpec",

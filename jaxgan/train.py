@@ -28,7 +28,7 @@ from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy
 from jaxgan.state import PlayerSpec
-from jaxgan.steps import GANSpec, generate, init_state, make_train_step, standard_normal_latent
+from jaxgan.steps import GANSpec, InstanceNoise, generate, init_state, make_train_step, standard_normal_latent
 
 # optax optimizers by config name, with the config options each one takes. The optimistic ones
 # (Daskalakis et al. 2018) use the previous gradient as a prediction: 2·g_t − g_{t−1}.
@@ -130,6 +130,8 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         critic=PlayerSpec.from_linen(critic, build_optimizer(config, "critic")),
         sample_latent=standard_normal_latent(model.latent_dim),
         generator_ema_decay=config.train.generator_ema,
+        instance_noise=None if config.train.instance_noise is None else InstanceNoise(
+            config.train.instance_noise, config.train.instance_noise_steps),
     )
 
 

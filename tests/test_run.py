@@ -70,6 +70,8 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgangp_mlp", "--set", "game.name=hinge"], "game.penalty_weight is for wgan_gp, not hinge"),
         (["--exp", "ebgan_mlp", "--set", "game.margin=none"], "ebgan needs game.margin > 0"),
         (["--exp", "nsgan_mlp", "--set", "game.margin=1.0"], "game.margin is for ebgan, not nsgan"),
+        (["--exp", "nsgan_mlp", "--set", "train.instance_noise=0.1", "--set", "train.instance_noise_steps=0"],
+         "anneal_steps >= 1"),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
         (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a non-negative multiple of train.steps_per_call"),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),

@@ -2,6 +2,7 @@
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -106,3 +107,18 @@ def test_generating_from_a_missing_average_is_a_clear_error(gp_spec):
         jaxgan.generate(gp_spec, fresh_state(gp_spec), jax.random.PRNGKey(0), 3, use_ema=True)
     with pytest.raises(ValueError, match=r"generator_ema_decay must be in \[0, 1\)"):
         jaxgan.GANSpec(gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent, generator_ema_decay=1.0)
+
+
+def test_instance_noise_perturbs_the_critic_until_it_is_annealed_away(gp_spec):
+    noise = jaxgan.InstanceNoise(std=0.5, anneal_steps=10)
+    np.testing.assert_allclose([noise.std_at(jnp.array(t)) for t in (0, 5, 10, 20)], [0.5, 0.25, 0.0, 0.0])
+    noisy_spec = jaxgan.GANSpec(gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent,
+                                instance_noise=noise)
+    step = jax.jit(lambda spec, s, r, k: jaxgan.critic_step(spec, s, r, k)[0], static_argnums=0)
+    real, key = real_batches(12)[0, 0], jax.random.PRNGKey(3)
+    for at_step, differs in ((0, True), (10, False)):
+        state = fresh_state(gp_spec).replace(step=jnp.array(at_step, jnp.int32))
+        plain, noisy = step(gp_spec, state, real, key), step(noisy_spec, state, real, key)
+        assert _trees_equal(plain.critic.params, noisy.critic.params) != differs, at_step
+    with pytest.raises(ValueError, match="anneal_steps >= 1"):
+        jaxgan.InstanceNoise(std=0.1, anneal_steps=0)

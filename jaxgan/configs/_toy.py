@@ -60,6 +60,10 @@ def toy_config() -> ConfigDict:
                 # Decay β of the debiased weight average of the generator used for evaluation
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
                 "generator_ema": FieldReference(0.99, field_type=float),
+                # Std of Gaussian instance noise on the critic's inputs, annealed to 0 over
+                # instance_noise_steps iterations; none adds no noise.
+                "instance_noise": placeholder(float),
+                "instance_noise_steps": 1000,
             },
             # Data parallelism: how many devices the batch is split over (0: every device).
             "parallel": {"devices": 0},
