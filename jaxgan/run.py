@@ -79,6 +79,12 @@ def _runner(config):
     return theory.run
 
 
+def _usage_error(message: str) -> int:
+    """A bad experiment, key, value or option: one line on stderr, exit status 2."""
+    print(f"python -m jaxgan.run: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = _parser()
@@ -88,21 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<22} {description}")
         return 0
     if not args.exp:
-        parser.error(f"--exp is required; valid experiments: {', '.join(configs.list_experiments())}")
+        return _usage_error(f"--exp is required; valid experiments: {', '.join(configs.list_experiments())}")
     try:
         config = resolve_config(args)
     except (KeyError, configs.ConfigError) as error:
-        parser.error(error.args[0])
+        return _usage_error(error.args[0])
     cluster = (args.coordinator, args.num_processes, args.process_id)
     if any(value is not None for value in cluster):
         if any(value is None for value in cluster):
-            parser.error("a multi-process run needs --coordinator, --num-processes and --process-id together")
+            return _usage_error("a multi-process run needs --coordinator, --num-processes and --process-id together")
         from jaxgan import parallel
 
         try:
             parallel.initialize_distributed(*cluster)
         except ValueError as error:
-            parser.error(str(error))
+            return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
@@ -110,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = _runner(config)(config, workdir, resume=args.resume, progress=not args.no_progress)
     except configs.ConfigError as error:
-        parser.error(str(error))
+        return _usage_error(str(error))
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

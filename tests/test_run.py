@@ -84,10 +84,9 @@ def test_list_in_a_fresh_interpreter():
 )
 def test_bad_usage_exits_2_with_one_clear_line_and_writes_nothing(argv, message, tmp_path, capsys):
     workdir = tmp_path / "run"
-    with pytest.raises(SystemExit) as exit_info:
-        _run([*argv, "--workdir", str(workdir)])
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    assert _run([*argv, "--workdir", str(workdir)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
     assert not workdir.exists()
 
 
@@ -114,15 +113,12 @@ def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path):
 def test_existing_run_needs_resume_and_resume_needs_the_same_config(tmp_path, capsys):
     workdir = tmp_path / "run"
     assert _run(["--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir), *TINY]) == 0
-    with pytest.raises(SystemExit) as exit_info:
-        _run(["--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir), *TINY])
-    assert exit_info.value.code == 2 and "pass --resume" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), "--resume", *TINY, "--seed", "5"])
-    assert exit_info.value.code == 2 and "differs from the run's in seed" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        _run(["--exp", "wgan_mlp", "--workdir", str(tmp_path / "empty"), "--resume", *TINY])
-    assert exit_info.value.code == 2 and "no checkpoint" in capsys.readouterr().err
+    assert _run(["--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir), *TINY]) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), "--resume", *TINY, "--seed", "5"]) == 2
+    assert "differs from the run's in seed" in capsys.readouterr().err
+    assert _run(["--exp", "wgan_mlp", "--workdir", str(tmp_path / "empty"), "--resume", *TINY]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "empty").exists()
 
 
