@@ -46,8 +46,7 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) ->
 
     def chunk(start: int) -> np.ndarray:
         count = min(per_call, config.train.steps - start)
-        return np.stack([np.stack([toy.batches_for_step(source, seed, step, shape) for step in range(start, start + count)])
-                         for seed in seeds])
+        return np.stack([toy.batches_for_steps(source, seed, start, count, shape) for seed in seeds])
 
     started = time.perf_counter()
     keys = np.stack([jax.random.PRNGKey(seed) for seed in seeds])

@@ -258,8 +258,7 @@ def _stop_requests():
 
 def _real_chunk(source, config, start: int, count: int) -> np.ndarray:
     """Real data for iterations start..start+count: (count, n_critic, batch, dim)."""
-    shape = (config.game.n_critic, config.train.batch_size)
-    return np.stack([toy.batches_for_step(source, config.seed, step, shape) for step in range(start, start + count)])
+    return toy.batches_for_steps(source, config.seed, start, count, (config.game.n_critic, config.train.batch_size))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,

@@ -53,6 +53,9 @@ def test_batches_are_reproducible_per_step():
     assert first.shape == (5, 4, 2)
     np.testing.assert_array_equal(first, toy.batches_for_step(source, 3, 7, (5, 4)))
     assert not np.array_equal(first, toy.batches_for_step(source, 3, 8, (5, 4)))
+    stacked = toy.batches_for_steps(source, seed=3, start=6, count=3, shape=(5, 4))
+    assert stacked.shape == (3, 5, 4, 2)
+    np.testing.assert_array_equal(stacked[1], first)
 
 
 def test_unknown_dataset_and_option_are_clear_errors():

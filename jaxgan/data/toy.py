@@ -102,3 +102,8 @@ def batches_for_step(source, seed: int, step: int, shape: tuple[int, ...]) -> np
     rng = np.random.default_rng([seed, TRAINING_STREAM, step])
     samples = source.sample(rng, math.prod(shape))
     return samples.reshape(*shape, samples.shape[-1])
+
+
+def batches_for_steps(source, seed: int, start: int, count: int, shape: tuple[int, ...]) -> np.ndarray:
+    """`batches_for_step` for iterations start .. start + count − 1, stacked: (count, *shape, dim)."""
+    return np.stack([batches_for_step(source, seed, step, shape) for step in range(start, start + count)])
