@@ -1,13 +1,14 @@
-"""Constraints that keep a Wasserstein critic (approximately) 1-Lipschitz.
+"""Penalties and constraints on the players.
 
 Weight clipping (Arjovsky et al. 2017, "Wasserstein GAN") is an optax transformation applied
 after the critic's optimizer; the gradient penalty (Gulrajani et al. 2017, "Improved Training
-of Wasserstein GANs") is a term of the critic's loss.
+of Wasserstein GANs") is a term of the critic's loss; historical averaging (Salimans et al.
+2016) is an optax transformation applied before either player's optimizer.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -71,5 +72,36 @@ def clip_weights(limit: float) -> optax.GradientTransformation:
             raise ValueError("clip_weights needs the parameters: call tx.update(grads, state, params)")
         clipped = jax.tree.map(lambda p, u: jnp.clip(p + u, -limit, limit) - p, params, updates)
         return clipped, state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+class HistoricalAveragingState(NamedTuple):
+    """How many parameter vectors have been averaged, and their running mean θ̄_t."""
+
+    count: jax.Array
+    mean: Any
+
+
+def historical_averaging(weight: float) -> optax.GradientTransformation:
+    """Add the gradient of λ‖θ − θ̄_t‖², θ̄_t = (1/t) Σ_{i≤t} θ_i (Salimans et al. 2016, §3.3).
+
+    Chain it before the optimizer, `optax.chain(historical_averaging(λ), optax.adam(lr))`: at
+    each update it folds the current parameters θ_t into the running mean and adds
+    2λ(θ_t − θ̄_t) to the gradients, pulling each player towards its own history.
+    """
+    if weight < 0:
+        raise ValueError(f"historical_averaging needs a non-negative weight, got {weight}")
+
+    def init_fn(params):
+        return HistoricalAveragingState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.zeros_like, params))
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("historical_averaging needs the parameters: call tx.update(grads, state, params)")
+        count = state.count + 1
+        mean = jax.tree.map(lambda m, p: m + (p - m) / count.astype(p.dtype), state.mean, params)
+        updates = jax.tree.map(lambda g, p, m: g + 2.0 * weight * (p - m), updates, params, mean)
+        return updates, HistoricalAveragingState(count, mean)
 
     return optax.GradientTransformation(init_fn, update_fn)

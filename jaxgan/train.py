@@ -56,7 +56,8 @@ class TrainingInterrupted(RuntimeError):
 
 
 def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
-    """An optax optimizer from `config.optim.<player>`, with weight clipping if `clip` is set."""
+    """An optax optimizer from `config.optim.<player>`: historical averaging before it and weight
+    clipping after it when those are set."""
     options = config.optim[player]
     if options.name not in _OPTIMIZERS:
         raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(_OPTIMIZERS)}")
@@ -65,6 +66,8 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     for key in sorted(set(given) - set(accepted)):
         raise ConfigError(f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none")
     tx = make(options.learning_rate, **given)
+    if options.historical_averaging is not None:
+        tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
     if options.clip is not None:
         if options.clip <= 0:
             raise ConfigError(f"optim.{player}.clip must be positive, got {options.clip}")

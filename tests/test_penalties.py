@@ -78,3 +78,20 @@ def test_clip_weights_needs_params_and_a_positive_limit():
         tx.update({"w": jnp.ones(2)}, tx.init({"w": jnp.ones(2)}))
     with pytest.raises(ValueError, match="positive"):
         penalties.clip_weights(0.0)
+
+
+def test_historical_averaging_adds_the_gradient_of_the_distance_to_the_running_mean():
+    weight = 0.3
+    tx = penalties.historical_averaging(weight)
+    trajectory = [jnp.array([1.0, -2.0]), jnp.array([3.0, 0.0]), jnp.array([-1.0, 4.0])]
+    state = tx.init(trajectory[0])
+    for t, params in enumerate(trajectory, start=1):
+        grads = jnp.array([0.5, 0.5])
+        updates, state = tx.update(grads, state, params)
+        mean = sum(trajectory[:t]) / t
+        np.testing.assert_allclose(updates, grads + 2 * weight * (params - mean), rtol=1e-6)
+    assert int(state.count) == 3
+    with pytest.raises(ValueError, match="needs the parameters"):
+        tx.update(jnp.ones(2), state)
+    with pytest.raises(ValueError, match="non-negative"):
+        penalties.historical_averaging(-1.0)

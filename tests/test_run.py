@@ -170,3 +170,16 @@ def test_optimistic_optimizers_are_selectable_per_player():
     update, _ = tx.update(np.array([3.0], np.float32), state)
     np.testing.assert_allclose(update, [-0.1 * (2 * 3.0 - 1.0)], rtol=1e-6)  # −η(2g_t − g_{t−1})
     assert train.build_game(config).name == "nsgan" and train.build_optimizer(config, "critic") is not None
+
+
+def test_historical_averaging_chains_before_the_optimizer():
+    config = configs.get_config("nsgan_mlp")
+    configs.apply_overrides(config, ["optim.critic.name=sgd", "optim.critic.b1=none", "optim.critic.b2=none",
+                                     "optim.critic.learning_rate=1.0", "optim.critic.historical_averaging=0.5"])
+    tx = train.build_optimizer(config, "critic")
+    params = np.array([2.0], np.float32)
+    state = tx.init(params)
+    _, state = tx.update(np.zeros(1, np.float32), state, params)  # θ̄ = 2: no pull yet
+    update, _ = tx.update(np.zeros(1, np.float32), state, np.array([4.0], np.float32))
+    # θ̄ = (2 + 4)/2 = 3; gradient 2·0.5·(4 − 3) = 1; sgd with rate 1 steps by −1.
+    np.testing.assert_allclose(update, [-1.0], rtol=1e-6)

@@ -16,6 +16,7 @@ def optimizer(name: str, learning_rate: float, **options) -> ConfigDict:
             "b2": placeholder(float),  # adam
             "decay": placeholder(float),  # rmsprop
             "clip": placeholder(float),  # weight clipping to [-clip, clip] after each update
+            "historical_averaging": placeholder(float),  # weight λ of λ‖θ − mean of past θ‖²
         }
     )
     config.update(options)
