@@ -57,6 +57,13 @@ def _check_masses(name: str, x, normalised: bool, axis=-1) -> None:
             )
 
 
+def _check_pair(p, q, normalised: bool) -> None:
+    """Two distributions of one shape, each with non-negative masses (summing to 1 if `normalised`)."""
+    _check_same_shape("p", p, "q", q)
+    _check_masses("p", p, normalised)
+    _check_masses("q", q, normalised)
+
+
 def _in_base(nats: jax.Array, base: float | None) -> jax.Array:
     return nats if base is None else nats / jnp.log(base)
 
@@ -72,25 +79,18 @@ def entropy(p, base: float | None = None) -> jax.Array:
 
 def cross_entropy(p, q, base: float | None = None) -> jax.Array:
     """H(p, q) = −Σ_x p(x) log q(x) = H(p) + KL(p‖q); +inf where p > 0 and q = 0."""
-    _check_same_shape("p", p, "q", q)
-    _check_masses("p", p, normalised=True)
-    _check_masses("q", q, normalised=True)
-    return entropy(p, base) + kl(p, q, base)
+    return entropy(p, base) + kl(p, q, base)  # both check their inputs
 
 
 def kl(p, q, base: float | None = None) -> jax.Array:
     """KL(p‖q) = Σ_x p(x) log(p(x)/q(x)); +inf where p > 0 and q = 0, and never negative."""
-    _check_same_shape("p", p, "q", q)
-    _check_masses("p", p, normalised=True)
-    _check_masses("q", q, normalised=True)
+    _check_pair(p, q, normalised=True)
     return _in_base(jnp.sum(rel_entr(p, q), axis=-1), base)
 
 
 def js(p, q, base: float | None = None) -> jax.Array:
     """JS(p‖q) = ½ KL(p‖m) + ½ KL(q‖m), m = (p + q)/2: symmetric, 0 ≤ JS ≤ log 2."""
-    _check_same_shape("p", p, "q", q)
-    _check_masses("p", p, normalised=True)
-    _check_masses("q", q, normalised=True)
+    _check_pair(p, q, normalised=True)
     m = 0.5 * (p + q)
     nats = 0.5 * jnp.sum(rel_entr(p, m), axis=-1) + 0.5 * jnp.sum(rel_entr(q, m), axis=-1)
     return _in_base(nats, base)
@@ -192,9 +192,7 @@ def wasserstein_histograms(p, q, positions=None) -> jax.Array:
       q: masses of the same total, same shape.
       positions: sorted bin positions, shape (k,); default 0, 1, ..., k − 1.
     """
-    _check_same_shape("p", p, "q", q)
-    _check_masses("p", p, normalised=False)
-    _check_masses("q", q, normalised=False)
+    _check_pair(p, q, normalised=False)
     if _is_concrete(p, q) and not np.allclose(np.sum(p, -1), np.sum(q, -1), rtol=1e-5):
         raise ValueError(
             f"p and q must carry the same total mass (got {np.sum(p, -1)} and {np.sum(q, -1)}): "
