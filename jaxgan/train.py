@@ -291,8 +291,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
         if resume:
             state = checkpointer.restore(state)
             files.keep_metrics_until(int(parallel.to_host(state.step)))
-        state, timing = _train_loop(config, spec, mesh, source, state, files, checkpointer, progress)
-        summary = _evaluate(config, spec, source, state, files)
+        sample = _sampler(spec)  # jitted once, for the periodic and the final evaluation
+        state, timing = _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, progress)
+        summary = _evaluate(config, spec, source, state, sample, files)
     finally:
         checkpointer.close()
     summary.update(timing, devices=mesh.devices.size, wall_s=round(time.perf_counter() - started, 2),
@@ -301,12 +302,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
     return summary
 
 
-def _train_loop(config, spec, mesh, source, state, files, checkpointer, progress):
+def _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, progress):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
     train = make_train_step(spec, mesh)
     data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
-    sample = _sampler(spec)
     step = int(parallel.to_host(state.step))
     calls = []  # (iterations, seconds) per call; the first call includes compilation
     bar = tqdm.tqdm(total=steps, initial=step, disable=not (progress and files.writes), unit="it", mininterval=0.5,
@@ -377,14 +377,15 @@ def _coverage(config, source, fake: np.ndarray) -> dict:
     return mode_coverage(fake, source.centres, source.std, config.eval.n_std)
 
 
-def _evaluate(config, spec: GANSpec, source, state, files: _RunFiles) -> dict:
+def _evaluate(config, spec: GANSpec, source, state, sample, files: _RunFiles) -> dict:
     """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
     n = config.eval.samples
-    fake = _sampler(spec)(state, n)
+    fake = sample(state, n)
     real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
     summary = {"experiment": config.experiment, "modes": None, "modes_total": None, "high_quality": None}
-    if isinstance(source, toy.GaussianMixture):
-        summary.update(_coverage(config, source, fake), modes_total=len(source.centres))
+    coverage = _coverage(config, source, fake)
+    if coverage:
+        summary.update(coverage, modes_total=len(source.centres))
     summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
     rows = files.read_metrics()
     if rows:
