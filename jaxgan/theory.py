@@ -34,6 +34,7 @@ import optax  # noqa: E402
 from jaxgan import divergences, games, penalties  # noqa: E402
 from jaxgan.configs import ConfigError  # noqa: E402
 from jaxgan.models import MLP  # noqa: E402
+from jaxgan.state import PlayerSpec, apply_gradients, init_player  # noqa: E402
 
 LOG4 = float(np.log(4.0))
 
@@ -77,26 +78,25 @@ def train_critic(critic_loss: games.CriticLoss, module, tx, sample_real, sample_
       The trained parameters and the loss at each step.
     """
     key_init, key_loop = jax.random.split(key)
-    params = module.init(key_init, jnp.zeros((1, 1)))["params"]
+    spec = PlayerSpec.from_linen(module, tx)
 
     @jax.jit
-    def loop(params, keys):
-        def step(carry, key):
-            params, opt_state = carry
+    def loop(critic, keys):
+        def step(critic, key):
             key_real, key_fake, key_loss = jax.random.split(key, 3)
             real, fake = sample_real(key_real, batch), sample_fake(key_fake, batch)
 
-            def objective(p):
-                return critic_loss(lambda x: module.apply({"params": p}, x)[:, 0], real, fake, key_loss)[0]
+            def objective(params):
+                scores = lambda x: module.apply(critic.variables(params), x)[:, 0]  # noqa: E731
+                return critic_loss(scores, real, fake, key_loss)[0]
 
-            loss, grads = jax.value_and_grad(objective)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+            loss, grads = jax.value_and_grad(objective)(critic.params)
+            return apply_gradients(spec, critic, grads), loss
 
-        (params, _), losses = jax.lax.scan(step, (params, tx.init(params)), keys)
-        return params, losses
+        critic, losses = jax.lax.scan(step, critic, keys)
+        return critic.params, losses
 
-    return loop(params, jax.random.split(key_loop, steps))
+    return loop(init_player(spec, key_init, jnp.zeros((1, 1))), jax.random.split(key_loop, steps))
 
 
 def _critic_on_grid(module, params, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
