@@ -17,6 +17,11 @@ import jax.numpy as jnp
 from jaxgan import penalties
 
 Critic = Callable[[jax.Array], jax.Array]
+Metrics = dict[str, jax.Array]
+# critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
+CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
+# generator_loss(critic, fake) -> (loss, metrics); minimised over the generator through `fake`.
+GeneratorLoss = Callable[[Critic, jax.Array], tuple[jax.Array, Metrics]]
 
 
 class BoundCritic:
@@ -34,11 +39,6 @@ class BoundCritic:
 
     def method(self, name: str, x: jax.Array) -> jax.Array:
         return self._apply(self._variables, x, method=name)
-Metrics = dict[str, jax.Array]
-# critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
-CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
-# generator_loss(critic, fake) -> (loss, metrics); minimised over the generator through `fake`.
-GeneratorLoss = Callable[[Critic, jax.Array], tuple[jax.Array, Metrics]]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ of training is a single XLA program. Nothing here is jitted except by `make_trai
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Callable
 
 import jax
@@ -206,9 +207,7 @@ def make_train_step(spec: GANSpec, mesh: Mesh | None = None) -> Callable[[GANSta
     the state is replicated; XLA reduces the gradients across devices, so the result is the
     single-device computation on the global batch.
     """
-    def step(state, real):
-        return train_steps(spec, state, real)
-
+    step = functools.partial(train_steps, spec)
     if mesh is None:
         return jax.jit(step, donate_argnums=0)
     state_sharding = parallel.replicated(mesh)
@@ -222,7 +221,7 @@ def make_multi_seed_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array],
     Takes states stacked on a leading axis (`init_states`) and real data shaped
     (runs, iterations, n_critic, batch, ...); returns the stacked states and per-run metrics.
     """
-    return jax.jit(jax.vmap(lambda state, real: train_steps(spec, state, real)), donate_argnums=0)
+    return jax.jit(jax.vmap(functools.partial(train_steps, spec)), donate_argnums=0)
 
 
 def init_states(spec: GANSpec, keys: jax.Array, example_real: jax.Array) -> GANState:
