@@ -2,43 +2,44 @@
 
 The training loop (`jaxgan.steps`) is generic; a method only says how the critic and the
 generator score a batch. Loss functions receive the critic as a closure `critic(x) -> scores`
-over its current parameters, so they never see parameters or optimizers.
+over its current parameters (a `state.BoundModel`), so they never see parameters or optimizers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from jaxgan import penalties
+from jaxgan.state import BoundModel
 
-Critic = Callable[[jax.Array], jax.Array]
+Critic = Callable[[jax.Array], jax.Array]  # critic(x) -> scores; a BoundModel also has .method
 Metrics = dict[str, jax.Array]
-# critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
-CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
-# generator_loss(critic, fake) -> (loss, metrics); minimised over the generator through `fake`.
-GeneratorLoss = Callable[[Critic, jax.Array], tuple[jax.Array, Metrics]]
 
 
-class BoundCritic:
-    """The critic at fixed variables, as losses see it.
+class GeneratorInputs(NamedTuple):
+    """What a generator loss may use besides the critic and the generated batch G(z).
 
-    `critic(x)` gives the scores; `critic.method(name, x)` runs another method of a Linen critic
-    (an auto-encoder's `codes`, say) at the same variables.
+    Attributes:
+      latents: the codes z of the generated batch.
+      real: a real batch of the same size, the last one the critic saw (feature matching).
+      generator: the generator player at the parameters being differentiated, for losses that
+        also train another network of that player (MEG's statistics network T(x, z)).
     """
 
-    def __init__(self, apply, variables):
-        self._apply, self._variables = apply, variables
+    latents: jax.Array
+    real: jax.Array
+    generator: BoundModel
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self._apply(self._variables, x)
 
-    def method(self, name: str, x: jax.Array) -> jax.Array:
-        return self._apply(self._variables, x, method=name)
+# critic_loss(critic, real, fake, key) -> (loss, metrics); minimised over the critic.
+CriticLoss = Callable[[Critic, jax.Array, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
+# generator_loss(critic, fake, inputs) -> (loss, metrics); minimised over the generator player.
+GeneratorLoss = Callable[[Critic, jax.Array, GeneratorInputs], tuple[jax.Array, Metrics]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,13 +82,15 @@ def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: j
     return -value + smoothing, {"value": value}
 
 
-def minimax_generator_loss(critic: Critic, fake: jax.Array):
+def minimax_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
     """The saturating generator loss E_z[log(1 − D(G(z)))] = −E_z[softplus(l)], as in eq. 1."""
+    del inputs
     return -jnp.mean(jax.nn.softplus(critic(fake))), {}
 
 
-def non_saturating_generator_loss(critic: Critic, fake: jax.Array):
+def non_saturating_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
     """The non-saturating generator loss −E_z[log D(G(z))] = E_z[softplus(−l)] (Goodfellow et al. 2014, §3)."""
+    del inputs
     return jnp.mean(jax.nn.softplus(-critic(fake))), {}
 
 
@@ -97,8 +100,9 @@ def least_squares_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, 
     return 0.5 * jnp.mean((critic(real) - 1.0) ** 2) + 0.5 * jnp.mean(critic(fake) ** 2), {}
 
 
-def least_squares_generator_loss(critic: Critic, fake: jax.Array):
+def least_squares_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
     """LSGAN generator loss ½E[(D(G(z)) − 1)²]."""
+    del inputs
     return 0.5 * jnp.mean((critic(fake) - 1.0) ** 2), {}
 
 
@@ -127,8 +131,9 @@ def pull_away(codes: jax.Array) -> jax.Array:
     return (jnp.sum(cosines**2) - jnp.sum(jnp.diag(cosines) ** 2)) / (n * (n - 1))
 
 
-def energy_generator_loss(critic: Critic, fake: jax.Array, *, pull_away_weight: float):
+def energy_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs, *, pull_away_weight: float):
     """EBGAN's L_G = E[D(G(z))], plus λ_PT · PT on the critic's codes of G(z) when λ_PT > 0."""
+    del inputs
     loss = jnp.mean(critic(fake))
     if not pull_away_weight:
         return loss, {}
@@ -147,8 +152,9 @@ def wasserstein_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, ke
     return -wasserstein, {"wasserstein": wasserstein}
 
 
-def wasserstein_generator_loss(critic: Critic, fake: jax.Array):
+def wasserstein_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
     """The generator's side of WGAN: −E_z[f(G(z))]."""
+    del inputs
     return -jnp.mean(critic(fake)), {}
 
 
@@ -159,6 +165,61 @@ def _gradient_penalised_critic_loss(
     loss, metrics = wasserstein_critic_loss(critic, real, fake, key)
     penalty = penalties.gradient_penalty(critic, real, fake, key)
     return loss + penalty_weight * penalty, {**metrics, "gradient_penalty": penalty}
+
+
+def feature_matching_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
+    """Feature matching ‖E_data f(x) − E_z f(G(z))‖₂² (Salimans et al. 2016, §3.1; article 004).
+
+    f is an intermediate layer of the critic, its `features` method (`models.MLP.features`);
+    the generator matches the real batch's mean feature instead of fooling the critic.
+    """
+    gap = jnp.mean(critic.method("features", inputs.real), axis=0) - jnp.mean(critic.method("features", fake), axis=0)
+    return jnp.sum(gap**2), {}
+
+
+def energy_difference_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *,
+                                  penalty_weight: float):
+    """MEG's energy loss L_E = E_data[E(x)] − E_z[E(G(z))] + λ·E_data[‖∇_x E(x)‖²] (Kumar et al. 2019).
+
+    The critic returns energies E(x), pushed down on data and up on samples; the zero-centred
+    penalty on data (`penalties.data_gradient_penalty`) keeps E smooth where the data lie.
+    """
+    del key
+    energy_real, energy_fake = jnp.mean(critic(real)), jnp.mean(critic(fake))
+    penalty = penalties.data_gradient_penalty(critic, real)
+    loss = energy_real - energy_fake + penalty_weight * penalty
+    return loss, {"energy_real": energy_real, "energy_fake": energy_fake, "gradient_penalty": penalty}
+
+
+def jsd_mutual_information(statistics_joint: jax.Array, statistics_marginal: jax.Array) -> jax.Array:
+    """The Jensen-Shannon estimate of I(X; Z) from a statistics network T (article 000):
+
+      I_JSD = E_{p(x,z)}[log σ(T(x, z))] + E_{p(x)p(z)}[log(1 − σ(T(x, z)))]
+            = −E_{p(x,z)}[softplus(−T)] − E_{p(x)p(z)}[softplus(T)].
+
+    This is the GAN value function with p(x, z) as the data and p(x)p(z) as the samples, so its
+    maximum over T is 2·JS(p(x, z) ‖ p(x)p(z)) − log 4, reached at T* = log p(x, z) / (p(x)p(z)).
+
+    Args:
+      statistics_joint: T on pairs drawn from p(x, z).
+      statistics_marginal: T on pairs drawn from p(x)p(z).
+    """
+    return -jnp.mean(jax.nn.softplus(-statistics_joint)) - jnp.mean(jax.nn.softplus(statistics_marginal))
+
+
+def max_entropy_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs, *, entropy_weight: float):
+    """MEG's L_G = E_z[E(G(z))] − β·I_JSD(G(Z); Z) (Kumar et al. 2019; article 000, with β = 1).
+
+    Pairs (G(z_i), z_i) sample the joint; (G(z_i), z_{i+1}) the product of marginals, since the
+    z are independent. The generator player holds T (`models.MaxEntropyGenerator`), trained on
+    this same loss: −I_JSD is T's loss, and G raises its entropy H[p_G] = I(G(Z); Z).
+    """
+    z = inputs.latents
+    joint = inputs.generator.method("statistics", fake, z)
+    marginal = inputs.generator.method("statistics", fake, jnp.roll(z, 1, axis=0))
+    mutual_information = jsd_mutual_information(joint, marginal)
+    energy_fake = jnp.mean(critic(fake))
+    return energy_fake - entropy_weight * mutual_information, {"mutual_information": mutual_information}
 
 
 def gan(non_saturating: bool = True, n_critic: int = 1, real_label: float = 1.0) -> Game:
@@ -209,3 +270,24 @@ def wgan_gp(penalty_weight: float = 10.0, n_critic: int = 5) -> Game:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
     critic_loss = functools.partial(_gradient_penalised_critic_loss, penalty_weight=penalty_weight)
     return Game("wgan_gp", critic_loss, wasserstein_generator_loss, n_critic)
+
+
+def meg(penalty_weight: float = 10.0, entropy_weight: float = 1.0, n_critic: int = 5) -> Game:
+    """The maximum-entropy generator (Kumar et al. 2019; article 000).
+
+    The critic is an energy E(x) (an `MLP(hidden, 1)`), the generator a
+    `models.MaxEntropyGenerator` that carries the statistics network T(x, z).
+    """
+    if penalty_weight < 0 or entropy_weight < 0:
+        raise ValueError(f"meg needs penalty_weight >= 0 and entropy_weight >= 0, got {penalty_weight}, {entropy_weight}")
+    return Game(
+        "meg",
+        functools.partial(energy_difference_critic_loss, penalty_weight=penalty_weight),
+        functools.partial(max_entropy_generator_loss, entropy_weight=entropy_weight),
+        n_critic,
+    )
+
+
+def with_feature_matching(game: Game) -> Game:
+    """`game` with its generator loss replaced by feature matching (the critic's loss is kept)."""
+    return dataclasses.replace(game, name=f"{game.name}+feature_matching", generator_loss=feature_matching_generator_loss)

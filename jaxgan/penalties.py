@@ -2,8 +2,9 @@
 
 Weight clipping (Arjovsky et al. 2017, "Wasserstein GAN") is an optax transformation applied
 after the critic's optimizer; the gradient penalty (Gulrajani et al. 2017, "Improved Training
-of Wasserstein GANs") is a term of the critic's loss; historical averaging (Salimans et al.
-2016) is an optax transformation applied before either player's optimizer.
+of Wasserstein GANs") and the zero-centred penalty on data (R1, Mescheder et al. 2018) are
+terms of the critic's loss; historical averaging (Salimans et al. 2016) is an optax
+transformation applied before either player's optimizer.
 """
 
 from __future__ import annotations
@@ -37,11 +38,26 @@ def gradient_penalty(
     Returns:
       The scalar penalty, averaged over the batch.
     """
-    interpolates = random_interpolates(key, real, fake)
-    grads = jax.grad(lambda x: jnp.sum(critic(x)))(interpolates)
+    grads = _input_gradients(critic, random_interpolates(key, real, fake))
     # safe_norm keeps the penalty's own gradient finite where ∇f(x̂) = 0.
-    norms = optax.safe_norm(grads.reshape(grads.shape[0], -1), 0.0, axis=1)
+    norms = optax.safe_norm(grads, 0.0, axis=1)
     return jnp.mean((norms - 1.0) ** 2)
+
+
+def data_gradient_penalty(critic: Callable[[jax.Array], jax.Array], real: jax.Array) -> jax.Array:
+    """The zero-centred penalty E_data[‖∇_x f(x)‖₂²] on real samples.
+
+    R1 of Mescheder et al. 2018 ("Which Training Methods for GANs do actually Converge?"); MEG
+    (Kumar et al. 2019) adds it to the energy's loss. As in `gradient_penalty`, each score must
+    depend on its own example only.
+    """
+    return jnp.mean(jnp.sum(_input_gradients(critic, real) ** 2, axis=1))
+
+
+def _input_gradients(critic: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:
+    """∇_x f(x_i) for each example, flattened to (batch, features)."""
+    grads = jax.grad(lambda x: jnp.sum(critic(x)))(x)
+    return grads.reshape(grads.shape[0], -1)
 
 
 def random_interpolates(key: jax.Array, real: jax.Array, fake: jax.Array) -> jax.Array:

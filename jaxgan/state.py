@@ -9,7 +9,7 @@ enters the pytree, so checkpoints hold arrays only and jit sees the functions as
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flax.struct
 import jax
@@ -27,16 +27,22 @@ class PlayerSpec:
     `apply(variables, *inputs)` and `init(key, *inputs)` follow Flax Linen's convention, where
     `variables = {"params": ..., **collections}`; any pair of pure functions with that
     signature works (a Flax NNX model through split/merge, a hand-written network).
+
+    `mutable` names the collections the network updates while it trains, such as
+    ("batch_stats",) for batch norm: training calls `apply(..., mutable=mutable)`, which is how
+    a Linen module knows it is training (`self.is_mutable_collection("batch_stats")`); evaluation
+    calls plain `apply`.
     """
 
     apply: ApplyFn
     init: InitFn
     tx: optax.GradientTransformation
+    mutable: tuple[str, ...] = ()
 
     @classmethod
-    def from_linen(cls, module, tx: optax.GradientTransformation) -> PlayerSpec:
+    def from_linen(cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = ()) -> PlayerSpec:
         """A spec for a Flax Linen module trained by the optax optimizer `tx`."""
-        return cls(apply=module.apply, init=module.init, tx=tx)
+        return cls(apply=module.apply, init=module.init, tx=tx, mutable=tuple(mutable))
 
 
 class Player(flax.struct.PyTreeNode):
@@ -49,6 +55,43 @@ class Player(flax.struct.PyTreeNode):
     def variables(self, params: Any = None) -> Variables:
         """The Linen variables dict, with `params` replacing the stored ones if given."""
         return {"params": self.params if params is None else params, **self.collections}
+
+
+class BoundModel:
+    """A network at fixed variables, as loss functions see it, in training mode.
+
+    `model(*inputs)` runs the network; `model.method(name, *inputs)` runs another method of a
+    Linen module (an auto-encoder's `codes`, a critic's `features`) at the same variables. Each
+    call updates the collections named in the spec's `mutable` (batch statistics), so two calls
+    normalise two batches separately; `collections` holds them after the last call, for the
+    step to store or drop.
+    """
+
+    def __init__(self, spec: PlayerSpec, variables: Variables):
+        self._spec, self._variables = spec, variables
+
+    def __call__(self, *inputs: Any) -> jax.Array:
+        return self._run({}, inputs)
+
+    def method(self, name: str, *inputs: Any) -> jax.Array:
+        return self._run({"method": name}, inputs)
+
+    @property
+    def collections(self) -> Variables:
+        """The non-parameter collections, with this model's updates so far."""
+        return {name: value for name, value in self._variables.items() if name != "params"}
+
+    def _run(self, options: dict, inputs: tuple) -> jax.Array:
+        if not self._spec.mutable:
+            return self._spec.apply(self._variables, *inputs, **options)
+        outputs, updates = self._spec.apply(self._variables, *inputs, mutable=list(self._spec.mutable), **options)
+        self._variables = {**self._variables, **updates}
+        return outputs
+
+
+def bind(spec: PlayerSpec, player: Player, params: Any = None) -> BoundModel:
+    """`player`'s network in training mode, at `params` if given (the ones being differentiated)."""
+    return BoundModel(spec, player.variables(params))
 
 
 def init_player(spec: PlayerSpec, key: jax.Array, *example_inputs: Any) -> Player:

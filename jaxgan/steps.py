@@ -17,8 +17,8 @@ import optax
 from jax.sharding import Mesh
 
 from jaxgan import parallel
-from jaxgan.games import BoundCritic, Game, Metrics
-from jaxgan.state import GANState, PlayerSpec, apply_gradients, init_player
+from jaxgan.games import Game, GeneratorInputs, Metrics
+from jaxgan.state import GANState, PlayerSpec, apply_gradients, bind, init_player
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 
@@ -94,7 +94,8 @@ def init_state(spec: GANSpec, key: jax.Array, example_real: jax.Array) -> GANSta
 
 
 def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, use_ema: bool = False) -> jax.Array:
-    """n samples G(z), z drawn from the latent prior; with `use_ema`, from the averaged generator."""
+    """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
+    running statistics); with `use_ema`, from the averaged generator."""
     if use_ema and state.generator_ema is None:
         raise ValueError("use_ema=True but this state keeps no generator average; set GANSpec.generator_ema_decay")
     z = spec.sample_latent(key, n)
@@ -113,14 +114,16 @@ def averaged_generator_params(spec: GANSpec, state: GANState):
     )
 
 
-def _critic_closure(spec: GANSpec, state: GANState, params=None) -> BoundCritic:
-    return BoundCritic(spec.critic.apply, state.critic.variables(params))
-
-
 def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):
-    """One critic update on a real batch and a fresh generated batch; the generator is fixed."""
+    """One critic update on a real batch and a fresh generated batch; the generator is fixed.
+
+    Both players run in training mode. The critic scores the real and the generated batch in
+    two calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016), and
+    keeps its updated batch statistics; the generator's are dropped, it is not being trained.
+    """
     key_fake, key_loss = jax.random.split(key)
-    fake = jax.lax.stop_gradient(generate(spec, state, key_fake, real.shape[0]))
+    z = spec.sample_latent(key_fake, real.shape[0])
+    fake = jax.lax.stop_gradient(bind(spec.generator, state.generator)(z))
     if spec.instance_noise is not None:
         # A key of its own (fold_in), so runs without noise keep their random stream.
         key_real_noise, key_fake_noise = jax.random.split(jax.random.fold_in(key, 1))
@@ -129,25 +132,37 @@ def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array)
         fake = fake + std * jax.random.normal(key_fake_noise, fake.shape, fake.dtype)
 
     def objective(params):
-        return spec.game.critic_loss(_critic_closure(spec, state, params), real, fake, key_loss)
+        critic = bind(spec.critic, state.critic, params)
+        loss, metrics = spec.game.critic_loss(critic, real, fake, key_loss)
+        return loss, (metrics, critic.collections)
 
-    (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.critic.params)
-    critic = apply_gradients(spec.critic, state.critic, grads)
+    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.critic.params)
+    critic = apply_gradients(spec.critic, state.critic, grads).replace(collections=collections)
     metrics = {**metrics, "critic_loss": loss, "critic_grad_norm": optax.tree.norm(grads)}
     return state.replace(critic=critic), metrics
 
 
-def generator_step(spec: GANSpec, state: GANState, batch_size: int, key: jax.Array):
-    """One generator update against the current critic; the critic is fixed."""
-    z = spec.sample_latent(key, batch_size)
-    critic = _critic_closure(spec, state)
+def generator_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):
+    """One generator update against the current critic; the critic is fixed.
+
+    Args:
+      real: a real batch; its size sets the generated batch's, and losses such as feature
+        matching compare against it.
+      key: PRNG key for the latent codes.
+
+    The generator keeps its updated batch statistics; the critic's are dropped.
+    """
+    z = spec.sample_latent(key, real.shape[0])
 
     def objective(params):
-        fake = spec.generator.apply(state.generator.variables(params), z)
-        return spec.game.generator_loss(critic, fake)
+        generator = bind(spec.generator, state.generator, params)
+        fake = generator(z)
+        inputs = GeneratorInputs(latents=z, real=real, generator=generator)
+        loss, metrics = spec.game.generator_loss(bind(spec.critic, state.critic), fake, inputs)
+        return loss, (metrics, generator.collections)
 
-    (loss, metrics), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
-    generator = apply_gradients(spec.generator, state.generator, grads)
+    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
+    generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
     metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.tree.norm(grads)}
     ema = state.generator_ema
     if spec.generator_ema_decay is not None:
@@ -179,7 +194,7 @@ def train_step(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANStat
 
     critic_keys = jax.random.split(key_critic, n_critic)
     state, critic_metrics = jax.lax.scan(critic_update, state, (real, critic_keys))
-    state, generator_metrics = generator_step(spec, state, real.shape[1], key_generator)
+    state, generator_metrics = generator_step(spec, state, real[-1], key_generator)
     last_critic_metrics = jax.tree.map(lambda m: m[-1], critic_metrics)
     return state.replace(step=state.step + 1), {**last_critic_metrics, **generator_metrics}
 

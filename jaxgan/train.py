@@ -26,7 +26,8 @@ from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
-from jaxgan.models import MLP, AutoencoderEnergy
+from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
+from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import GANSpec, InstanceNoise, generate, init_state, make_train_step, standard_normal_latent
 
@@ -83,10 +84,15 @@ _GAMES = {
     "ebgan": lambda game: games.ebgan(game.margin, game.pull_away_weight or 0.0, game.n_critic),
     "wgan": lambda game: games.wgan(game.n_critic),
     "wgan_gp": lambda game: games.wgan_gp(game.penalty_weight, game.n_critic),
+    "meg": lambda game: games.meg(game.penalty_weight, game.entropy_weight or 1.0, game.n_critic),
 }
 # Options that only some methods take: a method outside the set refuses them (no silent default).
-_GAME_OPTIONS = {"penalty_weight": ("wgan_gp",), "margin": ("ebgan",), "pull_away_weight": ("ebgan",),
-                 "real_label": ("gan", "nsgan")}
+_GAME_OPTIONS = {"penalty_weight": ("wgan_gp", "meg"), "margin": ("ebgan",), "pull_away_weight": ("ebgan",),
+                 "real_label": ("gan", "nsgan"), "entropy_weight": ("meg",)}
+# Methods whose critic is an MLP scoring examples one at a time; feature matching needs its features.
+_MLP_CRITIC_GAMES = ("gan", "nsgan", "lsgan", "hinge", "wgan", "wgan_gp")
+# Methods whose critic loss penalises per-example input gradients, which batch-mixing layers break.
+_GRADIENT_PENALTY_GAMES = ("wgan_gp", "meg")
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
@@ -98,11 +104,14 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
         if game.name not in methods and game.get(option) is not None:
             raise ConfigError(f"game.{option} is for {', '.join(methods)}, not {game.name}; "
                               f"unset it with game.{option}=none")
-    if game.name == "wgan_gp" and (game.penalty_weight is None or game.penalty_weight < 0):
-        raise ConfigError("wgan_gp needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
+    if game.name in _GRADIENT_PENALTY_GAMES and (game.penalty_weight is None or game.penalty_weight < 0):
+        raise ConfigError(f"{game.name} needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
     if game.name == "ebgan" and game.get("margin") is None:
         raise ConfigError("ebgan needs game.margin > 0, the energy the critic pushes generated samples up to")
-    return _GAMES[game.name](game)
+    if game.feature_matching and game.name not in _MLP_CRITIC_GAMES:
+        raise ConfigError(f"game.feature_matching is for {', '.join(_MLP_CRITIC_GAMES)}, not {game.name}")
+    built = _GAMES[game.name](game)
+    return games.with_feature_matching(built) if game.feature_matching else built
 
 
 def build_source(config: ml_collections.ConfigDict):
@@ -117,25 +126,54 @@ def build_source(config: ml_collections.ConfigDict):
 def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
     """The GAN of `config`: method, MLP players with their optimizers, N(0, I) latent."""
     model = config.model
-    for key in ("generator_hidden", "critic_hidden"):
+    for key in ("generator_hidden", "critic_hidden", "statistics_hidden"):
         if any(width < 1 for width in model[key]):
             raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
     if model.latent_dim < 1:
         raise ConfigError(f"model.latent_dim must be positive, got {model.latent_dim}")
     game = build_game(config)
-    if game.name == "ebgan":  # the critic is an auto-encoder whose energy is its reconstruction error
-        critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
-    else:
-        critic = MLP(model.critic_hidden, 1)
+    generator = MLP(model.generator_hidden, data_dim, _normalization(model, "generator_norm"))
+    if game.name == "meg":  # the generator player also carries the statistics network T(x, z)
+        generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
     return GANSpec(
         game=game,
-        generator=PlayerSpec.from_linen(MLP(model.generator_hidden, data_dim), build_optimizer(config, "generator")),
-        critic=PlayerSpec.from_linen(critic, build_optimizer(config, "critic")),
+        generator=_player(generator, build_optimizer(config, "generator"), model.generator_norm),
+        critic=_player(_critic(config, game, data_dim), build_optimizer(config, "critic"), model.critic_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
         generator_ema_decay=config.train.generator_ema,
         instance_noise=None if config.train.instance_noise is None else InstanceNoise(
             config.train.instance_noise, config.train.instance_noise_steps),
     )
+
+
+def _critic(config: ml_collections.ConfigDict, game: games.Game, data_dim: int):
+    """The critic network: an auto-encoder for EBGAN, an MLP otherwise."""
+    model = config.model
+    mixes_batch = model.critic_norm == "batch" or model.minibatch_kernels > 0
+    if config.game.name in _GRADIENT_PENALTY_GAMES and mixes_batch:
+        raise ConfigError(f"{game.name} penalises each example's input gradient, which batch norm and minibatch "
+                          "discrimination in the critic make depend on the rest of the batch; use "
+                          "model.critic_norm=layer or none and model.minibatch_kernels=0")
+    if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
+        raise ConfigError(f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
+                          f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}")
+    if config.game.name != "ebgan":
+        return MLP(model.critic_hidden, 1, _normalization(model, "critic_norm"), model.minibatch_kernels,
+                   model.minibatch_kernel_dim)
+    if model.critic_norm is not None or model.minibatch_kernels:
+        raise ConfigError("ebgan's auto-encoder critic takes no model.critic_norm or model.minibatch_kernels; unset them")
+    return AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
+
+
+def _normalization(model: ml_collections.ConfigDict, key: str) -> str | None:
+    if model[key] is not None and model[key] not in NORMALIZATIONS:
+        raise ConfigError(f"model.{key}={model[key]!r}: choose none or one of {', '.join(NORMALIZATIONS)}")
+    return model[key]
+
+
+def _player(module, tx: optax.GradientTransformation, normalization: str | None) -> PlayerSpec:
+    """A Linen player; batch norm makes `batch_stats` a collection that training updates."""
+    return PlayerSpec.from_linen(module, tx, mutable=("batch_stats",) if normalization == "batch" else ())
 
 
 def build_run(config: ml_collections.ConfigDict):

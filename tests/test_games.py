@@ -4,10 +4,12 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxgan
 from jaxgan import games
+from jaxgan.state import BoundModel
 
 
 def test_wasserstein_losses_match_their_definitions():
@@ -17,7 +19,7 @@ def test_wasserstein_losses_match_their_definitions():
     # E f(real) = 5, E f(fake) = 0: the critic minimises E f(fake) − E f(real) = −5.
     np.testing.assert_allclose(metrics["wasserstein"], 5.0)
     np.testing.assert_allclose(loss, -5.0)
-    generator_loss, _ = games.wasserstein_generator_loss(critic, fake)
+    generator_loss, _ = games.wasserstein_generator_loss(critic, fake, None)
     np.testing.assert_allclose(generator_loss, 0.0)
 
 
@@ -36,9 +38,9 @@ def test_minimax_losses_match_the_value_function():
     loss, metrics = games.minimax_critic_loss(logits, real, fake, jax.random.PRNGKey(0))
     np.testing.assert_allclose(loss, -value, rtol=1e-6)
     np.testing.assert_allclose(metrics["value"], value, rtol=1e-6)
-    saturating, _ = games.minimax_generator_loss(logits, fake)
+    saturating, _ = games.minimax_generator_loss(logits, fake, None)
     np.testing.assert_allclose(saturating, jnp.mean(jnp.log(1 - d_fake)), rtol=1e-6)
-    non_saturating, _ = games.non_saturating_generator_loss(logits, fake)
+    non_saturating, _ = games.non_saturating_generator_loss(logits, fake, None)
     np.testing.assert_allclose(non_saturating, -jnp.mean(jnp.log(d_fake)), rtol=1e-6)
     assert jaxgan.gan(non_saturating=False).generator_loss is games.minimax_generator_loss
 
@@ -48,7 +50,7 @@ def test_least_squares_and_hinge_losses_match_their_definitions():
     real, fake = jnp.array([[2.0], [0.5]]), jnp.array([[-1.5], [0.3]])
     loss, _ = games.least_squares_critic_loss(critic, real, fake, jax.random.PRNGKey(0))
     np.testing.assert_allclose(loss, 0.5 * np.mean([1.0, 0.25]) + 0.5 * np.mean([2.25, 0.09]), rtol=1e-6)
-    np.testing.assert_allclose(games.least_squares_generator_loss(critic, fake)[0], 0.5 * np.mean([6.25, 0.49]), rtol=1e-6)
+    np.testing.assert_allclose(games.least_squares_generator_loss(critic, fake, None)[0], 0.5 * np.mean([6.25, 0.49]), rtol=1e-6)
     # relu(1 − D(x)) = (0, 0.5); relu(1 + D(G(z))) = (0, 1.3).
     np.testing.assert_allclose(games.hinge_critic_loss(critic, real, fake, jax.random.PRNGKey(0))[0], 0.25 + 0.65, rtol=1e-6)
     assert jaxgan.games.hinge().generator_loss is games.wasserstein_generator_loss
@@ -69,10 +71,10 @@ def test_ebgan_losses_and_pull_away_term():
     module = AutoencoderEnergy((8,), 2, 3)
     x = jax.random.normal(jax.random.PRNGKey(0), (5, 3))
     variables = module.init(jax.random.PRNGKey(1), x)
-    critic = games.BoundCritic(module.apply, variables)
+    critic = BoundModel(jaxgan.PlayerSpec.from_linen(module, optax.sgd(0.1)), variables)
     chex.assert_shape(critic(x), (5,))
     chex.assert_shape(critic.method("codes", x), (5, 2))
-    loss, metrics = games.energy_generator_loss(critic, x, pull_away_weight=0.1)
+    loss, metrics = games.energy_generator_loss(critic, x, None, pull_away_weight=0.1)
     np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("codes", x)), rtol=1e-6)
     with pytest.raises(ValueError, match="margin > 0"):
         jaxgan.ebgan(margin=0.0)

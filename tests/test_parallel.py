@@ -30,7 +30,7 @@ def test_eight_devices_give_the_parameters_of_one(gp_spec, gp_train):
     # The same global computation; only the order of the cross-device sums differs.
     chex.assert_trees_all_close(parallel.to_host(sharded), parallel.to_host(single), rtol=1e-5, atol=1e-6)
     chex.assert_trees_all_close(sharded_metrics, single_metrics, rtol=1e-4, atol=1e-6)
-    assert sharded.generator.params["Dense_0"]["kernel"].sharding.is_fully_replicated
+    assert sharded.generator.params["head"]["kernel"].sharding.is_fully_replicated
 
 
 def test_mesh_errors_name_the_available_devices():

@@ -67,7 +67,7 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
         (["--exp", "wgan_mlp", "--set", "game.name=dcgan"], "game.name='dcgan': choose one of gan, nsgan"),
-        (["--exp", "wgangp_mlp", "--set", "game.name=hinge"], "game.penalty_weight is for wgan_gp, not hinge"),
+        (["--exp", "wgangp_mlp", "--set", "game.name=hinge"], "game.penalty_weight is for wgan_gp, meg, not hinge"),
         (["--exp", "ebgan_mlp", "--set", "game.margin=none"], "ebgan needs game.margin > 0"),
         (["--exp", "nsgan_mlp", "--set", "game.margin=1.0"], "game.margin is for ebgan, not nsgan"),
         (["--exp", "nsgan_mlp", "--set", "train.instance_noise=0.1", "--set", "train.instance_noise_steps=0"],

@@ -43,14 +43,24 @@ def toy_config() -> ConfigDict:
                 "generator_hidden": (512, 512, 512),
                 "critic_hidden": (512, 512, 512),
                 "code_dim": 2,  # the auto-encoder critic's code width (ebgan)
+                "statistics_hidden": (512, 512, 512),  # the statistics network T(x, z) (meg)
+                # After each hidden layer: none, batch, virtual_batch or layer (models.MLP).
+                "generator_norm": placeholder(str),
+                "critic_norm": placeholder(str),
+                # Minibatch discrimination in the critic: B kernels of width C (0 kernels: off).
+                "minibatch_kernels": 0,
+                "minibatch_kernel_dim": 5,
             },
             "game": {
                 "name": "wgan_gp",
                 "n_critic": 5,
-                "penalty_weight": placeholder(float),  # wgan_gp
+                "penalty_weight": placeholder(float),  # wgan_gp, meg
+                "entropy_weight": placeholder(float),  # meg: β of −β·I_JSD(G(Z); Z)
                 "margin": placeholder(float),  # ebgan
                 "pull_away_weight": placeholder(float),  # ebgan
                 "real_label": placeholder(float),  # gan, nsgan: one-sided label smoothing, e.g. 0.9
+                # Replace the generator loss by feature matching on the critic's last hidden layer.
+                "feature_matching": False,
             },
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {

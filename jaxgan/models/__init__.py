@@ -1,6 +1,8 @@
 """Built-in Flax Linen networks."""
 
 from jaxgan.models.autoencoder import AutoencoderEnergy
+from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
+from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP", "AutoencoderEnergy"]
+__all__ = ["MLP", "AutoencoderEnergy", "MaxEntropyGenerator", "MinibatchDiscrimination", "VirtualBatchNorm"]

@@ -6,6 +6,11 @@ from typing import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
+
+from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
+
+NORMALIZATIONS = ("batch", "virtual_batch", "layer")
 
 
 class MLP(nn.Module):
@@ -14,13 +19,61 @@ class MLP(nn.Module):
     Attributes:
       hidden: widths of the hidden layers, e.g. (512, 512, 512).
       out_features: width of the output (the data dimension for a generator, 1 for a critic).
+      normalization: None, or what follows each hidden Dense layer: "batch" (batch norm; it
+        uses the batch's statistics while the `batch_stats` collection is mutable, i.e. in
+        training, and running averages otherwise), "virtual_batch" (`VirtualBatchNorm`, the
+        reference batch being the inputs seen at initialisation, kept in the `reference`
+        collection) or "layer".
+      minibatch_kernels: B > 0 appends B minibatch-discrimination features to the last hidden
+        layer before the output layer (a critic option; `MinibatchDiscrimination`).
+      minibatch_kernel_dim: C, the width of each minibatch-discrimination kernel.
     """
 
     hidden: Sequence[int]
     out_features: int
+    normalization: str | None = None
+    minibatch_kernels: int = 0
+    minibatch_kernel_dim: int = 5
+
+    def setup(self):
+        if self.normalization is not None and self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization={self.normalization!r}: choose None or one of {', '.join(NORMALIZATIONS)}")
+        self.body = _HiddenLayers(tuple(self.hidden), self.normalization)
+        self.minibatch = (MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim)
+                          if self.minibatch_kernels else None)
+        self.head = nn.Dense(self.out_features)
+
+    def features(self, x: jax.Array) -> jax.Array:
+        """f(x), the last hidden layer's activations: what feature matching compares."""
+        return self.body(x)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        h = self.body(x)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.head(h)
+
+
+class _HiddenLayers(nn.Module):
+    """Dense, the normalisation if any, ReLU, for each width."""
+
+    widths: tuple[int, ...]
+    normalization: str | None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        for width in self.hidden:
-            x = nn.relu(nn.Dense(width)(x))
-        return nn.Dense(self.out_features)(x)
+        n_reference = 0
+        if self.normalization == "virtual_batch":  # the reference batch runs in front of the batch
+            reference = self.variable("reference", "inputs", lambda: x).value
+            n_reference = reference.shape[0]
+            x = jnp.concatenate([reference, x])
+        for width in self.widths:
+            x = nn.Dense(width)(x)
+            if self.normalization == "batch":
+                x = nn.BatchNorm(use_running_average=not self.is_mutable_collection("batch_stats"), momentum=0.9)(x)
+            elif self.normalization == "virtual_batch":
+                x = VirtualBatchNorm(n_reference)(x)
+            elif self.normalization == "layer":
+                x = nn.LayerNorm()(x)
+            x = nn.relu(x)
+        return x[n_reference:]

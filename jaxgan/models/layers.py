@@ -1,0 +1,67 @@
+"""Layers for the training techniques of Salimans et al. 2016, "Improved Techniques for
+Training GANs" (article 004): minibatch discrimination and virtual batch normalisation."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Features that tell the critic how close each example is to the others of its batch (§3.2).
+
+    With f(x_i) ∈ R^A and a learned tensor T ∈ R^{A×B×C}: M_i = f(x_i)·T ∈ R^{B×C},
+    c_b(x_i, x_j) = exp(−‖M_{i,b} − M_{j,b}‖₁) and o(x_i)_b = Σ_{j≠i} c_b(x_i, x_j). The output is
+    [f(x_i), o(x_i)], shape (batch, A + B): a collapsed generator's batch has large o, which the
+    critic can see. (The sum leaves out j = i, whose term is always 1, as the paper's code does.)
+
+    Attributes:
+      kernels: B, the number of closeness features.
+      kernel_dim: C, the width of each kernel's projection.
+    """
+
+    kernels: int
+    kernel_dim: int
+
+    @nn.compact
+    def __call__(self, features: jax.Array) -> jax.Array:
+        projections = nn.DenseGeneral((self.kernels, self.kernel_dim), use_bias=False, name="T")(features)
+        distances = jnp.sum(jnp.abs(projections[:, None] - projections[None, :]), axis=-1)  # (n, n, B)
+        closeness = jnp.sum(jnp.exp(-distances), axis=1) - 1.0
+        return jnp.concatenate([features, closeness], axis=-1)
+
+
+class VirtualBatchNorm(nn.Module):
+    """Normalise each example by a fixed reference batch together with itself (§3.5).
+
+    The caller stacks the reference batch's activations r_1..r_N in front of the batch's; each
+    row h_i (reference rows included) is normalised per feature by
+      μ_i = (N·mean_k r_k + h_i) / (N + 1),  σ²_i = (N·mean_k r_k² + h_i²) / (N + 1) − μ_i²,
+      out_i = γ·(h_i − μ_i) / √(σ²_i + ε) + β,
+    so, unlike batch norm, an example's output does not depend on the rest of its batch. For
+    inputs with spatial axes, means run over them too (one statistic per channel).
+
+    Attributes:
+      n_reference: N, the number of leading rows that form the reference batch.
+      epsilon: ε.
+    """
+
+    n_reference: int
+    epsilon: float = 1e-5
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        spatial = tuple(range(1, h.ndim - 1))
+        weight = 1.0 / (self.n_reference + 1)
+
+        def combined(values):  # (N·mean over the reference + the example's own) / (N + 1)
+            own = jnp.mean(values, axis=spatial, keepdims=True)
+            return weight * own + (1.0 - weight) * jnp.mean(values[: self.n_reference], axis=(0, *spatial), keepdims=True)
+
+        mean = combined(h)
+        variance = jnp.maximum(combined(h**2) - mean**2, 0.0)
+        broadcast = (1,) * (h.ndim - 1) + (h.shape[-1],)
+        scale = self.param("scale", nn.initializers.ones, (h.shape[-1],)).reshape(broadcast)
+        bias = self.param("bias", nn.initializers.zeros, (h.shape[-1],)).reshape(broadcast)
+        return (h - mean) * jax.lax.rsqrt(variance + self.epsilon) * scale + bias
