@@ -8,7 +8,7 @@ import optax
 import pytest
 
 import jaxgan
-from jaxgan import games
+from jaxgan import divergences, games
 from jaxgan.state import BoundModel
 
 
@@ -97,3 +97,62 @@ def test_one_sided_label_smoothing_moves_the_optimum_to_alpha_d_star():
     np.testing.assert_allclose(jax.nn.sigmoid(best), alpha * p / (p + q), atol=1e-3)
     with pytest.raises(ValueError, match="real_label"):
         jaxgan.gan(real_label=0.3)
+
+
+def test_jsd_mutual_information_at_the_optimal_statistics_is_2_js_minus_log_4():
+    # p(x, z) on {0, 1}²: 3/8 on the diagonal, 1/8 off it; p(x)p(z) = 1/4 everywhere.
+    joint = np.array([[3, 1], [1, 3]]) / 8.0
+    product = np.full((2, 2), 0.25)
+    optimal = np.log(joint / product)  # T* = log p(x, z) / (p(x) p(z))
+    # Samples in exact proportion, so the sample means are the expectations.
+    joint_samples = np.repeat(optimal.ravel(), (joint.ravel() * 8).astype(int))
+    product_samples = optimal.ravel()
+    estimate = games.jsd_mutual_information(jnp.asarray(joint_samples), jnp.asarray(product_samples))
+    expected = 2 * divergences.js(jnp.asarray(joint.ravel()), jnp.asarray(product.ravel())) - np.log(4)
+    np.testing.assert_allclose(estimate, expected, rtol=1e-6)
+    # Any other T gives less: the estimate is a lower bound maximised at T*.
+    assert games.jsd_mutual_information(jnp.asarray(joint_samples) + 0.3, jnp.asarray(product_samples) + 0.3) < estimate
+
+
+def test_meg_losses_match_their_definitions():
+    from jaxgan.models import MLP, MaxEntropyGenerator
+
+    energy = lambda x: jnp.sum(x**2, axis=1)  # noqa: E731  ∇E(x) = 2x
+    real, fake = jnp.array([[1.0, 0.0], [0.0, 2.0]]), jnp.array([[3.0, 0.0], [0.0, 0.0]])
+    loss, metrics = games.energy_difference_critic_loss(energy, real, fake, jax.random.PRNGKey(0), penalty_weight=0.5)
+    # E_data E = 2.5, E_fake E = 4.5, E_data ‖2x‖² = 4·2.5 = 10.
+    np.testing.assert_allclose(loss, 2.5 - 4.5 + 0.5 * 10.0, rtol=1e-6)
+    np.testing.assert_allclose(metrics["gradient_penalty"], 10.0, rtol=1e-6)
+
+    module = MaxEntropyGenerator(MLP((8,), 2), MLP((8,), 1))
+    z = jax.random.normal(jax.random.PRNGKey(1), (4, 3))
+    spec = jaxgan.PlayerSpec.from_linen(module, optax.sgd(0.1))
+    generator = BoundModel(spec, module.init(jax.random.PRNGKey(2), z))
+    x = generator(z)
+    inputs = games.GeneratorInputs(latents=z, real=real, generator=generator)
+    loss, metrics = games.max_entropy_generator_loss(energy, x, inputs, entropy_weight=2.0)
+    statistics = lambda codes: generator.method("statistics", x, codes)  # noqa: E731
+    shuffled = z[jnp.array([3, 0, 1, 2])]  # each x_i paired with another example's code
+    information = games.jsd_mutual_information(statistics(z), statistics(shuffled))
+    np.testing.assert_allclose(metrics["mutual_information"], information, rtol=1e-6)
+    np.testing.assert_allclose(loss, jnp.mean(energy(x)) - 2.0 * information, rtol=1e-6)
+    with pytest.raises(ValueError, match="entropy_weight >= 0"):
+        jaxgan.games.meg(entropy_weight=-1.0)
+
+
+def test_feature_matching_compares_mean_critic_features():
+    from jaxgan.models import MLP
+
+    module = MLP((8, 4), 1)
+    real = jax.random.normal(jax.random.PRNGKey(0), (6, 2))
+    fake = real + jnp.array([[1.0, -0.5]])
+    critic = BoundModel(jaxgan.PlayerSpec.from_linen(module, optax.sgd(0.1)), module.init(jax.random.PRNGKey(1), real))
+    inputs = games.GeneratorInputs(latents=None, real=real, generator=None)
+    loss, _ = games.feature_matching_generator_loss(critic, fake, inputs)
+    gap = np.mean(critic.method("features", real), axis=0) - np.mean(critic.method("features", fake), axis=0)
+    np.testing.assert_allclose(loss, np.sum(gap**2), rtol=1e-5)
+    assert loss > 0
+    np.testing.assert_allclose(games.feature_matching_generator_loss(critic, real, inputs)[0], 0.0, atol=1e-12)
+    base = jaxgan.gan()
+    game = games.with_feature_matching(base)
+    assert game.generator_loss is games.feature_matching_generator_loss and game.critic_loss is base.critic_loss

@@ -95,3 +95,11 @@ def test_historical_averaging_adds_the_gradient_of_the_distance_to_the_running_m
         tx.update(jnp.ones(2), state)
     with pytest.raises(ValueError, match="non-negative"):
         penalties.historical_averaging(-1.0)
+
+
+def test_data_gradient_penalty_is_the_mean_squared_gradient_norm():
+    # f(x) = Σ x²: ∇f(x) = 2x, so E‖∇f‖² = 4·E‖x‖², over images as over vectors.
+    x = jax.random.normal(jax.random.PRNGKey(0), (6, 3, 2))
+    critic = lambda x: jnp.sum(x**2, axis=(1, 2))  # noqa: E731
+    expected = 4.0 * np.mean(np.sum(np.asarray(x) ** 2, axis=(1, 2)))
+    np.testing.assert_allclose(penalties.data_gradient_penalty(critic, x), expected, rtol=1e-5)

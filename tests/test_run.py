@@ -12,7 +12,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
-from jaxgan import configs, run, train
+from jaxgan import configs, run, steps, train
 from jaxgan.data import toy
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
@@ -79,6 +79,11 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "game.n_critic=0"], "n_critic must be at least 1"),
         (["--exp", "wgan_mlp", "--steps", "0"], "train.steps must be at least 1"),
         (["--exp", "wgangp_mlp", "--set", "game.penalty_weight=none"], "wgan_gp needs game.penalty_weight"),
+        (["--exp", "wgangp_mlp", "--set", "model.critic_norm=batch"], "wgan_gp penalises each example's input gradient"),
+        (["--exp", "meg_mlp", "--set", "model.minibatch_kernels=4"], "meg penalises each example's input gradient"),
+        (["--exp", "nsgan_mlp", "--set", "model.generator_norm=group"], "model.generator_norm='group': choose none"),
+        (["--exp", "ebgan_mlp", "--set", "game.feature_matching=true"], "game.feature_matching is for gan, nsgan"),
+        (["--exp", "ebgan_mlp", "--set", "model.critic_norm=layer"], "ebgan's auto-encoder critic takes no"),
         ([], "--exp is required"),
     ],
 )
@@ -183,3 +188,37 @@ def test_historical_averaging_chains_before_the_optimizer():
     update, _ = tx.update(np.zeros(1, np.float32), state, np.array([4.0], np.float32))
     # θ̄ = (2 + 4)/2 = 3; gradient 2·0.5·(4 − 3) = 1; sgd with rate 1 steps by −1.
     np.testing.assert_allclose(update, [-1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "experiment, overrides, check",
+    [
+        ("nsgan_mlp", ["game.feature_matching=true"],
+         lambda spec, state: spec.game.name == "nsgan+feature_matching"),
+        ("nsgan_mlp", ["model.minibatch_kernels=3", "model.minibatch_kernel_dim=2"],
+         lambda spec, state: state.critic.params["minibatch"]["T"]["kernel"].shape == (16, 3, 2)),
+        ("nsgan_mlp", ["model.critic_norm=batch", "model.generator_norm=batch"],
+         lambda spec, state: spec.critic.mutable == spec.generator.mutable == ("batch_stats",)
+         and "batch_stats" in state.critic.collections and "batch_stats" in state.generator.collections),
+        ("nsgan_mlp", ["model.generator_norm=virtual_batch"],
+         lambda spec, state: state.generator.collections["reference"]["body"]["inputs"].shape == (16, 2)),
+        ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
+        ("meg_mlp", ["model.statistics_hidden=8"],
+         lambda spec, state: set(state.generator.params) == {"generator", "statistics_network"}),
+    ],
+)
+def test_technique_switches_build_what_they_name_and_train(experiment, overrides, check):
+    config = configs.get_config(experiment)
+    configs.apply_overrides(config, [*overrides, "model.generator_hidden=16", "model.critic_hidden=16",
+                                     "train.batch_size=16", "parallel.devices=1"])
+    source, spec, _ = train.build_run(config)
+    real = toy.batches_for_steps(source, 0, 0, 2, (config.game.n_critic, 16))
+    state = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
+    assert check(spec, state)
+    references = jax.tree.map(np.asarray, [state.generator.collections.get("reference"),
+                                           state.critic.collections.get("reference")])
+    state, metrics = steps.make_train_step(spec)(state, real)
+    assert int(state.step) == 2 and all(np.isfinite(float(value)) for value in metrics.values())
+    # A virtual-batch-norm reference batch is fixed at the start and never trained.
+    jax.tree.map(np.testing.assert_array_equal, references,
+                 [state.generator.collections.get("reference"), state.critic.collections.get("reference")])

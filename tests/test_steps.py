@@ -10,6 +10,7 @@ from conftest import DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
 
 import jaxgan
 from jaxgan import penalties
+from jaxgan.models import MLP, MaxEntropyGenerator
 
 
 def test_state_and_metric_shapes(gp_spec, gp_train):
@@ -123,3 +124,53 @@ def test_instance_noise_perturbs_the_critic_until_it_is_annealed_away(gp_spec):
         assert _trees_equal(plain.critic.params, noisy.critic.params) != differs, at_step
     with pytest.raises(ValueError, match="anneal_steps >= 1"):
         jaxgan.InstanceNoise(std=0.1, anneal_steps=0)
+
+
+def _constant_generator(value: float) -> jaxgan.PlayerSpec:
+    """A 'generator' whose samples all equal `value`: fake batches are known exactly."""
+    return jaxgan.PlayerSpec(apply=lambda variables, z: jnp.zeros((z.shape[0], DIM)) + variables["params"]["value"],
+                             init=lambda key, z: {"params": {"value": jnp.array(value)}}, tx=optax.sgd(0.0))
+
+
+def test_batch_norm_normalises_real_and_fake_batches_separately():
+    # Critic: Dense -> BatchNorm -> ReLU -> Dense. The critic step runs it on the real and the
+    # generated batch in two calls, so its running mean takes two momentum updates, 0.9 each.
+    critic = jaxgan.PlayerSpec.from_linen(MLP((4,), 1, normalization="batch"), optax.adam(1e-3), mutable=["batch_stats"])
+    spec = jaxgan.GANSpec(jaxgan.gan(), _constant_generator(3.0), critic, jaxgan.standard_normal_latent(2))
+    state, real = fresh_state(spec), real_batches(13)[0, 0]
+    new_state, _ = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(0))
+    dense = jax.tree.map(np.asarray, state.critic.params["body"]["Dense_0"])
+    mean_real = (real @ dense["kernel"] + dense["bias"]).mean(0)
+    mean_fake = np.full(DIM, 3.0) @ dense["kernel"] + dense["bias"]
+    running = new_state.critic.collections["batch_stats"]["body"]["BatchNorm_0"]["mean"]
+    np.testing.assert_allclose(running, 0.9 * (0.1 * mean_real) + 0.1 * mean_fake, rtol=1e-5)
+    # One mixed batch would have given 0.1 · (mean_real + mean_fake) / 2 instead.
+    assert not np.allclose(running, 0.05 * (mean_real + mean_fake), rtol=1e-3)
+    # The generator step trains the generator only: the critic's statistics are left alone.
+    after_generator, _ = jaxgan.generator_step(spec, new_state, real, jax.random.PRNGKey(1))
+    chex.assert_trees_all_equal(after_generator.critic, new_state.critic)
+
+
+def test_generator_batch_statistics_update_in_the_generator_step_only(gp_spec):
+    generator = jaxgan.PlayerSpec.from_linen(MLP((16,), DIM, normalization="batch"), optax.adam(1e-3),
+                                             mutable=["batch_stats"])
+    spec = jaxgan.GANSpec(gp_spec.game, generator, gp_spec.critic, gp_spec.sample_latent)
+    state, real = fresh_state(spec), real_batches(14)[0, 0]
+    after_critic, _ = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(0))
+    chex.assert_trees_all_equal(after_critic.generator, state.generator)
+    after_generator, _ = jaxgan.generator_step(spec, after_critic, real, jax.random.PRNGKey(1))
+    assert not _trees_equal(after_generator.generator.collections, state.generator.collections)
+
+
+def test_meg_generator_step_trains_the_statistics_network_with_the_generator():
+    generator = jaxgan.PlayerSpec.from_linen(MaxEntropyGenerator(MLP((16,), DIM), MLP((16,), 1)), optax.adam(1e-3))
+    critic = jaxgan.PlayerSpec.from_linen(MLP((16,), 1), optax.adam(1e-3))
+    spec = jaxgan.GANSpec(jaxgan.games.meg(0.1, n_critic=N_CRITIC), generator, critic, jaxgan.standard_normal_latent(2))
+    state = fresh_state(spec)
+    new_state, metrics = jaxgan.generator_step(spec, state, real_batches(15)[0, 0], jax.random.PRNGKey(0))
+    chex.assert_trees_all_equal(new_state.critic, state.critic)
+    for network in ("generator", "statistics_network"):
+        assert not _trees_equal(new_state.generator.params[network], state.generator.params[network]), network
+    assert np.isfinite(metrics["mutual_information"])
+    state, metrics = jaxgan.make_train_step(spec)(new_state, real_batches(16, iterations=2))
+    assert all(np.isfinite(value) for value in metrics.values())

@@ -1,0 +1,101 @@
+"""The built-in networks and the layers of Salimans et al. 2016, against direct computations."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan.models import MLP, MaxEntropyGenerator, MinibatchDiscrimination, VirtualBatchNorm
+
+
+def _normal(seed, shape):
+    return jax.random.normal(jax.random.PRNGKey(seed), shape)
+
+
+def test_minibatch_discrimination_matches_the_paper_formula():
+    features = _normal(0, (5, 3))
+    layer = MinibatchDiscrimination(kernels=4, kernel_dim=2)
+    params = layer.init(jax.random.PRNGKey(1), features)
+    out = layer.apply(params, features)
+    chex.assert_shape(out, (5, 3 + 4))
+    tensor = np.asarray(params["params"]["T"]["kernel"])  # (A, B, C)
+    m = np.einsum("na,abc->nbc", np.asarray(features), tensor)
+    expected = np.zeros((5, 4))
+    for i in range(5):
+        for j in range(5):
+            if j != i:
+                expected[i] += np.exp(-np.abs(m[i] - m[j]).sum(axis=-1))
+    np.testing.assert_allclose(out[:, :3], features)
+    np.testing.assert_allclose(out[:, 3:], expected, rtol=1e-5)
+
+
+def test_minibatch_discrimination_sees_the_rest_of_the_batch():
+    features = _normal(0, (4, 3))
+    layer = MinibatchDiscrimination(kernels=2, kernel_dim=2)
+    params = layer.init(jax.random.PRNGKey(1), features)
+    # A collapsed batch (four copies) gives every closeness feature its maximum, n − 1 = 3.
+    np.testing.assert_allclose(layer.apply(params, jnp.tile(features[:1], (4, 1)))[:, 3:], 3.0)
+    moved = features.at[3].add(1.0)
+    assert not np.allclose(layer.apply(params, features)[0, 3:], layer.apply(params, moved)[0, 3:])
+
+
+def test_virtual_batch_norm_matches_the_paper_formula_with_spatial_axes():
+    reference, batch = _normal(0, (6, 2, 2, 3)), _normal(1, (4, 2, 2, 3))
+    h = jnp.concatenate([reference, batch])
+    layer = VirtualBatchNorm(n_reference=6)
+    out = layer.apply(layer.init(jax.random.PRNGKey(0), h), h)
+    r, x = np.asarray(reference, np.float64), np.asarray(batch, np.float64)
+    for i in range(4):  # per channel: (N·mean over the reference + the example's own) / (N + 1)
+        mean = (6 * r.mean(axis=(0, 1, 2)) + x[i].mean(axis=(0, 1))) / 7
+        second = (6 * (r**2).mean(axis=(0, 1, 2)) + (x[i] ** 2).mean(axis=(0, 1))) / 7
+        np.testing.assert_allclose(out[6 + i], (x[i] - mean) / np.sqrt(second - mean**2 + 1e-5), rtol=1e-4, atol=1e-5)
+
+
+def test_virtual_batch_norm_mlp_keeps_its_reference_and_ignores_the_batch():
+    reference, batch = _normal(0, (16, 2)), _normal(1, (5, 2))
+    model = MLP((8, 8), 1, normalization="virtual_batch")
+    variables = model.init(jax.random.PRNGKey(2), reference)
+    np.testing.assert_array_equal(variables["reference"]["body"]["inputs"], reference)
+    together = model.apply(variables, batch)
+    one_by_one = jnp.concatenate([model.apply(variables, batch[i : i + 1]) for i in range(5)])
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_norm_mlp_uses_batch_statistics_only_in_training():
+    x = 3.0 + _normal(0, (32, 2))
+    model = MLP((8,), 1, normalization="batch")
+    variables = model.init(jax.random.PRNGKey(1), x)
+    _, updates = model.apply(variables, x, mutable=["batch_stats"])
+    dense = jax.tree.map(np.asarray, variables["params"]["body"]["Dense_0"])
+    hidden = np.asarray(x) @ dense["kernel"] + dense["bias"]
+    # Training: running mean ← 0.9·0 + 0.1·batch mean. Evaluation: the running averages are used.
+    np.testing.assert_allclose(updates["batch_stats"]["body"]["BatchNorm_0"]["mean"], 0.1 * hidden.mean(0), rtol=1e-5)
+    training = model.apply(variables, x, mutable=["batch_stats"])[0]
+    evaluation = model.apply(variables, x)
+    assert not np.allclose(training, evaluation)
+
+
+def test_mlp_features_are_the_last_hidden_layer_and_bad_normalization_is_refused():
+    x = _normal(0, (3, 2))
+    model = MLP((8, 4), 1)
+    variables = model.init(jax.random.PRNGKey(1), x)
+    features = model.apply(variables, x, method="features")
+    chex.assert_shape(features, (3, 4))
+    head = jax.tree.map(np.asarray, variables["params"]["head"])
+    np.testing.assert_allclose(model.apply(variables, x), np.asarray(features) @ head["kernel"] + head["bias"], rtol=1e-5)
+    with pytest.raises(ValueError, match="normalization='group'"):
+        MLP((8,), 1, normalization="group").init(jax.random.PRNGKey(0), x)
+
+
+def test_max_entropy_generator_initialises_both_networks():
+    z = _normal(0, (6, 3))
+    model = MaxEntropyGenerator(MLP((8,), 2), MLP((8,), 1))
+    variables = model.init(jax.random.PRNGKey(1), z)
+    assert set(variables["params"]) == {"generator", "statistics_network"}
+    x = model.apply(variables, z)
+    np.testing.assert_allclose(x, MLP((8,), 2).apply({"params": variables["params"]["generator"]}, z))
+    statistics = model.apply(variables, x, z, method="statistics")
+    pairs = jnp.concatenate([x, z], axis=-1)
+    expected = MLP((8,), 1).apply({"params": variables["params"]["statistics_network"]}, pairs)[:, 0]
+    np.testing.assert_allclose(statistics, expected, rtol=1e-6)
