@@ -2,6 +2,7 @@
 
     python experiments/mode_coverage.py [--seeds 5] [--steps N] [--methods wgangp_mlp ...]
                                         [--datasets 8gaussians 25gaussians] [--out experiments/results]
+                                        [--resume]
 
 Each method is a named experiment (its config gives the model, optimizers and budget). For each
 (method, dataset), all seeds train at once: the states and the step are vmapped over seeds, one
@@ -9,7 +10,9 @@ program. Seed s uses the same initialisation and data as `python -m jaxgan.run -
 --seed s`. Evaluation follows VEEGAN: 2,500 samples (from the generator average where the config
 keeps one), high quality within 3 std of the nearest centre, modes captured, and the reverse KL of
 the mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± std over
-seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out.
+seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON and
+the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
+--resume an interrupted study reuses the pairs it finished with the same seeds and budget.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from jaxgan.data import toy  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
 from jaxgan.steps import generate, init_states, make_multi_seed_train_step  # noqa: E402
 
-METHODS = ("gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "ebgan_mlp", "wgan_mlp", "wgangp_mlp")
+METHODS = ("wgangp_mlp", "meg_mlp", "wgan_mlp", "gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "ebgan_mlp")
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")
 
@@ -107,6 +110,25 @@ def sample_grid(path: str, results: list[dict], datasets: list[str]) -> None:
     plt.close(fig)
 
 
+def _save(out: str, results: list[dict]) -> None:
+    """The results so far: metrics as JSON, seed 0's samples and the data drawn beside them as npz."""
+    with open(os.path.join(out, "mode_coverage.json"), "w") as f:
+        json.dump([{k: v for k, v in r.items() if k not in ("samples_seed0", "data")} for r in results], f, indent=2)
+    arrays = {f"{r['method']}/{r['dataset']}/{name}": r[name] for r in results for name in ("samples_seed0", "data")}
+    np.savez_compressed(os.path.join(out, "mode_coverage_samples.npz"), **arrays)
+
+
+def _load(out: str) -> dict[tuple[str, str], dict]:
+    """Results saved by an earlier (possibly interrupted) study in `out`, by (method, dataset)."""
+    path = os.path.join(out, "mode_coverage.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f, np.load(os.path.join(out, "mode_coverage_samples.npz")) as arrays:
+        return {(r["method"], r["dataset"]): {**r, **{name: arrays[f"{r['method']}/{r['dataset']}/{name}"]
+                                                      for name in ("samples_seed0", "data")}}
+                for r in json.load(f)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -114,20 +136,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--out", default=os.path.join("experiments", "results"))
+    parser.add_argument("--resume", action="store_true", help="reuse finished pairs saved in --out")
     args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    seeds, done = list(range(args.seeds)), _load(args.out) if args.resume else {}
     results = []
     for method in args.methods:
         for dataset in args.datasets:
-            results.append(run_seeds(method, dataset, list(range(args.seeds)), args.steps))
+            steps = args.steps or configs.get_config(method).train.steps
+            earlier = done.get((method, dataset))
+            if earlier and earlier["seeds"] == seeds and earlier["steps"] == steps:
+                results.append(earlier)
+                continue
+            results.append(run_seeds(method, dataset, seeds, args.steps))
+            _save(args.out, results)
             coverage = results[-1]["per_seed"]
             print(f"{method:<12} {dataset:<12} modes {[r['modes'] for r in coverage]} "
                   f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({results[-1]['seconds']} s)", flush=True)
-    os.makedirs(args.out, exist_ok=True)
+    _save(args.out, results)
     table = markdown_table(results, args.datasets)
     with open(os.path.join(args.out, "mode_coverage.md"), "w") as f:
         f.write(table + "\n")
-    with open(os.path.join(args.out, "mode_coverage.json"), "w") as f:
-        json.dump([{k: v for k, v in r.items() if k not in ("samples_seed0", "data")} for r in results], f, indent=2)
     sample_grid(os.path.join(args.out, "mode_coverage.png"), results, args.datasets)
     print(table)
 

@@ -5,6 +5,7 @@ import json
 import pathlib
 
 import numpy as np
+import pytest
 
 SCRIPT = pathlib.Path(__file__).parent.parent / "experiments" / "mode_coverage.py"
 
@@ -16,7 +17,7 @@ def _study():
     return module
 
 
-def test_study_writes_its_table_json_and_figure(tmp_path):
+def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatch):
     study = _study()
     study.main(["--seeds", "2", "--steps", "2", "--methods", "nsgan_mlp", "--datasets", "8gaussians", "25gaussians",
                 "--out", str(tmp_path)])
@@ -31,6 +32,21 @@ def test_study_writes_its_table_json_and_figure(tmp_path):
             assert 0 <= coverage["modes"] <= result["modes_total"] and 0 <= coverage["high_quality"] <= 1
             assert 0 <= coverage["reverse_kl"] <= np.log(result["modes_total"]) + 1e-6
     assert (tmp_path / "mode_coverage.png").stat().st_size > 0
+    # --resume reuses the finished pairs (same seeds and budget) and trains only what is missing.
+    trained = []
+
+    def training_stub(method, dataset, *args):
+        trained.append((method, dataset))
+        raise InterruptedError
+
+    monkeypatch.setattr(study, "run_seeds", training_stub)
+    study.main(["--seeds", "2", "--steps", "2", "--methods", "nsgan_mlp", "--datasets", "8gaussians", "25gaussians",
+                "--out", str(tmp_path), "--resume"])
+    assert trained == [] and (tmp_path / "mode_coverage.md").read_text().splitlines() == table
+    with pytest.raises(InterruptedError):  # a pair with another budget is trained again
+        study.main(["--seeds", "2", "--steps", "3", "--methods", "nsgan_mlp", "--datasets", "8gaussians",
+                    "--out", str(tmp_path), "--resume"])
+    assert trained == [("nsgan_mlp", "8gaussians")]
 
 
 def test_table_reports_mean_and_std_over_seeds():

@@ -222,3 +222,19 @@ def test_technique_switches_build_what_they_name_and_train(experiment, overrides
     # A virtual-batch-norm reference batch is fixed at the start and never trained.
     jax.tree.map(np.testing.assert_array_equal, references,
                  [state.generator.collections.get("reference"), state.critic.collections.get("reference")])
+
+
+def test_each_player_trains_at_its_own_learning_rate():
+    # A zero rate for one player freezes it exactly while the other one moves.
+    for frozen, moving in (("generator", "critic"), ("critic", "generator")):
+        config = configs.get_config("nsgan_mlp")
+        configs.apply_overrides(config, [f"optim.{frozen}.learning_rate=0", f"optim.{moving}.learning_rate=1e-3",
+                                         "model.generator_hidden=8", "model.critic_hidden=8", "train.batch_size=8",
+                                         "parallel.devices=1", "train.generator_ema=none"])
+        source, spec, _ = train.build_run(config)
+        real = toy.batches_for_steps(source, 0, 0, 1, (1, 8))
+        before = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
+        after, _ = steps.train_step(spec, before, real[0])
+        jax.tree.map(np.testing.assert_array_equal, getattr(after, frozen).params, getattr(before, frozen).params)
+        assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(getattr(after, moving).params),
+                                                              jax.tree.leaves(getattr(before, moving).params)))
