@@ -119,11 +119,12 @@ def _save(out: str, results: list[dict]) -> None:
 
 
 def _load(out: str) -> dict[tuple[str, str], dict]:
-    """Results saved by an earlier (possibly interrupted) study in `out`, by (method, dataset)."""
-    path = os.path.join(out, "mode_coverage.json")
-    if not os.path.exists(path):
+    """Results saved by an earlier (possibly interrupted) study in `out`, by (method, dataset);
+    none unless both its files are there (the figure needs the samples)."""
+    path, samples = os.path.join(out, "mode_coverage.json"), os.path.join(out, "mode_coverage_samples.npz")
+    if not (os.path.exists(path) and os.path.exists(samples)):
         return {}
-    with open(path) as f, np.load(os.path.join(out, "mode_coverage_samples.npz")) as arrays:
+    with open(path) as f, np.load(samples) as arrays:
         return {(r["method"], r["dataset"]): {**r, **{name: arrays[f"{r['method']}/{r['dataset']}/{name}"]
                                                       for name in ("samples_seed0", "data")}}
                 for r in json.load(f)}

