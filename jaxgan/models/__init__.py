@@ -1,8 +1,9 @@
 """Built-in Flax Linen networks."""
 
 from jaxgan.models.autoencoder import AutoencoderEnergy
+from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator, SubPixelConvTranspose
 from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP", "AutoencoderEnergy", "MaxEntropyGenerator", "MinibatchDiscrimination", "VirtualBatchNorm"]
+__all__ = ["MLP", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "SubPixelConvTranspose", "MaxEntropyGenerator", "MinibatchDiscrimination", "VirtualBatchNorm"]

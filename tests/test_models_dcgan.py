@@ -1,0 +1,71 @@
+"""DCGAN's networks: the sub-pixel upsampling equals the transposed convolution, shapes, modes."""
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan.models import DCGANCritic, DCGANGenerator
+from jaxgan.models.dcgan import SubPixelConvTranspose
+
+
+def _transposed_conv_by_definition(x, kernel):
+    """y[2i + t − 2] += K[t]·x[i] per axis (scatter form of ConvTranspose, stride 2, padding 2), numpy."""
+    n, height, width, _ = x.shape
+    full = np.zeros((n, 2 * height + 2, 2 * width + 2, kernel.shape[-1]))
+    for i in range(height):
+        for j in range(width):
+            for t in range(4):
+                for s in range(4):
+                    full[:, 2 * i + 3 - t, 2 * j + 3 - s] += x[:, i, j] @ kernel[t, s]
+    return full[:, 1:-1, 1:-1]
+
+
+def test_subpixel_layer_computes_the_transposed_convolution_of_its_parameters():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 6, 3))
+    layer = SubPixelConvTranspose(4)
+    params = layer.init(jax.random.PRNGKey(1), x)
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), params)  # bias ≠ 0
+    reference = nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)))
+    ours, theirs = layer.apply(params, x), reference.apply(params, x)  # the very same parameter tree
+    chex.assert_shape(ours, (2, 10, 12, 4))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+    # And both equal the textbook definition, computed independently in numpy.
+    kernel, bias = (np.asarray(params["params"][name], np.float64) for name in ("kernel", "bias"))
+    by_definition = _transposed_conv_by_definition(np.asarray(x, np.float64), kernel) + bias
+    np.testing.assert_allclose(ours, by_definition, rtol=1e-5, atol=1e-5)
+    # Gradients agree too (the training step differentiates through the layer).
+    loss = lambda module: lambda p, x: jnp.sum(jnp.sin(module.apply(p, x)))  # noqa: E731
+    chex.assert_trees_all_close(jax.grad(loss(layer), argnums=(0, 1))(params, x),
+                                jax.grad(loss(reference), argnums=(0, 1))(params, x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("image_size, channels", [(28, 1), (32, 3), (64, 3)])
+def test_dcgan_shapes_and_output_range(image_size, channels):
+    z = jax.random.normal(jax.random.PRNGKey(0), (3, 16))
+    generator = DCGANGenerator(image_size, channels, width=8)
+    variables = generator.init(jax.random.PRNGKey(1), z)
+    images, _ = generator.apply(variables, z, mutable=["batch_stats"])
+    chex.assert_shape(images, (3, image_size, image_size, channels))
+    assert np.all(np.abs(images) <= 1.0)
+    critic = DCGANCritic(image_size, width=8)
+    critic_variables = critic.init(jax.random.PRNGKey(2), images)
+    chex.assert_shape(critic.apply(critic_variables, images, mutable=["batch_stats"])[0], (3, 1))
+
+
+def test_generator_upsampling_choices_give_the_same_function():
+    z = jax.random.normal(jax.random.PRNGKey(0), (2, 8))
+    subpixel, transpose = (DCGANGenerator(28, 1, width=4, upsampling=kind) for kind in ("subpixel", "transpose"))
+    variables = subpixel.init(jax.random.PRNGKey(1), z)
+    np.testing.assert_allclose(subpixel.apply(variables, z), transpose.apply(variables, z), rtol=1e-5, atol=1e-6)
+
+
+def test_layer_norm_critic_scores_each_image_on_its_own_and_bad_sizes_are_refused():
+    x = jax.random.normal(jax.random.PRNGKey(0), (4, 28, 28, 1))
+    critic = DCGANCritic(28, width=4, normalization="layer")
+    variables = critic.init(jax.random.PRNGKey(1), x)
+    np.testing.assert_allclose(critic.apply(variables, x)[:1], critic.apply(variables, x[:1]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="image sizes 28, 32, 64, got 48"):
+        DCGANGenerator(48, 1).init(jax.random.PRNGKey(0), jnp.zeros((1, 4)))
