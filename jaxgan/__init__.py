@@ -6,6 +6,7 @@ from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, apply_gradien
 from jaxgan.steps import (
     GANSpec,
     InstanceNoise,
+    LabelledBatch,
     averaged_generator_params,
     critic_step,
     generate,
@@ -24,6 +25,7 @@ __all__ = [
     "GANSpec",
     "GANState",
     "InstanceNoise",
+    "LabelledBatch",
     "Game",
     "GeneratorInputs",
     "Player",

@@ -64,17 +64,18 @@ class BoundModel:
     Linen module (an auto-encoder's `codes`, a critic's `features`) at the same variables. Each
     call updates the collections named in the spec's `mutable` (batch statistics), so two calls
     normalise two batches separately; `collections` holds them after the last call, for the
-    step to store or drop.
+    step to store or drop. `condition` (class labels, say) is appended to every call's inputs,
+    so a conditional critic still looks like `critic(x)` to the losses.
     """
 
-    def __init__(self, spec: PlayerSpec, variables: Variables):
-        self._spec, self._variables = spec, variables
+    def __init__(self, spec: PlayerSpec, variables: Variables, condition: tuple = ()):
+        self._spec, self._variables, self._condition = spec, variables, condition
 
     def __call__(self, *inputs: Any) -> jax.Array:
-        return self._run({}, inputs)
+        return self._run({}, (*inputs, *self._condition))
 
     def method(self, name: str, *inputs: Any) -> jax.Array:
-        return self._run({"method": name}, inputs)
+        return self._run({"method": name}, (*inputs, *self._condition))
 
     @property
     def collections(self) -> Variables:
@@ -89,9 +90,10 @@ class BoundModel:
         return outputs
 
 
-def bind(spec: PlayerSpec, player: Player, params: Any = None) -> BoundModel:
-    """`player`'s network in training mode, at `params` if given (the ones being differentiated)."""
-    return BoundModel(spec, player.variables(params))
+def bind(spec: PlayerSpec, player: Player, params: Any = None, condition: tuple = ()) -> BoundModel:
+    """`player`'s network in training mode, at `params` if given (the ones being differentiated),
+    with `condition` appended to its inputs."""
+    return BoundModel(spec, player.variables(params), condition)
 
 
 def init_player(spec: PlayerSpec, key: jax.Array, *example_inputs: Any) -> Player:

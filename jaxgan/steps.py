@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,26 @@ from jaxgan.games import Game, GeneratorInputs, Metrics
 from jaxgan.state import GANState, PlayerSpec, apply_gradients, bind, init_player
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
+
+
+class LabelledBatch(NamedTuple):
+    """Real samples with their class labels, for conditional GANs (Mirza & Osindero 2014).
+
+    Wherever a step takes a real batch it also takes a LabelledBatch: the generator is then
+    called as G(z, y) and the critic as D(x, y), and each generated batch takes the labels of
+    the real batch beside it, so both share one class distribution.
+    """
+
+    samples: jax.Array
+    labels: jax.Array
+
+
+RealBatch = jax.Array | LabelledBatch
+
+
+def _condition(real: RealBatch) -> tuple[jax.Array, tuple]:
+    """(samples, condition): the condition is (labels,) for a LabelledBatch and () otherwise."""
+    return (real.samples, (real.labels,)) if isinstance(real, LabelledBatch) else (real, ())
 
 
 def standard_normal_latent(latent_dim: int) -> LatentSampler:
@@ -72,35 +92,43 @@ class GANSpec:
             raise ValueError(f"generator_ema_decay must be in [0, 1), got {self.generator_ema_decay}")
 
 
-def init_state(spec: GANSpec, key: jax.Array, example_real: jax.Array) -> GANState:
+def init_state(spec: GANSpec, key: jax.Array, example_real: RealBatch) -> GANState:
     """A fresh state: both players initialised, step 0, the run's base key.
 
     Args:
       spec: the GAN.
       key: PRNG key; it seeds the initialisation and becomes the state's base key.
-      example_real: a batch shaped like the real data (only its shape and dtype are used).
+      example_real: a batch shaped like the real data (a LabelledBatch for a conditional GAN).
+        Only shapes and dtypes matter, except to virtual batch norm, whose reference batch is
+        the critic's example input and the generator's first codes.
     """
     key_generator, key_critic, key_latent, base = jax.random.split(key, 4)
-    z = spec.sample_latent(key_latent, example_real.shape[0])
-    generator = init_player(spec.generator, key_generator, z)
+    samples, condition = _condition(example_real)
+    z = spec.sample_latent(key_latent, samples.shape[0])
+    generator = init_player(spec.generator, key_generator, z, *condition)
     ema = None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params)
     return GANState(
         step=jnp.zeros((), jnp.int32),
         rng=base,
         generator=generator,
-        critic=init_player(spec.critic, key_critic, example_real),
+        critic=init_player(spec.critic, key_critic, samples, *condition),
         generator_ema=ema,
     )
 
 
-def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, use_ema: bool = False) -> jax.Array:
+def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, labels: jax.Array | None = None,
+             use_ema: bool = False) -> jax.Array:
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
-    running statistics); with `use_ema`, from the averaged generator."""
+    running statistics); with `use_ema`, from the averaged generator; for a conditional
+    generator, G(z, y) with the n given `labels`."""
     if use_ema and state.generator_ema is None:
         raise ValueError("use_ema=True but this state keeps no generator average; set GANSpec.generator_ema_decay")
+    if labels is not None and labels.shape[0] != n:
+        raise ValueError(f"generate: {n} samples asked for but {labels.shape[0]} labels given")
     z = spec.sample_latent(key, n)
     params = averaged_generator_params(spec, state) if use_ema else None
-    return spec.generator.apply(state.generator.variables(params), z)
+    condition = () if labels is None else (labels,)
+    return spec.generator.apply(state.generator.variables(params), z, *condition)
 
 
 def averaged_generator_params(spec: GANSpec, state: GANState):
@@ -114,7 +142,7 @@ def averaged_generator_params(spec: GANSpec, state: GANState):
     )
 
 
-def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):
+def critic_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
     """One critic update on a real batch and a fresh generated batch; the generator is fixed.
 
     Both players run in training mode. The critic scores the real and the generated batch in
@@ -122,8 +150,9 @@ def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array)
     keeps its updated batch statistics; the generator's are dropped, it is not being trained.
     """
     key_fake, key_loss = jax.random.split(key)
+    real, condition = _condition(real)
     z = spec.sample_latent(key_fake, real.shape[0])
-    fake = jax.lax.stop_gradient(bind(spec.generator, state.generator)(z))
+    fake = jax.lax.stop_gradient(bind(spec.generator, state.generator, condition=condition)(z))
     if spec.instance_noise is not None:
         # A key of its own (fold_in), so runs without noise keep their random stream.
         key_real_noise, key_fake_noise = jax.random.split(jax.random.fold_in(key, 1))
@@ -132,7 +161,7 @@ def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array)
         fake = fake + std * jax.random.normal(key_fake_noise, fake.shape, fake.dtype)
 
     def objective(params):
-        critic = bind(spec.critic, state.critic, params)
+        critic = bind(spec.critic, state.critic, params, condition)
         loss, metrics = spec.game.critic_loss(critic, real, fake, key_loss)
         return loss, (metrics, critic.collections)
 
@@ -142,7 +171,7 @@ def critic_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array)
     return state.replace(critic=critic), metrics
 
 
-def generator_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Array):
+def generator_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
     """One generator update against the current critic; the critic is fixed.
 
     Args:
@@ -152,13 +181,14 @@ def generator_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Arr
 
     The generator keeps its updated batch statistics; the critic's are dropped.
     """
+    real, condition = _condition(real)
     z = spec.sample_latent(key, real.shape[0])
 
     def objective(params):
-        generator = bind(spec.generator, state.generator, params)
+        generator = bind(spec.generator, state.generator, params, condition)
         fake = generator(z)
         inputs = GeneratorInputs(latents=z, real=real, generator=generator)
-        loss, metrics = spec.game.generator_loss(bind(spec.critic, state.critic), fake, inputs)
+        loss, metrics = spec.game.generator_loss(bind(spec.critic, state.critic, condition=condition), fake, inputs)
         return loss, (metrics, generator.collections)
 
     (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
@@ -170,22 +200,22 @@ def generator_step(spec: GANSpec, state: GANState, real: jax.Array, key: jax.Arr
     return state.replace(generator=generator, generator_ema=ema), metrics
 
 
-def train_step(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANState, Metrics]:
+def train_step(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:
     """One generator iteration: `n_critic` critic updates (lax.scan), then one generator update.
 
     Args:
       spec: the GAN.
       state: the current state.
-      real: one real batch per critic update, shape (n_critic, batch, ...).
+      real: one real batch per critic update, shape (n_critic, batch, ...); for a conditional
+        GAN a LabelledBatch whose labels are (n_critic, batch).
 
     Returns:
       The new state (step + 1) and metrics: the last critic update's and the generator's.
     """
-    n_critic = spec.game.n_critic
-    if real.shape[0] != n_critic:
+    n_critic, shape = spec.game.n_critic, _condition(real)[0].shape
+    if shape[0] != n_critic:
         raise ValueError(
-            f"train_step needs {n_critic} real batches (one per critic update) stacked on axis 0, "
-            f"got shape {real.shape}"
+            f"train_step needs {n_critic} real batches (one per critic update) stacked on axis 0, got shape {shape}"
         )
     key_critic, key_generator = jax.random.split(jax.random.fold_in(state.rng, state.step))
 
@@ -194,16 +224,16 @@ def train_step(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANStat
 
     critic_keys = jax.random.split(key_critic, n_critic)
     state, critic_metrics = jax.lax.scan(critic_update, state, (real, critic_keys))
-    state, generator_metrics = generator_step(spec, state, real[-1], key_generator)
+    state, generator_metrics = generator_step(spec, state, jax.tree.map(lambda r: r[-1], real), key_generator)
     last_critic_metrics = jax.tree.map(lambda m: m[-1], critic_metrics)
     return state.replace(step=state.step + 1), {**last_critic_metrics, **generator_metrics}
 
 
-def train_steps(spec: GANSpec, state: GANState, real: jax.Array) -> tuple[GANState, Metrics]:
+def train_steps(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:
     """Several generator iterations in one program (lax.scan over `train_step`).
 
     Args:
-      real: shape (iterations, n_critic, batch, ...).
+      real: shape (iterations, n_critic, batch, ...), or a LabelledBatch of such arrays.
 
     Returns:
       The state after all iterations and each metric averaged over them (a NaN or inf in any
@@ -239,6 +269,6 @@ def make_multi_seed_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array],
     return jax.jit(jax.vmap(functools.partial(train_steps, spec)), donate_argnums=0)
 
 
-def init_states(spec: GANSpec, keys: jax.Array, example_real: jax.Array) -> GANState:
+def init_states(spec: GANSpec, keys: jax.Array, example_real: RealBatch) -> GANState:
     """`init_state` for each key, stacked on a leading axis (one independent run per key)."""
     return jax.vmap(lambda key: init_state(spec, key, example_real))(keys)

@@ -1,12 +1,13 @@
 """The generic step: shapes, player isolation, compilation, reproducibility."""
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
+from conftest import BATCH, DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
 
 import jaxgan
 from jaxgan import penalties
@@ -174,3 +175,37 @@ def test_meg_generator_step_trains_the_statistics_network_with_the_generator():
     assert np.isfinite(metrics["mutual_information"])
     state, metrics = jaxgan.make_train_step(spec)(new_state, real_batches(16, iterations=2))
     assert all(np.isfinite(value) for value in metrics.values())
+
+
+class _ConditionalMLP(nn.Module):
+    """f([x, one_hot(y)]) with one hidden layer: a conditional player for the step tests."""
+
+    out_features: int
+
+    @nn.compact
+    def __call__(self, x, labels):
+        inputs = jnp.concatenate([x, jax.nn.one_hot(labels, 3)], axis=-1)
+        return nn.Dense(self.out_features)(nn.relu(nn.Dense(16)(inputs)))
+
+
+def test_conditional_gan_passes_the_labels_to_both_players():
+    spec = jaxgan.GANSpec(jaxgan.wgan_gp(0.1, n_critic=N_CRITIC),
+                          jaxgan.PlayerSpec.from_linen(_ConditionalMLP(DIM), optax.adam(1e-3)),
+                          jaxgan.PlayerSpec.from_linen(_ConditionalMLP(1), optax.adam(1e-3)),
+                          jaxgan.standard_normal_latent(2))
+    samples = real_batches(17, iterations=2)
+    labels = np.random.default_rng(0).integers(0, 3, samples.shape[:3]).astype(np.int32)
+    state = jaxgan.init_state(spec, jax.random.PRNGKey(0), jaxgan.LabelledBatch(samples[0, 0], labels[0, 0]))
+    stepped, metrics = jaxgan.make_train_step(spec)(state, jaxgan.LabelledBatch(samples, labels))
+    assert int(stepped.step) == 2 and all(np.isfinite(value) for value in metrics.values())
+    # The labels reach the critic (other labels, another update) and the generator.
+    key = jax.random.PRNGKey(1)
+    batch = jaxgan.LabelledBatch(samples[0, 0], labels[0, 0])
+    other = jaxgan.LabelledBatch(samples[0, 0], (labels[0, 0] + 1) % 3)
+    state = jaxgan.init_state(spec, jax.random.PRNGKey(0), batch)
+    assert not _trees_equal(jaxgan.critic_step(spec, state, batch, key)[0].critic.params,
+                            jaxgan.critic_step(spec, state, other, key)[0].critic.params)
+    fake = jaxgan.generate(spec, state, key, BATCH, labels=batch.labels)
+    assert not np.allclose(fake, jaxgan.generate(spec, state, key, BATCH, labels=other.labels))
+    with pytest.raises(ValueError, match="3 samples asked for but 8 labels given"):
+        jaxgan.generate(spec, state, key, 3, labels=batch.labels)

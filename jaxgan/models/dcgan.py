@@ -82,6 +82,9 @@ class DCGANGenerator(nn.Module):
       normalization: "batch" (DCGAN) or None.
       upsampling: "subpixel" (`SubPixelConvTranspose`) or "transpose" (`nn.ConvTranspose`);
         the two compute the same function of the same parameters.
+      num_classes: > 0 makes the generator conditional, G(z, y): the one-hot label is
+        concatenated to z (conditional GAN, Mirza & Osindero 2014).
+      attention: a SAGAN self-attention block after the first upsampling (Zhang et al. 2019).
     """
 
     image_size: int
@@ -89,15 +92,20 @@ class DCGANGenerator(nn.Module):
     width: int = 64
     normalization: str | None = "batch"
     upsampling: str = "subpixel"
+    num_classes: int = 0
+    attention: bool = False
 
     @nn.compact
-    def __call__(self, z: jax.Array) -> jax.Array:
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         start, upsamplings = _check_size(self.image_size)
         widths = [self.width * 2**k for k in reversed(range(upsamplings))]
-        h = nn.Dense(start * start * widths[0], kernel_init=DCGAN_INIT)(z.reshape(z.shape[0], -1))
+        inputs = _with_one_hot(z.reshape(z.shape[0], -1), labels, self.num_classes)
+        h = nn.Dense(start * start * widths[0], kernel_init=DCGAN_INIT)(inputs)
         h = nn.relu(_normalize(self.normalization, self, h.reshape(-1, start, start, widths[0])))
         for index, features in enumerate(widths[1:]):
             h = nn.relu(_normalize(self.normalization, self, self._upsample(index, features, h)))
+            if self.attention and index == 0:
+                h = SelfAttention()(h)
         return jnp.tanh(self._upsample(len(widths) - 1, self.channels, h))
 
     def _upsample(self, index: int, features: int, h: jax.Array) -> jax.Array:
@@ -119,28 +127,90 @@ class DCGANCritic(nn.Module):
       width: channels of the first convolution; each later one doubles them.
       normalization: "batch" (DCGAN), "layer" (for WGAN-GP, whose penalty needs each score to
         depend on its own image only) or None. Never on the input layer.
+      num_classes: > 0 makes the critic conditional, D(x, y).
+      conditioning: how D sees y: "projection" adds ⟨embed(y), φ(x)⟩ to the score, φ(x) the
+        last feature map (Miyato & Koyama 2018); "concat" appends the one-hot label to the
+        image as constant channels.
+      attention: a SAGAN self-attention block after the first convolution.
     """
 
     image_size: int
     width: int = 64
     normalization: str | None = "batch"
+    num_classes: int = 0
+    conditioning: str = "projection"
+    attention: bool = False
 
     def setup(self):
         _, downsamplings = _check_size(self.image_size)
+        if self.conditioning not in ("projection", "concat"):
+            raise ValueError(f"conditioning={self.conditioning!r}: choose 'projection' or 'concat'")
         self.convs = [nn.Conv(self.width * 2**k, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
                               kernel_init=DCGAN_INIT) for k in range(downsamplings)]
         self.norms = [_Normalization(self.normalization) for _ in range(downsamplings - 1)]
+        self.attention_block = SelfAttention() if self.attention else None
         self.score = nn.Conv(1, (self.image_size >> downsamplings,) * 2, padding="VALID", kernel_init=DCGAN_INIT)
+        side, last_width = self.image_size >> downsamplings, self.width * 2 ** (downsamplings - 1)
+        self.projection = (nn.Embed(self.num_classes, side * side * last_width, embedding_init=DCGAN_INIT)
+                           if self.num_classes and self.conditioning == "projection" else None)
 
-    def features(self, x: jax.Array) -> jax.Array:
-        """The last hidden feature map: what feature matching compares."""
+    def features(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        """φ(x), the last hidden feature map: what feature matching compares."""
+        if labels is not None and not self.num_classes:
+            raise ValueError("labels given to an unconditional model; set num_classes to condition on them")
+        if self.num_classes and self.conditioning == "concat":
+            planes = jax.nn.one_hot(_checked_labels(labels, self.num_classes), self.num_classes, dtype=x.dtype)
+            x = jnp.concatenate([x, jnp.broadcast_to(planes[:, None, None, :], (*x.shape[:3], self.num_classes))], -1)
         h = nn.leaky_relu(self.convs[0](x), 0.2)
+        if self.attention_block is not None:
+            h = self.attention_block(h)
         for conv, norm in zip(self.convs[1:], self.norms):
             h = nn.leaky_relu(norm(conv(h)), 0.2)
         return h
 
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
+        h = self.features(x, labels)
+        score = self.score(h).reshape(x.shape[0], 1)
+        if self.projection is None:
+            return score
+        embedded = self.projection(_checked_labels(labels, self.num_classes))
+        return score + jnp.sum(embedded * h.reshape(x.shape[0], -1), axis=1, keepdims=True)
+
+
+class SelfAttention(nn.Module):
+    """SAGAN's self-attention block (Zhang et al. 2019), o = x + γ·Σ_j softmax_j(f(x_i)·g(x_j)) h(x_j).
+
+    f and g are 1 × 1 convolutions to C/8 channels, h one to C; γ starts at 0, so the block
+    starts as the identity and learns how much non-local evidence to mix in.
+    """
+
+    @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        return self.score(self.features(x)).reshape(x.shape[0], 1)
+        n, height, width, channels = x.shape
+        reduced = max(channels // 8, 1)
+
+        def project(features: int, name: str) -> jax.Array:
+            return nn.Conv(features, (1, 1), name=name)(x).reshape(n, height * width, features)
+
+        queries, keys, values = project(reduced, "query"), project(reduced, "key"), project(channels, "value")
+        attention = jax.nn.softmax(jnp.einsum("nik,njk->nij", queries, keys), axis=-1)
+        mixed = jnp.einsum("nij,njc->nic", attention, values).reshape(x.shape)
+        return x + self.param("gamma", nn.initializers.zeros, ()) * mixed
+
+
+def _checked_labels(labels: jax.Array | None, num_classes: int) -> jax.Array:
+    if labels is None:
+        raise ValueError(f"this model is conditional on {num_classes} classes: call it with labels")
+    return labels
+
+
+def _with_one_hot(z: jax.Array, labels: jax.Array | None, num_classes: int) -> jax.Array:
+    """[z, one_hot(y)] for a conditional model, z otherwise (labels must then be None)."""
+    if not num_classes:
+        if labels is not None:
+            raise ValueError("labels given to an unconditional model; set num_classes to condition on them")
+        return z
+    return jnp.concatenate([z, jax.nn.one_hot(_checked_labels(labels, num_classes), num_classes, dtype=z.dtype)], -1)
 
 
 class _Normalization(nn.Module):
