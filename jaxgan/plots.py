@@ -52,3 +52,18 @@ def plot_curves(path: str, rows: Sequence[dict], keys: Sequence[str], title: str
     axes[0, 0].set_title(title)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_image_grid(path: str, images: np.ndarray, columns: int, title: str = "") -> None:
+    """uint8 images (n, h, w, 1 | 3) tiled in rows of `columns`, one pixel of white between."""
+    n, height, width, channels = images.shape
+    rows = -(-n // columns)
+    canvas = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, channels), 255, np.uint8)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        canvas[1 + row * (height + 1):(row + 1) * (height + 1), 1 + column * (width + 1):(column + 1) * (width + 1)] = image
+    fig, ax = plt.subplots(figsize=(columns * 0.6, rows * 0.6 + 0.4))
+    ax.imshow(canvas[..., 0] if channels == 1 else canvas, cmap="gray" if channels == 1 else None, vmin=0, vmax=255)
+    ax.set(xticks=[], yticks=[], title=title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

@@ -60,7 +60,8 @@ def format_summary(summary: dict) -> str:
     if summary.get("modes") is not None:
         lines.append(f"  modes captured    {summary['modes']} / {summary['modes_total']}")
         lines.append(f"  high quality      {100 * summary['high_quality']:.1f} %")
-    lines.append(f"  W1 to data        {summary['w1_to_data']}")
+    if "w1_to_data" in summary:
+        lines.append(f"  W1 to data        {summary['w1_to_data']}")
     for key in ("wasserstein", "critic_loss", "generator_loss"):
         if key in summary:
             lines.append(f"  {key:<17} {summary[key]:.5g}")
@@ -70,7 +71,7 @@ def format_summary(summary: dict) -> str:
 
 def _runner(config):
     """The function that runs `config`: the GAN loop or a theory experiment."""
-    if config.runner == "gan":
+    if config.runner in ("gan", "image_gan"):
         from jaxgan import train
 
         return train.train_and_evaluate

@@ -21,10 +21,11 @@ import numpy as np
 import optax
 import tqdm
 
-from jaxgan import divergences, games, parallel, penalties, plots
+from jaxgan import divergences, games, image_runs, parallel, penalties, plots
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
+from jaxgan.data.images import ImageSet
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
@@ -137,8 +138,8 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
     return GANSpec(
         game=game,
-        generator=_player(generator, build_optimizer(config, "generator"), model.generator_norm),
-        critic=_player(_critic(config, game, data_dim), build_optimizer(config, "critic"), model.critic_norm),
+        generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
+        critic=player(_critic(config, game, data_dim), build_optimizer(config, "critic"), model.critic_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
         generator_ema_decay=config.train.generator_ema,
         instance_noise=None if config.train.instance_noise is None else InstanceNoise(
@@ -149,11 +150,7 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
 def _critic(config: ml_collections.ConfigDict, game: games.Game, data_dim: int):
     """The critic network: an auto-encoder for EBGAN, an MLP otherwise."""
     model = config.model
-    mixes_batch = model.critic_norm == "batch" or model.minibatch_kernels > 0
-    if config.game.name in _GRADIENT_PENALTY_GAMES and mixes_batch:
-        raise ConfigError(f"{game.name} penalises each example's input gradient, which batch norm and minibatch "
-                          "discrimination in the critic make depend on the rest of the batch; use "
-                          "model.critic_norm=layer or none and model.minibatch_kernels=0")
+    check_penalised_critic(config, mixes_batch=model.critic_norm == "batch" or model.minibatch_kernels > 0)
     if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
         raise ConfigError(f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
                           f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}")
@@ -165,13 +162,22 @@ def _critic(config: ml_collections.ConfigDict, game: games.Game, data_dim: int):
     return AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
 
 
+def check_penalised_critic(config: ml_collections.ConfigDict, mixes_batch: bool) -> None:
+    """Refuse a gradient penalty on a critic whose scores mix the examples of a batch."""
+    if config.game.name in _GRADIENT_PENALTY_GAMES and mixes_batch:
+        minibatch = " and model.minibatch_kernels=0" if "minibatch_kernels" in config.model else ""
+        raise ConfigError(f"{config.game.name} penalises each example's input gradient, which batch norm and "
+                          "minibatch discrimination in the critic make depend on the rest of the batch; use "
+                          f"model.critic_norm=layer or none{minibatch}")
+
+
 def _normalization(model: ml_collections.ConfigDict, key: str) -> str | None:
     if model[key] is not None and model[key] not in NORMALIZATIONS:
         raise ConfigError(f"model.{key}={model[key]!r}: choose none or one of {', '.join(NORMALIZATIONS)}")
     return model[key]
 
 
-def _player(module, tx: optax.GradientTransformation, normalization: str | None) -> PlayerSpec:
+def player(module, tx: optax.GradientTransformation, normalization: str | None) -> PlayerSpec:
     """A Linen player; batch norm makes `batch_stats` a collection that training updates."""
     return PlayerSpec.from_linen(module, tx, mutable=("batch_stats",) if normalization == "batch" else ())
 
@@ -191,15 +197,21 @@ def build_run(config: ml_collections.ConfigDict):
             raise ConfigError(
                 f"{key} ({every}) must be a non-negative multiple of train.steps_per_call ({train.steps_per_call})"
             )
-    if config.eval.samples < 2:
-        raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-    source = build_source(config)
-    example = toy.batches_for_step(source, config.seed, 0, (1,))
     try:
         mesh = parallel.make_mesh(config.parallel.devices)
         if train.batch_size % mesh.devices.size:
             raise ConfigError(f"train.batch_size ({train.batch_size}) must be a multiple of the device count "
                               f"({mesh.devices.size}); set parallel.devices or the batch size")
+        if config.runner == "image_gan":
+            image_runs.check_config(config)
+            game = build_game(config)
+            check_penalised_critic(config, mixes_batch=config.model.critic_norm == "batch")
+            source = image_runs.build_source(config)
+            return source, image_runs.build_gan(config, source, game, player, build_optimizer), mesh
+        if config.eval.samples < 2:
+            raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
+        source = build_source(config)
+        example = toy.batches_for_step(source, config.seed, 0, (1,))
         return source, build_gan(config, example.shape[-1]), mesh
     except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
         raise ConfigError(str(error)) from None
@@ -297,8 +309,10 @@ def _stop_requests():
             signal.signal(sig, handler)
 
 
-def _real_chunk(source, config, start: int, count: int) -> np.ndarray:
-    """Real data for iterations start..start+count: (count, n_critic, batch, dim)."""
+def _real_chunk(source, config, start: int, count: int):
+    """Real data for iterations start..start+count: (count, n_critic, batch, ...)."""
+    if isinstance(source, ImageSet):
+        return image_runs.real_chunk(source, config, start, count)
     return toy.batches_for_steps(source, config.seed, start, count, (config.game.n_critic, config.train.batch_size))
 
 
@@ -323,15 +337,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
     try:
         _check_resumable(config, files, checkpointer, resume)
         files.write_config(config)
-        example = _real_chunk(source, config, 0, 1)[0, 0]
+        example = jax.tree.map(lambda chunk: chunk[0, 0], _real_chunk(source, config, 0, 1))
         state = parallel.put_global(init_state(spec, jax.random.PRNGKey(config.seed), example),
                                     parallel.replicated(mesh))
         if resume:
             state = checkpointer.restore(state)
             files.keep_metrics_until(int(parallel.to_host(state.step)))
-        sample = _sampler(spec)  # jitted once, for the periodic and the final evaluation
-        state, timing = _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, progress)
-        summary = _evaluate(config, spec, source, state, sample, files)
+        periodic, final = _evaluations(config, spec, source, files)
+        state, timing = _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer, progress)
+        summary = final(state)
     finally:
         checkpointer.close()
     summary.update(timing, devices=mesh.devices.size, wall_s=round(time.perf_counter() - started, 2),
@@ -340,7 +354,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
     return summary
 
 
-def _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, progress):
+def _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer, progress):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
     train = make_train_step(spec, mesh)
@@ -356,7 +370,7 @@ def _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, 
     with _stop_requests() as stop, bar:
         real = real_chunk(step) if step < steps else None
         while step < steps:
-            count, tick = real.shape[0], time.perf_counter()
+            count, tick = jax.tree.leaves(real)[0].shape[0], time.perf_counter()
             state, metrics = train(state, real)
             next_step = step + count
             if next_step < steps:  # prepared while the device computes
@@ -367,7 +381,7 @@ def _train_loop(config, spec, mesh, source, state, sample, files, checkpointer, 
             step = next_step
             row = {"step": step, **metrics, "steps_per_s": count / calls[-1][1]}
             if eval_every and step % eval_every == 0:
-                row.update(_coverage(config, source, sample(state, config.eval.samples)))
+                row.update(periodic(state, step))
             files.append_metrics(row)
             checkpointer.save(step, state, force=step == steps)
             bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}",
@@ -401,6 +415,38 @@ def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Ch
     )
 
 
+def _evaluations(config, spec: GANSpec, source, files: _RunFiles):
+    """(periodic, final): periodic(state, step) -> metrics logged every eval.every steps;
+    final(state) -> the summary, figures written. The samplers inside are jitted once."""
+    if isinstance(source, ImageSet):
+        grid = image_runs.sampler(spec, config, source)
+
+        def write_grid(state, name: str) -> dict:
+            title = f"{config.experiment}: step {int(parallel.to_host(state.step))}"
+            image_runs.write_grid(files.figure_path(name), grid(state), config, title)
+            return {}
+
+        return (lambda state, step: write_grid(state, f"samples_{step:06d}.png"),
+                lambda state: _evaluate_images(config, state, files, write_grid))
+    sample = _sampler(spec)
+    return (lambda state, step: _coverage(config, source, sample(state, config.eval.samples)),
+            lambda state: _evaluate(config, spec, source, state, sample, files))
+
+
+def _evaluate_images(config, state, files: _RunFiles, write_grid) -> dict:
+    """The final sample grid, the loss curves and the last losses."""
+    write_grid(state, "samples.png")
+    return {"experiment": config.experiment, **_last_losses_and_curves(config, files)}
+
+
+def _last_losses_and_curves(config, files: _RunFiles) -> dict:
+    """The losses of the last logged step; losses.png drawn from metrics.jsonl."""
+    rows = files.read_metrics()
+    if files.writes:
+        plots.plot_curves(files.figure_path("losses.png"), rows, _CURVES, title=config.experiment)
+    return {key: rows[-1][key] for key in ("critic_loss", "generator_loss", "wasserstein") if rows and key in rows[-1]}
+
+
 def _sampler(spec: GANSpec):
     """sample(state, n) -> n points as numpy from the evaluated generator (the average if kept)."""
     use_ema = spec.generator_ema_decay is not None
@@ -425,11 +471,8 @@ def _evaluate(config, spec: GANSpec, source, state, sample, files: _RunFiles) ->
     if coverage:
         summary.update(coverage, modes_total=len(source.centres))
     summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
-    rows = files.read_metrics()
-    if rows:
-        summary.update({key: rows[-1][key] for key in ("critic_loss", "generator_loss", "wasserstein") if key in rows[-1]})
+    summary.update(_last_losses_and_curves(config, files))
     if files.writes:
-        plots.plot_curves(files.figure_path("losses.png"), rows, _CURVES, title=config.experiment)
         variables = parallel.to_host(state.critic.variables())
         critic = jax.jit(lambda x: spec.critic.apply(variables, x))
         plots.plot_samples_2d(files.figure_path("samples.png"), real, fake, critic,

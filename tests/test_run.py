@@ -47,6 +47,26 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys):
     assert "modes captured" in capsys.readouterr().out
 
 
+IMAGE_EXPERIMENTS = sorted(name for name in configs.list_experiments()
+                           if configs.get_config(name).runner == "image_gan")
+TINY_IMAGES = ["--set", "model.generator_width=4", "--set", "model.critic_width=4", "--set", "train.batch_size=8",
+               "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.every=2",
+               "--set", "eval.grid_columns=4", "--no-progress"]
+
+
+@pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
+def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys):
+    workdir = tmp_path / experiment
+    extra = ["--set", "data.stacked_size=64"] if configs.get_config(experiment).data.stacked else []
+    assert _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra]) == 0
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
+    for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
+        assert (workdir / name).stat().st_size > 0
+    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]
+    assert "using the 5,000 offline MNIST digits" in capsys.readouterr().err
+
+
 def test_list_prints_every_experiment(capsys):
     assert _run(["--list"]) == 0
     out = capsys.readouterr().out
@@ -62,7 +82,7 @@ def test_list_in_a_fresh_interpreter():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: bilinear_game, critic_1d"),
+        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: bilinear_game, cgan_mnist, critic_1d"),
         (["--exp", "wgan_mlp", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
@@ -84,6 +104,11 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "nsgan_mlp", "--set", "model.generator_norm=group"], "model.generator_norm='group': choose none"),
         (["--exp", "ebgan_mlp", "--set", "game.feature_matching=true"], "game.feature_matching is for gan, nsgan"),
         (["--exp", "ebgan_mlp", "--set", "model.critic_norm=layer"], "ebgan's auto-encoder critic takes no"),
+        (["--exp", "wgangp_dcgan_mnist", "--set", "model.critic_norm=batch"], "wgan_gp penalises each example's"),
+        (["--exp", "dcgan_mnist", "--set", "data.name=npz"], "data.name=npz needs data.path"),
+        (["--exp", "dcgan_mnist", "--set", "data.name=npz", "--set", "data.path=/nowhere.npz"], "no image file at '/nowhere.npz'"),
+        (["--exp", "dcgan_mnist", "--set", "game.name=ebgan"], "image runs take gan, nsgan"),
+        (["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"], "only mnist has an offline copy"),
         ([], "--exp is required"),
     ],
 )

@@ -6,4 +6,5 @@ from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "SubPixelConvTranspose", "MaxEntropyGenerator", "MinibatchDiscrimination", "VirtualBatchNorm"]
+__all__ = ["MLP", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "MaxEntropyGenerator", "MinibatchDiscrimination",
+           "SubPixelConvTranspose", "VirtualBatchNorm"]

@@ -18,6 +18,7 @@ import numpy as np
 DCGAN_INIT = nn.initializers.normal(0.02)
 # Spatial size after the generator's projection, and the number of stride-2 upsamplings.
 _LAYOUT = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+IMAGE_SIZES = tuple(_LAYOUT)
 # (phase, 3 offsets, 4 taps): which taps of a 4-wide kernel reach even and odd outputs.
 # numpy, not jax: importing jaxgan must not start a JAX backend.
 _PHASE_TAPS = np.array([[[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]],  # even outputs: K[0]·x[i−1] + K[2]·x[i]

@@ -1,0 +1,64 @@
+"""The shared config of the image experiments: DCGAN on MNIST (Radford et al. 2016)."""
+
+from __future__ import annotations
+
+from ml_collections import ConfigDict
+from ml_collections.config_dict import FieldReference, placeholder
+
+from jaxgan.configs._toy import optimizer
+
+
+def image_config(game: str = "nsgan") -> ConfigDict:
+    """DCGAN for 28 × 28 MNIST: z of 100 dimensions, batch 64, Adam 2e-4 with β₁ = 0.5."""
+    return ConfigDict(
+        {
+            "experiment": "",
+            "runner": "image_gan",
+            "seed": 0,
+            "data": {
+                # mnist, fashion_mnist, cifar10 or any TFDS image dataset, or npz (data.path).
+                "name": "mnist",
+                # auto: a prepared TFDS copy in data.data_dir if there is one, else (mnist only)
+                # the 5,000 offline digits; tfds or offline to insist on one.
+                "source": "auto",
+                "data_dir": placeholder(str),
+                "path": placeholder(str),  # the .npz file when data.name=npz
+                "split": "train",
+                # Stacked MNIST: three digits as colour channels, stacked_size images.
+                "stacked": False,
+                "stacked_size": 50000,
+            },
+            "model": {
+                "latent_dim": 100,
+                "generator_width": 64,
+                "critic_width": 64,
+                "generator_norm": FieldReference("batch", field_type=str),
+                "critic_norm": FieldReference("batch", field_type=str),
+                "upsampling": "subpixel",  # or transpose: the same function, see models.dcgan
+                "conditional": False,
+                "conditioning": "projection",  # or concat
+                "attention": False,  # SAGAN self-attention in both players
+            },
+            "game": {
+                "name": game,
+                "n_critic": 1,
+                "penalty_weight": placeholder(float),  # wgan_gp
+                "real_label": placeholder(float),  # gan, nsgan
+                "feature_matching": False,
+            },
+            "optim": {"generator": optimizer("adam", 2e-4, b1=0.5, b2=0.999),
+                      "critic": optimizer("adam", 2e-4, b1=0.5, b2=0.999)},
+            "train": {
+                "steps": 2000,
+                "batch_size": 64,
+                "steps_per_call": 10,
+                "checkpoint_every": 500,
+                "generator_ema": FieldReference(0.999, field_type=float),
+                "instance_noise": placeholder(float),
+                "instance_noise_steps": 1000,
+            },
+            "parallel": {"devices": 0},
+            # A grid of samples is written every `eval.every` steps (0: at the end only).
+            "eval": {"every": 500, "grid_columns": 10},
+        }
+    )

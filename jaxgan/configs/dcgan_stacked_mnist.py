@@ -1,0 +1,12 @@
+"""DCGAN on Stacked MNIST: three random digits as the colour channels, 1,000 modes (the VEEGAN and PacGAN protocol).
+
+Run: python -m jaxgan.run --exp dcgan_stacked_mnist
+"""
+
+from jaxgan.configs._images import image_config
+
+
+def get_config():
+    config = image_config("nsgan")
+    config.data.stacked = True
+    return config

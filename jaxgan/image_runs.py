@@ -1,0 +1,132 @@
+"""The image side of a run: data source, DCGAN players, real batches, sample grids.
+
+`jaxgan.train` calls these for configs whose runner is `image_gan` (`configs/_images.py`); the
+loop, checkpoints, resume and error handling are the toy runs'.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxgan import plots
+from jaxgan.configs import ConfigError
+from jaxgan.data import images
+from jaxgan.models import DCGANCritic, DCGANGenerator
+from jaxgan.models.dcgan import IMAGE_SIZES
+from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
+
+IMAGE_GAMES = ("gan", "nsgan", "lsgan", "hinge", "wgan", "wgan_gp")
+
+
+def build_source(config: ml_collections.ConfigDict) -> images.ImageSet:
+    """The images named by `config.data`, Stacked MNIST built on top when asked.
+
+    With data.source=auto, mnist comes from a prepared TFDS copy when there is one and from the
+    5,000 offline digits otherwise, with a one-line notice.
+    """
+    data = config.data
+    if data.source not in ("auto", "tfds", "offline"):
+        raise ConfigError(f"data.source={data.source!r}: choose auto, tfds or offline")
+    if data.source == "offline" and data.name != "mnist":
+        raise ConfigError(f"only mnist has an offline copy, not {data.name!r}; prepare it with TFDS")
+    try:
+        if data.name == "npz":
+            if data.path is None:
+                raise ConfigError("data.name=npz needs data.path, the .npz file of your images")
+            source = images.npz_images(data.path)
+        elif data.name == "mnist" and data.source != "tfds":
+            source = _prepared_tfds(config) if data.source == "auto" else None
+            if source is None:
+                if data.source == "auto":
+                    print("jaxgan: no prepared TFDS mnist found; using the 5,000 offline MNIST digits (for all "
+                          "60,000: pip install -e '.[tfds-prepare]', prepare mnist, set data.data_dir)", file=sys.stderr)
+                source = images.offline_mnist()
+        else:
+            source = images.tfds_images(data.name, data.split, data.data_dir)
+        return images.stacked_mnist(source, data.stacked_size, config.seed) if data.stacked else source
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as error:
+        raise ConfigError(f"data: {error}") from None
+
+
+def _prepared_tfds(config: ml_collections.ConfigDict) -> images.ImageSet | None:
+    """TFDS mnist if it is installed and prepared in data.data_dir, else None."""
+    try:
+        return images.tfds_images("mnist", config.data.split, config.data.data_dir)
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+    """The method and model choices, checked before any data is read."""
+    if config.game.name not in IMAGE_GAMES:
+        raise ConfigError(f"game.name={config.game.name!r}: image runs take {', '.join(IMAGE_GAMES)}")
+    for key, allowed in (("generator_norm", ("batch", None)), ("critic_norm", ("batch", "layer", None)),
+                         ("conditioning", ("projection", "concat")), ("upsampling", ("subpixel", "transpose"))):
+        if config.model[key] not in allowed:
+            raise ConfigError(f"model.{key}={config.model[key]!r}: choose {' or '.join(str(a).lower() for a in allowed)}")
+
+
+def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet, game, player, optimizer) -> GANSpec:
+    """DCGAN players for `source`'s image size and channels, conditional when model.conditional.
+
+    `game`, `player` and `optimizer` are `jaxgan.train`'s builders, shared with the toy runs.
+    """
+    model = config.model
+    if model.conditional and source.labels is None:
+        raise ConfigError(f"model.conditional needs labels, and {source.name} has none")
+    size, channels = source.images.shape[1:3], source.images.shape[3]
+    if size[0] != size[1] or size[0] not in IMAGE_SIZES:
+        raise ConfigError(f"{source.name}: DCGAN models take square images of {', '.join(map(str, IMAGE_SIZES))} "
+                          f"pixels, got {size[0]} × {size[1]}")
+    num_classes = source.num_classes if model.conditional else 0
+    generator = DCGANGenerator(size[0], channels, model.generator_width, model.generator_norm, model.upsampling,
+                               num_classes, model.attention)
+    critic = DCGANCritic(size[0], model.critic_width, model.critic_norm, num_classes, model.conditioning,
+                         model.attention)
+    return GANSpec(
+        game=game,
+        generator=player(generator, optimizer(config, "generator"), model.generator_norm),
+        critic=player(critic, optimizer(config, "critic"), model.critic_norm),
+        sample_latent=standard_normal_latent(model.latent_dim),
+        generator_ema_decay=config.train.generator_ema,
+    )
+
+
+def real_chunk(source: images.ImageSet, config: ml_collections.ConfigDict, start: int, count: int):
+    """Real data for iterations start..start+count: (count, n_critic, batch, h, w, c), with the
+    labels as a LabelledBatch for a conditional model."""
+    shape = (config.game.n_critic, config.train.batch_size)
+    if not config.model.conditional:
+        return images.batches_for_steps(source, config.seed, start, count, shape)
+    return LabelledBatch(*images.batches_for_steps(source, config.seed, start, count, shape, with_labels=True))
+
+
+def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> np.ndarray | None:
+    """The labels of the evaluation grid: one row per class (conditional), or None."""
+    if not config.model.conditional:
+        return None
+    return np.repeat(np.arange(source.num_classes, dtype=np.int32), config.eval.grid_columns)
+
+
+def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.ImageSet):
+    """sample(state) -> the evaluation grid's images as numpy, from the averaged generator if
+    kept, with fixed codes so successive grids are comparable."""
+    labels = grid_labels(config, source)
+    n = len(labels) if labels is not None else config.eval.grid_columns**2
+    use_ema = spec.generator_ema_decay is not None
+
+    @jax.jit
+    def sample(state):
+        return generate(spec, state, jax.random.PRNGKey(config.seed), n, labels=labels, use_ema=use_ema)
+
+    return lambda state: np.asarray(jax.device_get(sample(state)))
+
+
+def write_grid(path: str | None, samples: np.ndarray, config: ml_collections.ConfigDict, title: str) -> None:
+    """A PNG of `samples` in rows of eval.grid_columns (one row per class when conditional)."""
+    if path is not None:
+        plots.plot_image_grid(path, images.to_uint8(samples), config.eval.grid_columns, title=title)
