@@ -1,0 +1,135 @@
+"""The small classifier whose features and predictions the image metrics use.
+
+jaxgan trains it on the real training images (no downloaded weights), caches it with Orbax,
+and reports its accuracy on held-out images that it never trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+
+from jaxgan.data.images import ImageSet, batch_indices, to_model_range
+
+STEPS_PER_CALL = 100
+
+
+class ConvClassifier(nn.Module):
+    """Two stride-2 convolutions (32, 64 channels), a 128-wide feature layer, then the classes."""
+
+    num_classes: int
+
+    def setup(self):
+        self.convs = [nn.Conv(32, (3, 3), strides=(2, 2)), nn.Conv(64, (3, 3), strides=(2, 2))]
+        self.hidden = nn.Dense(128)
+        self.logits = nn.Dense(self.num_classes)
+
+    def features(self, x: jax.Array) -> jax.Array:
+        """The 128 penultimate activations: the feature space of FID and KID."""
+        for conv in self.convs:
+            x = nn.relu(conv(x))
+        return nn.relu(self.hidden(x.reshape(x.shape[0], -1)))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.logits(self.features(x))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedClassifier:
+    """A trained classifier, its accuracy on held-out images, and batched evaluation."""
+
+    module: ConvClassifier
+    params: dict
+    accuracy: float
+
+    def features_and_probabilities(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        """Features (n, 128) and class probabilities (n, classes) of float images in [−1, 1]."""
+        evaluate = _evaluation(self.module)
+        parts = [evaluate(self.params, jnp.asarray(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@functools.lru_cache(maxsize=None)
+def _evaluation(module: ConvClassifier):
+    """(features, probabilities) of a batch, jitted once per classifier shape."""
+    def evaluate(params, x):
+        variables = {"params": params}
+        return module.apply(variables, x, method="features"), jax.nn.softmax(module.apply(variables, x))
+
+    return jax.jit(evaluate)
+
+
+def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """(training, held-out) parts of a labelled set, by a fixed permutation."""
+    if images.labels is None:
+        raise ValueError(f"{images.name} has no labels, so no classifier can be trained on it")
+    order = np.random.default_rng([seed, 7]).permutation(len(images))
+    cut = len(images) - max(1, int(fraction * len(images)))
+
+    def part(rows, suffix):
+        return ImageSet(images.images[rows], images.labels[rows], images.num_classes, f"{images.name} ({suffix})")
+
+    return part(order[:cut], "classifier training"), part(order[cut:], "held out")
+
+
+def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, batch_size: int = 128,
+                     seed: int = 0) -> TrainedClassifier:
+    """Adam (1e-3) on the cross-entropy, `steps` minibatches, then the held-out accuracy."""
+    module = ConvClassifier(train.num_classes)
+    params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *train.images.shape[1:])))["params"]
+    tx = optax.adam(1e-3)
+
+    @jax.jit
+    def run(params, opt_state, x, y):
+        def step(carry, batch):
+            params, opt_state = carry
+            grads = jax.grad(lambda p: optax.softmax_cross_entropy_with_integer_labels(
+                module.apply({"params": p}, batch[0]), batch[1]).mean())(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        return jax.lax.scan(step, (params, opt_state), (x, y))[0]
+
+    opt_state = tx.init(params)
+    for start in range(0, steps, STEPS_PER_CALL):
+        rows = batch_indices(len(train), seed, start, min(STEPS_PER_CALL, steps - start), batch_size)
+        params, opt_state = run(params, opt_state, to_model_range(train.images[rows]), train.labels[rows])
+    classifier = TrainedClassifier(module, params, accuracy=0.0)
+    _, probabilities = classifier.features_and_probabilities(to_model_range(held_out.images))
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == held_out.labels))
+    return dataclasses.replace(classifier, accuracy=accuracy)
+
+
+def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps: int = 1500) -> TrainedClassifier:
+    """The classifier trained on `train` and scored on `held_out`, trained on first use and then
+    read back from `cache_dir` (an Orbax checkpoint and info.json, keyed by the training set's
+    name and shape and the step count)."""
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{train.name}-{'x'.join(map(str, train.images.shape))}-{steps}")
+    directory = os.path.abspath(os.path.join(cache_dir, key))
+    info_path = os.path.join(directory, "info.json")
+    module = ConvClassifier(train.num_classes)
+    if os.path.exists(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        template = module.init(jax.random.PRNGKey(0), jnp.zeros((1, *train.images.shape[1:])))["params"]
+        with ocp.StandardCheckpointer() as checkpointer:
+            params = checkpointer.restore(os.path.join(directory, "params"), template)
+        return TrainedClassifier(module, params, info["accuracy"])
+    classifier = train_classifier(train, held_out, steps=steps)
+    os.makedirs(directory, exist_ok=True)
+    with ocp.StandardCheckpointer() as checkpointer:
+        checkpointer.save(os.path.join(directory, "params"), classifier.params)
+    with open(info_path, "w") as f:
+        json.dump({"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name,
+                   "steps": steps}, f, indent=2)
+    return classifier

@@ -1,0 +1,80 @@
+"""Image metrics against closed forms and direct computations; the classifier's cache."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+from jaxgan.data.images import ImageSet
+from jaxgan.metrics import classifier
+from jaxgan.metrics import images as metrics
+
+
+def test_frechet_distance_matches_closed_forms_and_scipy_sqrtm():
+    rng = np.random.default_rng(0)
+    mean_a, mean_b = rng.normal(size=4), rng.normal(size=4)
+    std_a, std_b = rng.uniform(0.5, 2, 4), rng.uniform(0.5, 2, 4)
+    # Diagonal covariances: ‖Δμ‖² + Σ (σ_a − σ_b)².
+    expected = np.sum((mean_a - mean_b) ** 2) + np.sum((std_a - std_b) ** 2)
+    np.testing.assert_allclose(metrics.frechet_distance(mean_a, np.diag(std_a**2), mean_b, np.diag(std_b**2)),
+                               expected, rtol=1e-10)
+    # Full covariances: Heusel et al.'s formula with scipy's general matrix square root.
+    a, b = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    cov_a, cov_b = a @ a.T + 0.1 * np.eye(4), b @ b.T + 0.1 * np.eye(4)
+    reference = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * scipy.linalg.sqrtm(cov_a @ cov_b).real)
+    np.testing.assert_allclose(metrics.frechet_distance(mean_a, cov_a, mean_b, cov_b), reference, rtol=1e-8)
+    np.testing.assert_allclose(metrics.frechet_distance(mean_a, cov_a, mean_a, cov_a), 0.0, atol=1e-10)
+    mean, cov = metrics.gaussian_statistics(rng.normal(size=(50, 3)))
+    assert mean.shape == (3,) and cov.shape == (3, 3)
+
+
+def test_kernel_distance_is_the_unbiased_polynomial_mmd():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(6, 3)), rng.normal(1.0, 1.0, size=(6, 3))
+    k = lambda x, y: (x @ y / 3 + 1) ** 3  # noqa: E731
+    within = sum(k(a[i], a[j]) + k(b[i], b[j]) for i in range(6) for j in range(6) if i != j) / 30
+    across = sum(k(a[i], b[j]) for i in range(6) for j in range(6)) / 36
+    mean, std = metrics.kernel_distance(a, b, subsets=3, subset_size=6)
+    np.testing.assert_allclose(mean, within - 2 * across, rtol=1e-10)
+    assert std == pytest.approx(0.0, abs=1e-12)  # every subset is the whole set
+    # Unbiased: near 0 (within its spread) for one distribution, far above it after a shift.
+    same, spread = metrics.kernel_distance(rng.normal(size=(1000, 3)), rng.normal(size=(1000, 3)), subset_size=500)
+    shifted, _ = metrics.kernel_distance(rng.normal(size=(1000, 3)), rng.normal(0.5, 1, (1000, 3)), subset_size=500)
+    assert abs(same) < 3 * spread and shifted > 50 * spread
+
+
+def test_inception_score_ranges_from_one_to_the_number_of_classes():
+    confident_and_balanced = np.eye(5)[np.arange(100) % 5]
+    np.testing.assert_allclose(metrics.inception_score(confident_and_balanced), 5.0, rtol=1e-6)
+    np.testing.assert_allclose(metrics.inception_score(np.full((100, 5), 0.2)), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(metrics.inception_score(np.eye(5)[np.zeros(100, int)]), 1.0, rtol=1e-6)
+
+
+def test_stacked_mnist_modes_and_kl_to_uniform():
+    every_mode = np.stack([np.arange(1000) // 100, np.arange(1000) // 10 % 10, np.arange(1000) % 10], axis=1)
+    assert metrics.stacked_mnist_modes(every_mode) == {"modes": 1000, "kl_to_uniform": 0.0}
+    collapsed = metrics.stacked_mnist_modes(np.tile([[3, 1, 4]], (50, 1)))
+    assert collapsed["modes"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(np.log(1000))
+
+
+def _separable_digits(n=300, seed=0):
+    """Ten classes of 28 × 28 images: class c lights a horizontal band at rows 2c..2c+3, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.int32)
+    pixels = rng.integers(0, 60, (n, 28, 28, 1))
+    for i, c in enumerate(labels):
+        pixels[i, 2 * c:2 * c + 4] = 250
+    return ImageSet(pixels.astype(np.uint8), labels, 10, name="bands")
+
+
+def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
+    train, held_out = classifier.held_out_split(_separable_digits())
+    assert len(train) == 240 and len(held_out) == 60
+    trained = classifier.cached_classifier(train, held_out, str(tmp_path), steps=60)
+    assert trained.accuracy > 0.9
+    again = classifier.cached_classifier(train, held_out, str(tmp_path), steps=60)  # read back, not retrained
+    assert again.accuracy == trained.accuracy
+    features, probabilities = again.features_and_probabilities(np.zeros((3, 28, 28, 1), np.float32))
+    assert features.shape == (3, 128) and probabilities.shape == (3, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    original, _ = trained.features_and_probabilities(np.zeros((3, 28, 28, 1), np.float32))
+    np.testing.assert_allclose(features, original, rtol=1e-6)
