@@ -15,6 +15,8 @@ import numpy as np
 from jaxgan import plots
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
+from jaxgan.metrics import classifier as classifiers
+from jaxgan.metrics import images as metrics
 from jaxgan.models import DCGANCritic, DCGANGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
@@ -130,3 +132,62 @@ def write_grid(path: str | None, samples: np.ndarray, config: ml_collections.Con
     """A PNG of `samples` in rows of eval.grid_columns (one row per class when conditional)."""
     if path is not None:
         plots.plot_image_grid(path, images.to_uint8(samples), config.eval.grid_columns, title=title)
+
+
+def classifier_sets(config: ml_collections.ConfigDict, source: images.ImageSet):
+    """(training, held-out) images for the evaluation classifier: a TFDS set's train and test
+    splits, otherwise a fixed 80/20 split of the images; Stacked MNIST's grey digits."""
+    digits = source
+    if config.data.stacked:
+        plain = config.copy_and_resolve_references()
+        plain.data.stacked = False
+        digits = build_source(plain)
+    if digits.origin == "tfds":
+        return digits, images.tfds_images(config.data.name, "test", config.data.data_dir)
+    return classifiers.held_out_split(digits)
+
+
+def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: images.ImageSet) -> dict:
+    """Scores of eval.samples generated images in the feature space of jaxgan's classifier.
+
+    Returns FID, KID and the inception score against the held-out images (named `classifier_*`,
+    not comparable with Inception-network figures) or, for Stacked MNIST, the modes captured of
+    1,000 and the KL to uniform; and the classifier's held-out accuracy.
+    """
+    if source.labels is None and not config.data.stacked:
+        return {"classifier": "none: the images carry no labels to train one"}
+    train, held_out = classifier_sets(config, source)
+    classifier = classifiers.cached_classifier(train, held_out, config.eval.classifier_dir, config.eval.classifier_steps)
+    fake = generate_many(spec, state, config, source)
+    summary = {"classifier": f"jaxgan's classifier of {train.name}", "classifier_accuracy": round(classifier.accuracy, 4),
+               "evaluated_samples": len(fake)}
+    if config.data.stacked:
+        channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
+        digits = classifier.features_and_probabilities(channels)[1].argmax(axis=1).reshape(3, -1).T
+        return {**summary, **{f"stacked_{k}": v for k, v in metrics.stacked_mnist_modes(digits).items()}}
+    fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
+    real_features, _ = classifier.features_and_probabilities(images.to_model_range(held_out.images))
+    kid, kid_std = metrics.kernel_distance(fake_features, real_features)
+    return {**summary,
+            "classifier_fid": round(metrics.frechet_distance(*metrics.gaussian_statistics(fake_features),
+                                                             *metrics.gaussian_statistics(real_features)), 4),
+            "classifier_kid": round(kid, 5), "classifier_kid_std": round(kid_std, 5),
+            "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4)}
+
+
+def generate_many(spec: GANSpec, state, config: ml_collections.ConfigDict, source: images.ImageSet,
+                  batch_size: int = 500) -> np.ndarray:
+    """eval.samples images (numpy, [−1, 1]) in batches, from the averaged generator if kept;
+    a conditional generator cycles through the classes."""
+    use_ema = spec.generator_ema_decay is not None
+    conditional = config.model.conditional
+
+    @jax.jit
+    def batch(state, key, labels):
+        return generate(spec, state, key, batch_size, labels=labels if conditional else None, use_ema=use_ema)
+
+    n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
+    labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
+    parts = [np.asarray(batch(state, jax.random.fold_in(key, i), labels[i * batch_size:(i + 1) * batch_size]))
+             for i in range(-(-n // batch_size))]
+    return np.concatenate(parts)[:n]

@@ -337,9 +337,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
     try:
         _check_resumable(config, files, checkpointer, resume)
         files.write_config(config)
-        example = jax.tree.map(lambda chunk: chunk[0, 0], _real_chunk(source, config, 0, 1))
-        state = parallel.put_global(init_state(spec, jax.random.PRNGKey(config.seed), example),
-                                    parallel.replicated(mesh))
+        state = _initial_state(config, source, spec, mesh)
         if resume:
             state = checkpointer.restore(state)
             files.keep_metrics_until(int(parallel.to_host(state.step)))
@@ -350,6 +348,39 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
         checkpointer.close()
     summary.update(timing, devices=mesh.devices.size, wall_s=round(time.perf_counter() - started, 2),
                    run_dir=os.path.abspath(run_dir))
+    files.write_summary(summary)
+    return summary
+
+
+def _initial_state(config, source, spec: GANSpec, mesh):
+    """The run's step-0 state, replicated over the mesh (a template for restoring, too)."""
+    example = jax.tree.map(lambda chunk: chunk[0, 0], _real_chunk(source, config, 0, 1))
+    return parallel.put_global(init_state(spec, jax.random.PRNGKey(config.seed), example), parallel.replicated(mesh))
+
+
+def evaluate_run(run_dir: str) -> dict:
+    """Evaluate a run's latest checkpoint as the end of training does; summary.json is updated.
+
+    Raises:
+      ConfigError: `run_dir` holds no config.json or no checkpoint.
+    """
+    files = _RunFiles(run_dir)
+    if not os.path.exists(files.config):
+        raise ConfigError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
+    with open(files.config) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    source, spec, mesh = build_run(config)
+    checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
+    try:
+        if checkpointer.latest_step() is None:
+            raise ConfigError(f"{checkpointer.directory} holds no checkpoint to evaluate")
+        state = checkpointer.restore(_initial_state(config, source, spec, mesh))
+        summary = _evaluations(config, spec, source, files)[1](state)
+    finally:
+        checkpointer.close()
+    if os.path.exists(files.summary):
+        with open(files.summary) as f:
+            summary = {**json.load(f), **summary}
     files.write_summary(summary)
     return summary
 
@@ -427,16 +458,17 @@ def _evaluations(config, spec: GANSpec, source, files: _RunFiles):
             return {}
 
         return (lambda state, step: write_grid(state, f"samples_{step:06d}.png"),
-                lambda state: _evaluate_images(config, state, files, write_grid))
+                lambda state: _evaluate_images(config, spec, source, state, files, write_grid))
     sample = _sampler(spec)
     return (lambda state, step: _coverage(config, source, sample(state, config.eval.samples)),
             lambda state: _evaluate(config, spec, source, state, sample, files))
 
 
-def _evaluate_images(config, state, files: _RunFiles, write_grid) -> dict:
-    """The final sample grid, the loss curves and the last losses."""
+def _evaluate_images(config, spec: GANSpec, source, state, files: _RunFiles, write_grid) -> dict:
+    """The final sample grid, the loss curves, the last losses and the classifier's metrics."""
     write_grid(state, "samples.png")
-    return {"experiment": config.experiment, **_last_losses_and_curves(config, files)}
+    return {"experiment": config.experiment, **_last_losses_and_curves(config, files),
+            **image_runs.evaluate(config, spec, state, source)}
 
 
 def _last_losses_and_curves(config, files: _RunFiles) -> dict:

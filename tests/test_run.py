@@ -13,6 +13,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from jaxgan import configs, run, steps, train
+from jaxgan import eval as jaxgan_eval
 from jaxgan.data import toy
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
@@ -51,20 +52,37 @@ IMAGE_EXPERIMENTS = sorted(name for name in configs.list_experiments()
                            if configs.get_config(name).runner == "image_gan")
 TINY_IMAGES = ["--set", "model.generator_width=4", "--set", "model.critic_width=4", "--set", "train.batch_size=8",
                "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.every=2",
-               "--set", "eval.grid_columns=4", "--no-progress"]
+               "--set", "eval.grid_columns=4", "--set", "eval.samples=40", "--set", "eval.classifier_steps=5",
+               "--no-progress"]
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
 def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys):
     workdir = tmp_path / experiment
     extra = ["--set", "data.stacked_size=64"] if configs.get_config(experiment).data.stacked else []
-    assert _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra]) == 0
+    classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
+    assert _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
+    assert summary["evaluated_samples"] == 40 and 0 <= summary["classifier_accuracy"] <= 1
+    if "stacked" in experiment:
+        assert 1 <= summary["stacked_modes"] <= 40 and summary["stacked_kl_to_uniform"] >= 0
+    else:
+        assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]
     assert "using the 5,000 offline MNIST digits" in capsys.readouterr().err
+    # python -m jaxgan.eval RUN_DIR restores the last checkpoint and reproduces the run's own scores.
+    assert jaxgan_eval.main([str(workdir)]) == 0
+    again = json.loads((workdir / "summary.json").read_text())
+    score = "stacked_modes" if "stacked" in experiment else "classifier_fid"
+    assert again[score] == summary[score] and again["steps"] == 2
+
+
+def test_eval_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
+    assert jaxgan_eval.main([str(tmp_path)]) == 2
+    assert "has no config.json; give the directory of a jaxgan run" in capsys.readouterr().err
 
 
 def test_list_prints_every_experiment(capsys):

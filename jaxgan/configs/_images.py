@@ -58,7 +58,10 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "instance_noise_steps": 1000,
             },
             "parallel": {"devices": 0},
-            # A grid of samples is written every `eval.every` steps (0: at the end only).
-            "eval": {"every": 500, "grid_columns": 10},
+            # A grid of samples is written every `eval.every` steps (0: at the end only). At the
+            # end, eval.samples generated images are scored in the feature space of a classifier
+            # trained on the real images (cached in eval.classifier_dir).
+            "eval": {"every": 500, "grid_columns": 10, "samples": 10000, "classifier_dir": "runs/classifiers",
+                     "classifier_steps": 1500},
         }
     )

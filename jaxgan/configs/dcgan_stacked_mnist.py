@@ -9,4 +9,5 @@ from jaxgan.configs._images import image_config
 def get_config():
     config = image_config("nsgan")
     config.data.stacked = True
+    config.eval.samples = 26000  # VEEGAN's and PacGAN's protocol
     return config

@@ -37,12 +37,14 @@ class ImageSet:
       labels: int32, shape (n,), or None.
       num_classes: how many label values there are (labels lie in 0 .. num_classes − 1), or None.
       name: where the images came from, for logs.
+      origin: "tfds" for a TFDS split (its test split can then be read), else "memory".
     """
 
     images: np.ndarray
     labels: np.ndarray | None
     num_classes: int | None
     name: str
+    origin: str = "memory"
 
     def __post_init__(self):
         images, labels = self.images, self.labels
@@ -134,7 +136,7 @@ def tfds_images(name: str, split: str = "train", data_dir: str | None = None) ->
     images = _with_channels(np.stack([example["image"] for example in examples]))
     labels = np.array([example["label"] for example in examples], np.int32) if "label" in examples[0] else None
     num_classes = builder.info.features["label"].num_classes if labels is not None else None
-    return ImageSet(images, labels, num_classes, name=f"{name} ({split}, TFDS)")
+    return ImageSet(images, labels, num_classes, name=f"{name} ({split}, TFDS)", origin="tfds")
 
 
 def stacked_mnist(digits: ImageSet, n: int, seed: int) -> ImageSet:
