@@ -3,12 +3,16 @@
     python -m jaxgan.bench [torch] [--iters 200] [--repeats 3]   jaxgan against PyTorch eager
     python -m jaxgan.bench seeds [--runs 8]                       K seeds vmapped against K runs in turn
     python -m jaxgan.bench scaling [--max-devices 8]              1, 2, 4, 8 devices (fake CPU devices here)
+    python -m jaxgan.bench dcgan [--iters 20]                     a DCGAN step at 28 × 28 against PyTorch eager
 
 `torch`: both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
 critic, 2-D data and latent, Adam(1e-4, β = (0.5, 0.9)), λ = 0.1, 5 critic updates per generator
 update, on the same pre-drawn 8-Gaussian batches. Sizes: the reference (512 × 3, batch 256) and a
 small one (128 × 3, batch 64). PyTorch is optional (`pip install torch`); without it only jaxgan's
-figures print. `seeds` and `scaling` use the same setting at both sizes. Timings exclude
+figures print. `seeds` and `scaling` use the same setting at both sizes. `dcgan`: one
+DCGAN iteration (one critic and one generator update, non-saturating loss, Adam 2e-4, β₁ = 0.5)
+on 28 × 28 × 1 batches of 64, with `models.DCGANGenerator(28, 1)` and `models.DCGANCritic(28)`
+(both upsampling formulations) against the same networks in PyTorch. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process.
 """
@@ -25,7 +29,7 @@ import optax
 
 from jaxgan import games
 from jaxgan.data import toy
-from jaxgan.models import MLP
+from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
 from jaxgan.state import PlayerSpec
 from jaxgan import parallel
 from jaxgan.steps import GANSpec, init_state, init_states, make_multi_seed_train_step, make_train_step, standard_normal_latent
@@ -159,6 +163,88 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
     return _median_rate(run, iterations, repeats)
 
 
+DCGAN_BATCH, DCGAN_LATENT = 64, 100
+
+
+def dcgan_spec(upsampling: str) -> GANSpec:
+    """The benchmarked DCGAN: 28 × 28 grey images, batch norm in both players."""
+    adam = optax.adam(2e-4, 0.5, 0.999)
+    return GANSpec(
+        game=games.gan(non_saturating=True),
+        generator=PlayerSpec.from_linen(DCGANGenerator(28, 1, upsampling=upsampling), adam, mutable=["batch_stats"]),
+        critic=PlayerSpec.from_linen(DCGANCritic(28), adam, mutable=["batch_stats"]),
+        sample_latent=standard_normal_latent(DCGAN_LATENT),
+        unroll_loops=True,
+    )
+
+
+def _dcgan_data(iterations: int) -> np.ndarray:
+    return np.random.default_rng(0).uniform(-1, 1, (iterations, 1, DCGAN_BATCH, 28, 28, 1)).astype(np.float32)
+
+
+def jaxgan_dcgan_rate(upsampling: str, iterations: int, repeats: int) -> float:
+    """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
+    spec = dcgan_spec(upsampling)
+    data = _dcgan_data(iterations)
+    run = _timed_loop(make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None]))
+    run(2)
+    return _median_rate(run, iterations, repeats)
+
+
+def torch_dcgan_rate(iterations: int, repeats: int) -> float:
+    """The same DCGAN iteration in PyTorch eager: a critic update on a real and a fresh generated
+    batch (separate batch-norm batches), then a generator update on fresh codes."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    generator = nn.Sequential(
+        nn.Linear(DCGAN_LATENT, 7 * 7 * 128), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+    critic = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128),
+        nn.LeakyReLU(0.2), nn.Conv2d(128, 1, 7), nn.Flatten())
+    generator_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    data = torch.from_numpy(_dcgan_data(iterations)[:, 0].transpose(0, 1, 4, 2, 3).copy())
+    softplus = nn.functional.softplus
+
+    def iteration(real):
+        critic_opt.zero_grad()
+        with torch.no_grad():
+            fake = generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT))
+        (softplus(-critic(real)).mean() + softplus(critic(fake)).mean()).backward()
+        critic_opt.step()
+        generator_opt.zero_grad()
+        softplus(-critic(generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT)))).mean().backward()
+        generator_opt.step()
+
+    def run(n):
+        for real in data[:n]:
+            iteration(real)
+
+    run(2)
+    return _median_rate(run, iterations, repeats)
+
+
+def compare_dcgan(args) -> None:
+    """A DCGAN iteration at 28 × 28, batch 64: jaxgan (both upsamplings) against PyTorch eager."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    rates = {f"jaxgan ({kind})": jaxgan_dcgan_rate(kind, args.iters, args.repeats) for kind in ("subpixel", "transpose")}
+    if torch:
+        rates[f"torch {torch.__version__} eager ({torch.get_num_threads()} threads)"] = torch_dcgan_rate(
+            args.iters, args.repeats)
+    print(f"DCGAN 28x28x1, batch {DCGAN_BATCH}, one critic + one generator update; jax {jax.__version__} on "
+          f"{jax.devices()[0].platform}")
+    reference = list(rates.values())[-1] if torch else None
+    for name, rate in rates.items():
+        ratio = f"{rate / reference:5.2f}x torch" if reference else ""
+        print(f"{name:<40} {rate:8.2f} it/s  {1000 / rate:8.1f} ms/it  {ratio}")
+
+
 def compare_with_torch(args) -> None:
     """jaxgan against PyTorch eager at both sizes."""
     try:
@@ -201,7 +287,7 @@ def compare_devices(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="torch", choices=("torch", "seeds", "scaling"))
+    parser.add_argument("what", nargs="?", default="torch", choices=("torch", "seeds", "scaling", "dcgan"))
     parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
     parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
     parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
@@ -214,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
         # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
         # set before JAX first looks at its devices.
         jax.config.update("jax_num_cpu_devices", args.max_devices)
-    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices}[args.what](args)
+    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices,
+     "dcgan": compare_dcgan}[args.what](args)
 
 
 if __name__ == "__main__":

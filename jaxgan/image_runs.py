@@ -95,6 +95,7 @@ def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet, game, 
         critic=player(critic, optimizer(config, "critic"), model.critic_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
         generator_ema_decay=config.train.generator_ema,
+        unroll_loops=config.train.unroll_loops,
     )
 
 

@@ -144,6 +144,7 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         generator_ema_decay=config.train.generator_ema,
         instance_noise=None if config.train.instance_noise is None else InstanceNoise(
             config.train.instance_noise, config.train.instance_noise_steps),
+        unroll_loops=config.train.unroll_loops,
     )
 
 

@@ -51,7 +51,10 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             "train": {
                 "steps": 2000,
                 "batch_size": 64,
-                "steps_per_call": 10,
+                # XLA:CPU runs convolutions slowly inside loops: the loops are written out
+                # (GANSpec.unroll_loops), so a call holds few iterations to keep compiling short.
+                "steps_per_call": 2,
+                "unroll_loops": True,
                 "checkpoint_every": 500,
                 "generator_ema": FieldReference(0.999, field_type=float),
                 "instance_noise": placeholder(float),

@@ -75,6 +75,8 @@ def toy_config() -> ConfigDict:
                 # instance_noise_steps iterations; none adds no noise.
                 "instance_noise": placeholder(float),
                 "instance_noise_steps": 1000,
+                # Write the critic and iteration loops out instead of lax.scan (see GANSpec).
+                "unroll_loops": False,
             },
             # Data parallelism: how many devices the batch is split over (0: every device).
             "parallel": {"devices": 0},
