@@ -12,7 +12,8 @@ small one (128 × 3, batch 64). PyTorch is optional (`pip install torch`); witho
 figures print. `seeds` and `scaling` use the same setting at both sizes. `dcgan`: one
 DCGAN iteration (one critic and one generator update, non-saturating loss, Adam 2e-4, β₁ = 0.5)
 on 28 × 28 × 1 batches of 64, with `models.DCGANGenerator(28, 1)` and `models.DCGANCritic(28)`
-(both upsampling formulations) against the same networks in PyTorch. Timings exclude
+(both upsampling formulations, loops written out, and once with the loops left in lax.scan)
+against the same networks in PyTorch. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process.
 """
@@ -166,7 +167,7 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
 DCGAN_BATCH, DCGAN_LATENT = 64, 100
 
 
-def dcgan_spec(upsampling: str) -> GANSpec:
+def dcgan_spec(upsampling: str, unroll_loops: bool = True) -> GANSpec:
     """The benchmarked DCGAN: 28 × 28 grey images, batch norm in both players."""
     adam = optax.adam(2e-4, 0.5, 0.999)
     return GANSpec(
@@ -174,7 +175,7 @@ def dcgan_spec(upsampling: str) -> GANSpec:
         generator=PlayerSpec.from_linen(DCGANGenerator(28, 1, upsampling=upsampling), adam, mutable=["batch_stats"]),
         critic=PlayerSpec.from_linen(DCGANCritic(28), adam, mutable=["batch_stats"]),
         sample_latent=standard_normal_latent(DCGAN_LATENT),
-        unroll_loops=True,
+        unroll_loops=unroll_loops,
     )
 
 
@@ -182,9 +183,9 @@ def _dcgan_data(iterations: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(-1, 1, (iterations, 1, DCGAN_BATCH, 28, 28, 1)).astype(np.float32)
 
 
-def jaxgan_dcgan_rate(upsampling: str, iterations: int, repeats: int) -> float:
+def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repeats: int) -> float:
     """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
-    spec = dcgan_spec(upsampling)
+    spec = dcgan_spec(upsampling, unroll_loops)
     data = _dcgan_data(iterations)
     run = _timed_loop(make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None]))
     run(2)
@@ -233,7 +234,9 @@ def compare_dcgan(args) -> None:
         import torch
     except ImportError:
         torch = None
-    rates = {f"jaxgan ({kind})": jaxgan_dcgan_rate(kind, args.iters, args.repeats) for kind in ("subpixel", "transpose")}
+    variants = {"jaxgan (subpixel)": ("subpixel", True), "jaxgan (transpose)": ("transpose", True),
+                "jaxgan (subpixel, loops in lax.scan)": ("subpixel", False)}
+    rates = {name: jaxgan_dcgan_rate(*variant, args.iters, args.repeats) for name, variant in variants.items()}
     if torch:
         rates[f"torch {torch.__version__} eager ({torch.get_num_threads()} threads)"] = torch_dcgan_rate(
             args.iters, args.repeats)
