@@ -25,7 +25,7 @@ from jaxgan import divergences, games, image_runs, parallel, penalties, plots
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
-from jaxgan.data.images import ImageSet
+from jaxgan.data.images import ImageSet, prefetch
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
@@ -399,14 +399,13 @@ def _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer
     def real_chunk(start):
         return parallel.put_global(_real_chunk(source, config, start, min(per_call, steps - start)), data_sharding)
 
+    # Data for the next calls is prepared on a background thread while the device computes.
+    chunks = prefetch(real_chunk(start) for start in range(step, steps, per_call))
     with _stop_requests() as stop, bar:
-        real = real_chunk(step) if step < steps else None
-        while step < steps:
+        for real in chunks:
             count, tick = jax.tree.leaves(real)[0].shape[0], time.perf_counter()
             state, metrics = train(state, real)
             next_step = step + count
-            if next_step < steps:  # prepared while the device computes
-                real = real_chunk(next_step)
             metrics = {key: float(value) for key, value in parallel.to_host(metrics).items()}
             calls.append((count, time.perf_counter() - tick))
             _stop_if_diverged(metrics, step, next_step, checkpointer)
