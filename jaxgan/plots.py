@@ -67,3 +67,19 @@ def plot_image_grid(path: str, images: np.ndarray, columns: int, title: str = ""
     ax.set(xticks=[], yticks=[], title=title)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_latent_scatter(path: str, codes: np.ndarray, labels: np.ndarray | None, prior: np.ndarray | None = None,
+                        title: str = "") -> None:
+    """2-D codes coloured by class label, over draws of the prior in grey."""
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    if prior is not None:
+        ax.scatter(prior[:, 0], prior[:, 1], s=2, c="0.75", alpha=0.5, label="prior")
+    points = ax.scatter(codes[:, 0], codes[:, 1], s=4, c=labels, cmap="tab10" if labels is not None else None)
+    if labels is not None:
+        fig.colorbar(points, ax=ax, fraction=0.046, label="label", ticks=np.unique(labels))
+    if prior is not None:
+        ax.legend(loc="upper right", markerscale=4)
+    ax.set(aspect="equal", title=title)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

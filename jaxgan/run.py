@@ -49,6 +49,11 @@ def resolve_config(args: argparse.Namespace):
     return config
 
 
+_SCORES = ("held_out_elbo", "held_out_iwae", "held_out_reconstruction_nats", "classifier_fid", "classifier_kid",
+           "classifier_inception_score", "stacked_modes", "stacked_kl_to_uniform", "wasserstein", "reconstruction_loss",
+           "critic_loss", "generator_loss")
+
+
 def format_summary(summary: dict) -> str:
     """The end-of-run summary, one screen."""
     if "gen_iters_per_s" not in summary:  # a theory experiment: its figures as they are
@@ -62,16 +67,16 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  high quality      {100 * summary['high_quality']:.1f} %")
     if "w1_to_data" in summary:
         lines.append(f"  W1 to data        {summary['w1_to_data']}")
-    for key in ("wasserstein", "critic_loss", "generator_loss"):
-        if key in summary:
-            lines.append(f"  {key:<17} {summary[key]:.5g}")
+    for key in _SCORES:
+        if summary.get(key) is not None:
+            lines.append(f"  {key:<28} {summary[key]:.5g}")
     lines.append(f"  run directory     {summary['run_dir']}")
     return "\n".join(lines)
 
 
 def _runner(config):
-    """The function that runs `config`: the GAN loop or a theory experiment."""
-    if config.runner in ("gan", "image_gan"):
+    """The function that runs `config`: the training loop or a theory experiment."""
+    if config.runner in ("gan", "image_gan", "autoencoder"):
         from jaxgan import train
 
         return train.train_and_evaluate

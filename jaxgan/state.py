@@ -9,6 +9,7 @@ enters the pytree, so checkpoints hold arrays only and jit sees the functions as
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Callable, Sequence
 
 import flax.struct
@@ -40,9 +41,13 @@ class PlayerSpec:
     mutable: tuple[str, ...] = ()
 
     @classmethod
-    def from_linen(cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = ()) -> PlayerSpec:
-        """A spec for a Flax Linen module trained by the optax optimizer `tx`."""
-        return cls(apply=module.apply, init=module.init, tx=tx, mutable=tuple(mutable))
+    def from_linen(cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = (),
+                   init_method: str | None = None) -> PlayerSpec:
+        """A spec for a Flax Linen module trained by the optax optimizer `tx`; `init_method`
+        names the method that initialises it when calling the module would not create every
+        parameter (an autoencoder whose call only decodes)."""
+        init = module.init if init_method is None else functools.partial(module.init, method=init_method)
+        return cls(apply=module.apply, init=init, tx=tx, mutable=tuple(mutable))
 
 
 class Player(flax.struct.PyTreeNode):
@@ -118,12 +123,16 @@ class GANState(flax.struct.PyTreeNode):
         draws exactly the keys an uninterrupted one would.
       generator: the generator's arrays.
       critic: the critic's (discriminator's) arrays.
+      critic: the critic's (discriminator's) arrays; None for a one-player model (a VAE).
       generator_ema: exponential moving average of the generator's parameters, used for
         evaluation (Yazıcı et al. 2019), or None when the run keeps none.
+      encoder_opt_state: an adversarial autoencoder's regularisation-phase optimizer state
+        (`steps.AdversarialEncoder`), or None.
     """
 
     step: jax.Array
     rng: jax.Array
     generator: Player
-    critic: Player
+    critic: Player | None
     generator_ema: Any = None
+    encoder_opt_state: optax.OptState | None = None

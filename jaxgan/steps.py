@@ -3,6 +3,11 @@
 One generator iteration (`train_step`) is `n_critic` critic updates under `lax.scan` followed
 by one generator update; `train_steps` scans that over several iterations so that a whole chunk
 of training is a single XLA program. Nothing here is jitted except by `make_train_step`.
+
+Autoencoders run in the same loop. A `reconstruction_loss` adds a phase before the critic's that
+trains the generator player on the real batch alone: with no game, that phase is the whole of a
+one-player model (a VAE); with a game and an `AdversarialEncoder`, it is the first of an
+adversarial autoencoder's three phases (reconstruction, critic, regularisation).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from jax.sharding import Mesh
 
 from jaxgan import parallel
 from jaxgan.games import Game, GeneratorInputs, Metrics
-from jaxgan.state import GANState, PlayerSpec, apply_gradients, bind, init_player
+from jaxgan.state import BoundModel, GANState, PlayerSpec, apply_gradients, bind, init_player
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
+# reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
+ReconstructionLoss = Callable[[BoundModel, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
 
 
 class LabelledBatch(NamedTuple):
@@ -70,6 +77,22 @@ class InstanceNoise:
 
 
 @dataclasses.dataclass(frozen=True)
+class AdversarialEncoder:
+    """The generator player seen by the adversarial phases as an encoder of the data (AAE).
+
+    The critic then tells the codes Enc(x) of a real batch, computed by the generator's method
+    `method`, from draws of the spec's `sample_latent`, which is the prior p(z); the generator's
+    update (Makhzani et al. 2015's regularisation phase) moves the encoder to fool it. That
+    update has its own optimizer `tx`, whose state is `GANState.encoder_opt_state`, so the
+    reconstruction phase's momentum (the generator's own optimizer) never moves the encoder here,
+    and the decoder, whose gradient in this phase is zero, stays put.
+    """
+
+    method: str
+    tx: optax.GradientTransformation
+
+
+@dataclasses.dataclass(frozen=True)
 class GANSpec:
     """Everything static about a GAN: the method, both players and the latent prior.
 
@@ -80,21 +103,43 @@ class GANSpec:
     of Averaging in GAN Training"; the correction is Adam's). Training uses the live parameters.
     `unroll_loops` writes the loops over critic updates and over iterations out in straight
     code instead of `lax.scan`. XLA:CPU runs convolutions inside a loop body far slower
-    (measured here: a DCGAN critic update takes 45 ms straight and 1.4 s inside a scan), so
-    convolutional models want it; it costs compile time proportional to the loop lengths.
+    (`python -m jaxgan.bench dcgan` measures it), so convolutional models want it; it costs
+    compile time proportional to the loop lengths.
+    `reconstruction_loss`, when set, trains the generator player on each real batch with its own
+    optimizer before the critic's updates (see the module docstring); `game` and `critic` are
+    then None for a one-player model. `encoder` makes the adversarial phases encode the data
+    (AdversarialEncoder); the generator's own call still decodes, so `generate` draws
+    G(z), z ~ p(z).
     """
 
-    game: Game
+    game: Game | None
     generator: PlayerSpec
-    critic: PlayerSpec
+    critic: PlayerSpec | None
     sample_latent: LatentSampler
     generator_ema_decay: float | None = None
     instance_noise: InstanceNoise | None = None
     unroll_loops: bool = False
+    reconstruction_loss: ReconstructionLoss | None = None
+    encoder: AdversarialEncoder | None = None
 
     def __post_init__(self):
         if self.generator_ema_decay is not None and not 0.0 <= self.generator_ema_decay < 1.0:
             raise ValueError(f"generator_ema_decay must be in [0, 1), got {self.generator_ema_decay}")
+        if (self.game is None) != (self.critic is None):
+            raise ValueError("a GANSpec needs both a game and a critic, or neither (a one-player model)")
+        if self.game is None and self.reconstruction_loss is None:
+            raise ValueError("a GANSpec without a game trains nothing; give it a reconstruction_loss (a VAE's "
+                             "negative ELBO, say) or a game and a critic")
+        if self.game is not None and self.reconstruction_loss is not None and self.encoder is None:
+            raise ValueError("a reconstruction_loss beside a game needs an AdversarialEncoder, whose optimizer keeps the "
+                             "adversarial update's momentum apart from the reconstruction phase's")
+        if self.encoder is not None and self.game is None:
+            raise ValueError("an AdversarialEncoder needs a game and a critic to play against")
+
+    @property
+    def batches_per_iteration(self) -> int:
+        """Real batches one iteration takes: one per critic update, or one for a one-player model."""
+        return 1 if self.game is None else self.game.n_critic
 
 
 def init_state(spec: GANSpec, key: jax.Array, example_real: RealBatch) -> GANState:
@@ -112,12 +157,14 @@ def init_state(spec: GANSpec, key: jax.Array, example_real: RealBatch) -> GANSta
     z = spec.sample_latent(key_latent, samples.shape[0])
     generator = init_player(spec.generator, key_generator, z, *condition)
     ema = None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params)
+    critic_inputs = z if spec.encoder is not None else samples  # an AAE's critic scores codes
     return GANState(
         step=jnp.zeros((), jnp.int32),
         rng=base,
         generator=generator,
-        critic=init_player(spec.critic, key_critic, samples, *condition),
+        critic=None if spec.critic is None else init_player(spec.critic, key_critic, critic_inputs, *condition),
         generator_ema=ema,
+        encoder_opt_state=None if spec.encoder is None else spec.encoder.tx.init(generator.params),
     )
 
 
@@ -150,14 +197,19 @@ def averaged_generator_params(spec: GANSpec, state: GANState):
 def critic_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
     """One critic update on a real batch and a fresh generated batch; the generator is fixed.
 
-    Both players run in training mode. The critic scores the real and the generated batch in
-    two calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016), and
+    Both players run in training mode. With an `AdversarialEncoder`, the generated batch is the
+    codes Enc(x) of the real batch and the critic's real batch is drawn from the prior.
+    The critic scores the real and the generated batch in two calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016), and
     keeps its updated batch statistics; the generator's are dropped, it is not being trained.
     """
     key_fake, key_loss = jax.random.split(key)
     real, condition = _condition(real)
     z = spec.sample_latent(key_fake, real.shape[0])
-    fake = jax.lax.stop_gradient(bind(spec.generator, state.generator, condition=condition)(z))
+    generator = bind(spec.generator, state.generator, condition=condition)
+    if spec.encoder is None:
+        fake = jax.lax.stop_gradient(generator(z))
+    else:  # an AAE's critic tells the codes of the data (fake) from draws of the prior (real)
+        fake, real = jax.lax.stop_gradient(generator.method(spec.encoder.method, real)), z
     if spec.instance_noise is not None:
         # A key of its own (fold_in), so runs without noise keep their random stream.
         key_real_noise, key_fake_noise = jax.random.split(jax.random.fold_in(key, 1))
@@ -191,47 +243,89 @@ def generator_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Arr
 
     def objective(params):
         generator = bind(spec.generator, state.generator, params, condition)
-        fake = generator(z)
+        fake = generator(z) if spec.encoder is None else generator.method(spec.encoder.method, real)
         inputs = GeneratorInputs(latents=z, real=real, generator=generator)
         loss, metrics = spec.game.generator_loss(bind(spec.critic, state.critic, condition=condition), fake, inputs)
         return loss, (metrics, generator.collections)
 
     (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
-    generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
     metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.tree.norm(grads)}
-    ema = state.generator_ema
-    if spec.generator_ema_decay is not None:
-        ema = optax.incremental_update(generator.params, ema, step_size=1.0 - spec.generator_ema_decay)
-    return state.replace(generator=generator, generator_ema=ema), metrics
+    if spec.encoder is None:
+        generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
+        state = state.replace(generator=generator)
+    else:  # the regularisation phase, with the encoder's optimizer and state
+        updates, encoder_opt_state = spec.encoder.tx.update(grads, state.encoder_opt_state, state.generator.params)
+        generator = state.generator.replace(params=optax.apply_updates(state.generator.params, updates),
+                                            collections=collections)
+        state = state.replace(generator=generator, encoder_opt_state=encoder_opt_state)
+    return _update_generator_average(spec, state), metrics
+
+
+def _update_generator_average(spec: GANSpec, state: GANState) -> GANState:
+    """m_t = β·m_{t−1} + (1 − β)·θ_t after a generator update, when the spec keeps an average."""
+    if spec.generator_ema_decay is None:
+        return state
+    ema = optax.incremental_update(state.generator.params, state.generator_ema, step_size=1.0 - spec.generator_ema_decay)
+    return state.replace(generator_ema=ema)
+
+
+def reconstruction_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
+    """One update of the generator player on `spec.reconstruction_loss` of a real batch, with the
+    generator's own optimizer: an AAE's reconstruction phase, or a VAE's whole update.
+
+    The generator keeps its updated batch statistics. With no game, this update is the
+    generator's last of the iteration and the parameter average follows it.
+    """
+    real, condition = _condition(real)
+
+    def objective(params):
+        model = bind(spec.generator, state.generator, params, condition)
+        loss, metrics = spec.reconstruction_loss(model, real, key)
+        return loss, (metrics, model.collections)
+
+    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
+    generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
+    state = state.replace(generator=generator)
+    metrics = {**metrics, "reconstruction_loss": loss, "reconstruction_grad_norm": optax.tree.norm(grads)}
+    return (_update_generator_average(spec, state) if spec.game is None else state), metrics
 
 
 def train_step(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:
-    """One generator iteration: `n_critic` critic updates (lax.scan), then one generator update.
+    """One generator iteration: the reconstruction update if the spec has one, then `n_critic`
+    critic updates (lax.scan) and one generator update if it has a game.
 
     Args:
       spec: the GAN.
       state: the current state.
-      real: one real batch per critic update, shape (n_critic, batch, ...); for a conditional
-        GAN a LabelledBatch whose labels are (n_critic, batch).
+      real: one real batch per critic update, shape (n_critic, batch, ...), or (1, batch, ...)
+        for a one-player model; for a conditional GAN a LabelledBatch whose labels are
+        (n_critic, batch). The reconstruction update takes the last batch, as the generator's does.
 
     Returns:
-      The new state (step + 1) and metrics: the last critic update's and the generator's.
+      The new state (step + 1) and metrics: the reconstruction update's, the last critic
+      update's and the generator's.
     """
-    n_critic, shape = spec.game.n_critic, _condition(real)[0].shape
-    if shape[0] != n_critic:
+    n_batches, shape = spec.batches_per_iteration, _condition(real)[0].shape
+    if shape[0] != n_batches:
         raise ValueError(
-            f"train_step needs {n_critic} real batches (one per critic update) stacked on axis 0, got shape {shape}"
+            f"train_step needs {n_batches} real batches (one per critic update) stacked on axis 0, got shape {shape}"
         )
-    key_critic, key_generator = jax.random.split(jax.random.fold_in(state.rng, state.step))
+    step_key = jax.random.fold_in(state.rng, state.step)
+    last_batch = jax.tree.map(lambda r: r[-1], real)
+    metrics = {}
+    if spec.reconstruction_loss is not None:  # its own key, so GAN runs keep their random stream
+        state, metrics = reconstruction_step(spec, state, last_batch, jax.random.fold_in(step_key, 2))
+    if spec.game is not None:
+        key_critic, key_generator = jax.random.split(step_key)
 
-    def critic_update(state, batch_and_key):
-        return critic_step(spec, state, *batch_and_key)
+        def critic_update(state, batch_and_key):
+            return critic_step(spec, state, *batch_and_key)
 
-    critic_keys = jax.random.split(key_critic, n_critic)
-    state, critic_metrics = _loop(critic_update, state, (real, critic_keys), spec.unroll_loops)
-    state, generator_metrics = generator_step(spec, state, jax.tree.map(lambda r: r[-1], real), key_generator)
-    last_critic_metrics = jax.tree.map(lambda m: m[-1], critic_metrics)
-    return state.replace(step=state.step + 1), {**last_critic_metrics, **generator_metrics}
+        critic_keys = jax.random.split(key_critic, n_batches)
+        state, critic_metrics = _loop(critic_update, state, (real, critic_keys), spec.unroll_loops)
+        state, generator_metrics = generator_step(spec, state, last_batch, key_generator)
+        metrics.update(jax.tree.map(lambda m: m[-1], critic_metrics), **generator_metrics)
+    return state.replace(step=state.step + 1), metrics
 
 
 def train_steps(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:

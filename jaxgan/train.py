@@ -21,7 +21,8 @@ import numpy as np
 import optax
 import tqdm
 
-from jaxgan import divergences, games, image_runs, parallel, penalties, plots
+from jaxgan import autoencoder_runs, divergences, games, image_runs, parallel, penalties, plots
+from jaxgan.autoencoder_runs import AutoencoderData
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
@@ -41,8 +42,9 @@ _OPTIMIZERS = {
     "optimistic_gradient_descent": (optax.optimistic_gradient_descent, ()),
     "optimistic_adam": (optax.optimistic_adam_v2, ("b1", "b2")),
 }
-_CURVES = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
-           "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
+_CURVES = ("reconstruction_loss", "elbo", "held_out_elbo", "critic_loss", "generator_loss", "wasserstein",
+           "gradient_penalty", "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
+_LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss")
 
 
 class TrainingDiverged(RuntimeError):
@@ -203,6 +205,10 @@ def build_run(config: ml_collections.ConfigDict):
         if train.batch_size % mesh.devices.size:
             raise ConfigError(f"train.batch_size ({train.batch_size}) must be a multiple of the device count "
                               f"({mesh.devices.size}); set parallel.devices or the batch size")
+        if config.runner == "autoencoder":
+            autoencoder_runs.check_config(config)
+            source = autoencoder_runs.build_source(config)
+            return source, autoencoder_runs.build_spec(config, source, build_game, build_optimizer), mesh
         if config.runner == "image_gan":
             image_runs.check_config(config)
             game = build_game(config)
@@ -314,6 +320,8 @@ def _real_chunk(source, config, start: int, count: int):
     """Real data for iterations start..start+count: (count, n_critic, batch, ...)."""
     if isinstance(source, ImageSet):
         return image_runs.real_chunk(source, config, start, count)
+    if isinstance(source, AutoencoderData):
+        return autoencoder_runs.real_chunk(source, config, start, count)
     return toy.batches_for_steps(source, config.seed, start, count, (config.game.n_critic, config.train.batch_size))
 
 
@@ -415,7 +423,7 @@ def _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer
                 row.update(periodic(state, step))
             files.append_metrics(row)
             checkpointer.save(step, state, force=step == steps)
-            bar.set_postfix(critic=f"{metrics['critic_loss']:.4f}", generator=f"{metrics['generator_loss']:.4f}",
+            bar.set_postfix({key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in _LOSSES if key in metrics},
                             refresh=False)
             bar.update(count)
             if stop:
@@ -449,6 +457,12 @@ def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Ch
 def _evaluations(config, spec: GANSpec, source, files: _RunFiles):
     """(periodic, final): periodic(state, step) -> metrics logged every eval.every steps;
     final(state) -> the summary, figures written. The samplers inside are jitted once."""
+    if isinstance(source, AutoencoderData):
+        held_out_elbo = autoencoder_runs.held_out_elbo(spec, config, source)
+        return (lambda state, step: held_out_elbo(state),
+                lambda state: {"experiment": config.experiment, **_last_losses_and_curves(config, files),
+                               **autoencoder_runs.evaluate(config, spec, state, source,
+                                                           files.figure_path if files.writes else None)})
     if isinstance(source, ImageSet):
         grid = image_runs.sampler(spec, config, source)
 
@@ -476,7 +490,7 @@ def _last_losses_and_curves(config, files: _RunFiles) -> dict:
     rows = files.read_metrics()
     if files.writes:
         plots.plot_curves(files.figure_path("losses.png"), rows, _CURVES, title=config.experiment)
-    return {key: rows[-1][key] for key in ("critic_loss", "generator_loss", "wasserstein") if rows and key in rows[-1]}
+    return {key: rows[-1][key] for key in (*_LOSSES, "wasserstein") if rows and key in rows[-1]}
 
 
 def _sampler(spec: GANSpec):

@@ -11,6 +11,10 @@ The prior is p(z) = N(0, I).
   differentiable function of (μ, σ).
 - IWAE (Burda et al. 2016): log p(x) ≥ E[log (1/k) Σ_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x); it
   is the ELBO at k = 1, never decreases with k, and tends to log p(x).
+
+`negative_elbo` and `reconstruction_cross_entropy` are reconstruction losses for the generic
+step (`steps.GANSpec.reconstruction_loss`): a VAE's whole objective, and an adversarial
+autoencoder's reconstruction phase.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import divergences
+from jaxgan.state import BoundModel
 
 Encoder = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 LogLikelihood = Callable[[jax.Array, jax.Array], jax.Array]
@@ -63,3 +68,25 @@ def iwae_bound(key: jax.Array, x: jax.Array, encode: Encoder, log_likelihood: Lo
     log_posterior = gaussian_log_likelihood(z, mean[None], log_var[None], batch_dims=2)
     log_weights = jax.vmap(lambda codes: log_likelihood(x, codes))(z) + log_prior - log_posterior
     return jax.scipy.special.logsumexp(log_weights, axis=0) - math.log(k)
+
+
+def bound_model_functions(model: BoundModel) -> tuple[Encoder, LogLikelihood]:
+    """(encode, log_likelihood) of a VAE module's `encode` and `log_likelihood` methods."""
+    return (lambda x: model.method("encode", x)), (lambda x, z: model.method("log_likelihood", x, z))
+
+
+def negative_elbo(model: BoundModel, real: jax.Array, key: jax.Array):
+    """−ELBO averaged over the batch, in nats per example: a VAE's loss for the generic step.
+
+    `model` is a `models.VariationalAutoencoder` (any module with `encode` and `log_likelihood`
+    methods). Returns (loss, {"elbo"}).
+    """
+    bound = jnp.mean(elbo(key, real, *bound_model_functions(model)))
+    return -bound, {"elbo": bound}
+
+
+def reconstruction_cross_entropy(model: BoundModel, real: jax.Array, key: jax.Array):
+    """−log p(x | z = Enc(x)) under the decoder's Bernoulli, averaged over the batch: an
+    adversarial autoencoder's reconstruction phase (Makhzani et al. 2015, §2), x in [0, 1]."""
+    del key
+    return -jnp.mean(bernoulli_log_likelihood(real, model.method("reconstruction_logits", real))), {}

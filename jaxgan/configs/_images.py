@@ -8,6 +8,38 @@ from ml_collections.config_dict import FieldReference, placeholder
 from jaxgan.configs._toy import optimizer
 
 
+def image_data() -> ConfigDict:
+    """Which images: MNIST by default, offline or from TFDS, or the user's .npz."""
+    return ConfigDict(
+        {
+            # mnist, fashion_mnist, cifar10 or any TFDS image dataset, or npz (data.path).
+            "name": "mnist",
+            # auto: a prepared TFDS copy in data.data_dir if there is one, else (mnist only)
+            # the 5,000 offline digits; tfds or offline to insist on one.
+            "source": "auto",
+            "data_dir": placeholder(str),
+            "path": placeholder(str),  # the .npz file when data.name=npz
+            "split": "train",
+            # Stacked MNIST: three digits as colour channels, stacked_size images.
+            "stacked": False,
+            "stacked_size": 50000,
+        }
+    )
+
+
+def image_game(name: str) -> ConfigDict:
+    """The adversarial method of an image run, one critic update per generator update."""
+    return ConfigDict(
+        {
+            "name": name,
+            "n_critic": 1,
+            "penalty_weight": placeholder(float),  # wgan_gp
+            "real_label": placeholder(float),  # gan, nsgan
+            "feature_matching": False,
+        }
+    )
+
+
 def image_config(game: str = "nsgan") -> ConfigDict:
     """DCGAN for 28 × 28 MNIST: z of 100 dimensions, batch 64, Adam 2e-4 with β₁ = 0.5."""
     return ConfigDict(
@@ -15,19 +47,7 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             "experiment": "",
             "runner": "image_gan",
             "seed": 0,
-            "data": {
-                # mnist, fashion_mnist, cifar10 or any TFDS image dataset, or npz (data.path).
-                "name": "mnist",
-                # auto: a prepared TFDS copy in data.data_dir if there is one, else (mnist only)
-                # the 5,000 offline digits; tfds or offline to insist on one.
-                "source": "auto",
-                "data_dir": placeholder(str),
-                "path": placeholder(str),  # the .npz file when data.name=npz
-                "split": "train",
-                # Stacked MNIST: three digits as colour channels, stacked_size images.
-                "stacked": False,
-                "stacked_size": 50000,
-            },
+            "data": image_data(),
             "model": {
                 "latent_dim": 100,
                 "generator_width": 64,
@@ -39,13 +59,7 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "conditioning": "projection",  # or concat
                 "attention": False,  # SAGAN self-attention in both players
             },
-            "game": {
-                "name": game,
-                "n_critic": 1,
-                "penalty_weight": placeholder(float),  # wgan_gp
-                "real_label": placeholder(float),  # gan, nsgan
-                "feature_matching": False,
-            },
+            "game": image_game(game),
             "optim": {"generator": optimizer("adam", 2e-4, b1=0.5, b2=0.999),
                       "critic": optimizer("adam", 2e-4, b1=0.5, b2=0.999)},
             "train": {

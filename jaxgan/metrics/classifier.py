@@ -70,14 +70,13 @@ def _evaluation(module: ConvClassifier):
 
 
 def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-    """(training, held-out) parts of a labelled set, by a fixed permutation."""
-    if images.labels is None:
-        raise ValueError(f"{images.name} has no labels, so no classifier can be trained on it")
+    """(training, held-out) parts of a set, by a fixed permutation."""
     order = np.random.default_rng([seed, 7]).permutation(len(images))
     cut = len(images) - max(1, int(fraction * len(images)))
 
     def part(rows, suffix):
-        return ImageSet(images.images[rows], images.labels[rows], images.num_classes, f"{images.name} ({suffix})")
+        labels = None if images.labels is None else images.labels[rows]
+        return ImageSet(images.images[rows], labels, images.num_classes, f"{images.name} ({suffix})")
 
     return part(order[:cut], "classifier training"), part(order[cut:], "held out")
 
