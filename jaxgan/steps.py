@@ -198,9 +198,10 @@ def critic_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array)
     """One critic update on a real batch and a fresh generated batch; the generator is fixed.
 
     Both players run in training mode. With an `AdversarialEncoder`, the generated batch is the
-    codes Enc(x) of the real batch and the critic's real batch is drawn from the prior.
-    The critic scores the real and the generated batch in two calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016), and
-    keeps its updated batch statistics; the generator's are dropped, it is not being trained.
+    codes Enc(x) of the real batch and the critic's real batch is drawn from the prior. The
+    critic scores the real and the generated batch in two calls, so batch norm never mixes them
+    (article 003's tip; Salimans et al. 2016), and keeps its updated batch statistics; the
+    generator's are dropped, it is not being trained.
     """
     key_fake, key_loss = jax.random.split(key)
     real, condition = _condition(real)

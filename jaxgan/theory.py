@@ -208,7 +208,8 @@ def critic_1d(config: ml_collections.ConfigDict, run_dir: str) -> dict:
     residual = critic[between] - np.polyval(fit, grid[between])
     summary = {
         # |∇| where the generator's samples are, relative to the largest |∇| on the grid.
-        "discriminator_relative_gradient_at_fake": float(np.abs(discriminator_slope[at_fake]) / np.abs(discriminator_slope).max()),
+        "discriminator_relative_gradient_at_fake":
+            float(np.abs(discriminator_slope[at_fake]) / np.abs(discriminator_slope).max()),
         "critic_relative_gradient_at_fake": float(np.abs(critic_slope[at_fake]) / np.abs(critic_slope).max()),
         "critic_linear_r2_between_modes": float(1.0 - residual.var() / critic[between].var()),
     }

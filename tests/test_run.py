@@ -18,8 +18,8 @@ from jaxgan.data import toy
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
 TINY = ["--set", "model.generator_hidden=16,16", "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16",
-        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100", "--set", "eval.every=4",
-        "--no-progress"]
+        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100",
+        "--set", "eval.every=4", "--no-progress"]
 
 
 def _run(argv):
@@ -124,9 +124,11 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "ebgan_mlp", "--set", "model.critic_norm=layer"], "ebgan's auto-encoder critic takes no"),
         (["--exp", "wgangp_dcgan_mnist", "--set", "model.critic_norm=batch"], "wgan_gp penalises each example's"),
         (["--exp", "dcgan_mnist", "--set", "data.name=npz"], "data.name=npz needs data.path"),
-        (["--exp", "dcgan_mnist", "--set", "data.name=npz", "--set", "data.path=/nowhere.npz"], "no image file at '/nowhere.npz'"),
+        (["--exp", "dcgan_mnist", "--set", "data.name=npz", "--set", "data.path=/nowhere.npz"],
+         "no image file at '/nowhere.npz'"),
         (["--exp", "dcgan_mnist", "--set", "game.name=ebgan"], "image runs take gan, nsgan"),
-        (["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"], "only mnist has an offline copy"),
+        (["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"],
+         "only mnist has an offline copy"),
         ([], "--exp is required"),
     ],
 )

@@ -6,5 +6,5 @@ from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP", "AdversarialAutoencoder", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "MaxEntropyGenerator", "MinibatchDiscrimination",
-           "SubPixelConvTranspose", "VariationalAutoencoder", "VirtualBatchNorm"]
+__all__ = ["MLP", "AdversarialAutoencoder", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "MaxEntropyGenerator",
+           "MinibatchDiscrimination", "SubPixelConvTranspose", "VariationalAutoencoder", "VirtualBatchNorm"]
