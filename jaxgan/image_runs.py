@@ -168,10 +168,15 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
         return {**summary, **{f"stacked_{k}": v for k, v in metrics.stacked_mnist_modes(digits).items()}}
     fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
     real_features, _ = classifier.features_and_probabilities(images.to_model_range(held_out.images))
+    training_features, _ = classifier.features_and_probabilities(images.to_model_range(train.images[:len(fake)]))
+    real_statistics = metrics.gaussian_statistics(real_features)
     kid, kid_std = metrics.kernel_distance(fake_features, real_features)
     return {**summary,
             "classifier_fid": round(metrics.frechet_distance(*metrics.gaussian_statistics(fake_features),
-                                                             *metrics.gaussian_statistics(real_features)), 4),
+                                                             *real_statistics), 4),
+            # The same distance from real training images: the floor for a perfect generator.
+            "classifier_fid_real_images": round(metrics.frechet_distance(
+                *metrics.gaussian_statistics(training_features), *real_statistics), 4),
             "classifier_kid": round(kid, 5), "classifier_kid_std": round(kid_std, 5),
             "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4)}
 

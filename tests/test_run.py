@@ -69,6 +69,7 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys):
         assert 1 <= summary["stacked_modes"] <= 40 and summary["stacked_kl_to_uniform"] >= 0
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
+        assert 0 <= summary["classifier_fid_real_images"]
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]

@@ -78,7 +78,7 @@ def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tu
         labels = None if images.labels is None else images.labels[rows]
         return ImageSet(images.images[rows], labels, images.num_classes, f"{images.name} ({suffix})")
 
-    return part(order[:cut], "classifier training"), part(order[cut:], "held out")
+    return part(order[:cut], "training part"), part(order[cut:], "held out")
 
 
 def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, batch_size: int = 128,
