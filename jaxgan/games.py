@@ -137,7 +137,7 @@ def energy_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInpu
     loss = jnp.mean(critic(fake))
     if not pull_away_weight:
         return loss, {}
-    term = pull_away(critic.method("codes", fake))
+    term = pull_away(critic.method("encode", fake))
     return loss + pull_away_weight * term, {"pull_away": term}
 
 
@@ -247,7 +247,7 @@ def hinge(n_critic: int = 1) -> Game:
 def ebgan(margin: float, pull_away_weight: float = 0.0, n_critic: int = 1) -> Game:
     """Energy-based GAN (Zhao et al. 2017; article 000): pair it with `models.AutoencoderEnergy`.
 
-    With `pull_away_weight` > 0 (the paper uses 0.1) the critic must have a `codes` method.
+    With `pull_away_weight` > 0 (the paper uses 0.1) the critic must have an `encode` method.
     """
     if margin <= 0 or pull_away_weight < 0:
         raise ValueError(f"ebgan needs margin > 0 and pull_away_weight >= 0, got {margin} and {pull_away_weight}")

@@ -66,7 +66,7 @@ class BoundModel:
     """A network at fixed variables, as loss functions see it, in training mode.
 
     `model(*inputs)` runs the network; `model.method(name, *inputs)` runs another method of a
-    Linen module (an auto-encoder's `codes`, a critic's `features`) at the same variables. Each
+    Linen module (an auto-encoder's `encode`, a critic's `features`) at the same variables. Each
     call updates the collections named in the spec's `mutable` (batch statistics), so two calls
     normalise two batches separately; `collections` holds them after the last call, for the
     step to store or drop. `condition` (class labels, say) is appended to every call's inputs,

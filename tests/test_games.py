@@ -73,9 +73,9 @@ def test_ebgan_losses_and_pull_away_term():
     variables = module.init(jax.random.PRNGKey(1), x)
     critic = BoundModel(jaxgan.PlayerSpec.from_linen(module, optax.sgd(0.1)), variables)
     chex.assert_shape(critic(x), (5,))
-    chex.assert_shape(critic.method("codes", x), (5, 2))
+    chex.assert_shape(critic.method("encode", x), (5, 2))
     loss, metrics = games.energy_generator_loss(critic, x, None, pull_away_weight=0.1)
-    np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("codes", x)), rtol=1e-6)
+    np.testing.assert_allclose(loss, jnp.mean(critic(x)) + 0.1 * games.pull_away(critic.method("encode", x)), rtol=1e-6)
     with pytest.raises(ValueError, match="margin > 0"):
         jaxgan.ebgan(margin=0.0)
 

@@ -12,12 +12,12 @@ from jaxgan import vae
 from jaxgan.models.mlp import MLP
 
 
-class AutoencoderEnergy(nn.Module):
-    """D(x) = ‖Dec(Enc(x)) − x‖² / dim: low energy on data, high elsewhere (article 000).
+class _MirroredAutoencoder(nn.Module):
+    """An MLP encoder x -> z and the decoder with the mirrored widths z -> x (ReLU).
 
     Attributes:
       hidden: widths of the encoder's hidden layers; the decoder mirrors them.
-      code_dim: width of the code Enc(x).
+      code_dim: width of the code z = Enc(x).
       data_dim: width of x.
     """
 
@@ -29,14 +29,22 @@ class AutoencoderEnergy(nn.Module):
         self.encoder = MLP(tuple(self.hidden), self.code_dim)
         self.decoder = MLP(tuple(reversed(self.hidden)), self.data_dim)
 
-    def codes(self, x: jax.Array) -> jax.Array:
-        """Enc(x), shape (batch, code_dim): what EBGAN's pull-away term spreads apart."""
+    def encode(self, x: jax.Array) -> jax.Array:
+        """The code Enc(x), shape (batch, code_dim)."""
         return self.encoder(x)
+
+    def reconstruction_logits(self, x: jax.Array) -> jax.Array:
+        """Dec(Enc(x)), the decoder's raw output."""
+        return self.decoder(self.encoder(x))
+
+
+class AutoencoderEnergy(_MirroredAutoencoder):
+    """D(x) = ‖Dec(Enc(x)) − x‖² / dim: low energy on data, high elsewhere (EBGAN, Zhao et al.
+    2017; article 000). EBGAN's pull-away term spreads the codes `encode(x)` apart."""
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """The energy of each example, shape (batch,)."""
-        reconstruction = self.decoder(self.encoder(x))
-        return jnp.mean((reconstruction - x) ** 2, axis=tuple(range(1, x.ndim)))
+        return jnp.mean((self.reconstruction_logits(x) - x) ** 2, axis=tuple(range(1, x.ndim)))
 
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -93,32 +101,12 @@ class VariationalAutoencoder(nn.Module):
         return self.encode(self(z))
 
 
-class AdversarialAutoencoder(nn.Module):
+class AdversarialAutoencoder(_MirroredAutoencoder):
     """An adversarial autoencoder's networks (Makhzani et al. 2015): a deterministic encoder
-    x -> z whose codes a latent critic matches to the prior, and a Bernoulli decoder z -> x.
-
-    Attributes:
-      hidden: widths of the encoder's hidden layers (the article's MNIST model: 1000, 1000);
-        the decoder mirrors them.
-      code_dim: dimension of the code z.
-      data_dim: dimension of x (flattened, in [0, 1]).
+    x -> z whose codes a latent critic matches to the prior, and a Bernoulli decoder z -> x
+    (logits `reconstruction_logits`, x in [0, 1]). The article's MNIST model has hidden
+    widths (1000, 1000).
     """
-
-    hidden: Sequence[int]
-    code_dim: int
-    data_dim: int
-
-    def setup(self):
-        self.encoder = MLP(tuple(self.hidden), self.code_dim)
-        self.decoder = MLP(tuple(reversed(self.hidden)), self.data_dim)
-
-    def encode(self, x: jax.Array) -> jax.Array:
-        """The code z = Enc(x), shape (batch, code_dim): what the critic sees."""
-        return self.encoder(x)
-
-    def reconstruction_logits(self, x: jax.Array) -> jax.Array:
-        """The decoder's Bernoulli logits for Dec(Enc(x))."""
-        return self.decoder(self.encoder(x))
 
     def __call__(self, z: jax.Array) -> jax.Array:
         """The decoded image σ(Dec(z)), in [0, 1]."""
