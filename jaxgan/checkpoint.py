@@ -7,6 +7,8 @@ from typing import Any
 
 import orbax.checkpoint as ocp
 
+from jaxgan.configs import ConfigError
+
 
 class Checkpointer:
     """An Orbax `CheckpointManager` for one run directory's `checkpoints/` folder.
@@ -35,7 +37,16 @@ class Checkpointer:
         step = self.latest_step() if step is None else step
         if step is None:
             raise FileNotFoundError(f"no checkpoint in {self.directory}")
-        return self._manager.restore(step, args=ocp.args.StandardRestore(template))
+        try:
+            return self._manager.restore(step, args=ocp.args.StandardRestore(template))
+        except ValueError as error:
+            if "tree structures do not match" not in str(error):
+                raise
+            fields = ", ".join(line.strip().rstrip(":") for line in str(error).splitlines()[1:]
+                               if line.strip() and not line.startswith((" ", "If ")))
+            raise ConfigError(f"{self.path(step)} holds a training state laid out differently from this run's (it "
+                              f"differs in: {fields}); it was written by another jaxgan version or another model. "
+                              "Evaluate it with the version that wrote it, or start a new run directory") from None
 
     def path(self, step: int) -> str:
         """Where the checkpoint of `step` lives."""
