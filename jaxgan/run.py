@@ -49,6 +49,7 @@ def resolve_config(args: argparse.Namespace):
     return config
 
 
+TRAINING_RUNNERS = ("gan", "image_gan", "autoencoder")  # run by jaxgan.train; other runners are theory experiments
 _SCORES = ("held_out_elbo", "held_out_iwae", "held_out_reconstruction_nats", "classifier_fid", "classifier_kid",
            "classifier_inception_score", "stacked_modes", "stacked_kl_to_uniform", "wasserstein", "reconstruction_loss",
            "critic_loss", "generator_loss")
@@ -76,7 +77,7 @@ def format_summary(summary: dict) -> str:
 
 def _runner(config):
     """The function that runs `config`: the training loop or a theory experiment."""
-    if config.runner in ("gan", "image_gan", "autoencoder"):
+    if config.runner in TRAINING_RUNNERS:
         from jaxgan import train
 
         return train.train_and_evaluate

@@ -97,7 +97,7 @@ def _config(name, **overrides):
 
 
 def test_every_theory_experiment_has_a_smoke_run():
-    from jaxgan import configs
+    from jaxgan import configs, run
 
-    names = {name for name in configs.list_experiments() if configs.get_config(name).runner not in ("gan", "image_gan")}
+    names = {name for name in configs.list_experiments() if configs.get_config(name).runner not in run.TRAINING_RUNNERS}
     assert names == set(SHORT) == set(theory.EXPERIMENTS)
