@@ -108,10 +108,17 @@ def init_player(spec: PlayerSpec, key: jax.Array, *example_inputs: Any) -> Playe
     return Player(params=params, opt_state=spec.tx.init(params), collections=variables)
 
 
+def optimizer_step(tx: optax.GradientTransformation, params: Any, opt_state: optax.OptState,
+                   grads: Any) -> tuple[Any, optax.OptState]:
+    """(params, opt_state) after one step of `tx` along `grads`."""
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
 def apply_gradients(spec: PlayerSpec, player: Player, grads: Any) -> Player:
     """One optimizer step of `player` along `grads`; the other player is untouched."""
-    updates, opt_state = spec.tx.update(grads, player.opt_state, player.params)
-    return player.replace(params=optax.apply_updates(player.params, updates), opt_state=opt_state)
+    params, opt_state = optimizer_step(spec.tx, player.params, player.opt_state, grads)
+    return player.replace(params=params, opt_state=opt_state)
 
 
 class GANState(flax.struct.PyTreeNode):

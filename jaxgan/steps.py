@@ -23,7 +23,7 @@ from jax.sharding import Mesh
 
 from jaxgan import parallel
 from jaxgan.games import Game, GeneratorInputs, Metrics
-from jaxgan.state import BoundModel, GANState, PlayerSpec, apply_gradients, bind, init_player
+from jaxgan.state import BoundModel, GANState, PlayerSpec, apply_gradients, bind, init_player, optimizer_step
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
@@ -255,9 +255,9 @@ def generator_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Arr
         generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
         state = state.replace(generator=generator)
     else:  # the regularisation phase, with the encoder's optimizer and state
-        updates, encoder_opt_state = spec.encoder.tx.update(grads, state.encoder_opt_state, state.generator.params)
-        generator = state.generator.replace(params=optax.apply_updates(state.generator.params, updates),
-                                            collections=collections)
+        params, encoder_opt_state = optimizer_step(spec.encoder.tx, state.generator.params, state.encoder_opt_state,
+                                                   grads)
+        generator = state.generator.replace(params=params, collections=collections)
         state = state.replace(generator=generator, encoder_opt_state=encoder_opt_state)
     return _update_generator_average(spec, state), metrics
 
