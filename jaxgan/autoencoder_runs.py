@@ -136,12 +136,12 @@ def held_out_elbo(spec: GANSpec, config: ml_collections.ConfigDict, data: Autoen
         return lambda state: {}
 
     @jax.jit
-    def bound(state):
+    def bound(state, x):  # x an argument, not a constant baked into the program
         network = functools.partial(spec.generator.apply, state.generator.variables())
         encode, log_likelihood = _vae_functions(network)
-        return jnp.mean(vae.elbo(jax.random.PRNGKey(config.seed + 1), data.held_out, encode, log_likelihood))
+        return jnp.mean(vae.elbo(jax.random.PRNGKey(config.seed + 1), x, encode, log_likelihood))
 
-    return lambda state: {"held_out_elbo": float(bound(state))}
+    return lambda state: {"held_out_elbo": float(bound(state, data.held_out))}
 
 
 def _vae_functions(network):
