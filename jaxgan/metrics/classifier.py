@@ -20,6 +20,7 @@ import optax
 import orbax.checkpoint as ocp
 
 from jaxgan.data.images import ImageSet, batch_indices, to_model_range
+from jaxgan.state import optimizer_step
 
 STEPS_PER_CALL = 100
 
@@ -94,8 +95,7 @@ def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, bat
             params, opt_state = carry
             grads = jax.grad(lambda p: optax.softmax_cross_entropy_with_integer_labels(
                 module.apply({"params": p}, batch[0]), batch[1]).mean())(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+            return optimizer_step(tx, params, opt_state, grads), None
 
         return jax.lax.scan(step, (params, opt_state), (x, y))[0]
 
