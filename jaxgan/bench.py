@@ -234,8 +234,8 @@ def compare_dcgan(args) -> None:
         import torch
     except ImportError:
         torch = None
-    variants = {"jaxgan (subpixel)": ("subpixel", True), "jaxgan (transpose)": ("transpose", True),
-                "jaxgan (subpixel, loops in lax.scan)": ("subpixel", False)}
+    variants = {"jaxgan (matmul)": ("matmul", True), "jaxgan (transpose)": ("transpose", True),
+                "jaxgan (matmul, loops in lax.scan)": ("matmul", False)}
     rates = {name: jaxgan_dcgan_rate(*variant, args.iters, args.repeats) for name, variant in variants.items()}
     if torch:
         rates[f"torch {torch.__version__} eager ({torch.get_num_threads()} threads)"] = torch_dcgan_rate(

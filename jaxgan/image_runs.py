@@ -67,7 +67,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     if config.game.name not in IMAGE_GAMES:
         raise ConfigError(f"game.name={config.game.name!r}: image runs take {', '.join(IMAGE_GAMES)}")
     for key, allowed in (("generator_norm", ("batch", None)), ("critic_norm", ("batch", "layer", None)),
-                         ("conditioning", ("projection", "concat")), ("upsampling", ("subpixel", "transpose"))):
+                         ("conditioning", ("projection", "concat")), ("upsampling", ("matmul", "transpose"))):
         if config.model[key] not in allowed:
             raise ConfigError(f"model.{key}={config.model[key]!r}: choose {' or '.join(str(a).lower() for a in allowed)}")
 

@@ -1,4 +1,4 @@
-"""DCGAN's networks: the sub-pixel upsampling equals the transposed convolution, shapes, modes."""
+"""DCGAN's networks: the matmul upsampling equals the transposed convolution, shapes, modes."""
 
 import chex
 import flax.linen as nn
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgan.models import DCGANCritic, DCGANGenerator
-from jaxgan.models.dcgan import SubPixelConvTranspose
+from jaxgan.models.dcgan import MatmulConvTranspose, stride2_overlap_add, stride2_windows
 
 
 def _transposed_conv_by_definition(x, kernel):
@@ -23,9 +23,9 @@ def _transposed_conv_by_definition(x, kernel):
     return full[:, 1:-1, 1:-1]
 
 
-def test_subpixel_layer_computes_the_transposed_convolution_of_its_parameters():
+def test_matmul_layer_computes_the_transposed_convolution_of_its_parameters():
     x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 6, 3))
-    layer = SubPixelConvTranspose(4)
+    layer = MatmulConvTranspose(4)
     params = layer.init(jax.random.PRNGKey(1), x)
     params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.PRNGKey(2), p.shape), params)  # bias ≠ 0
     reference = nn.ConvTranspose(4, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)))
@@ -36,10 +36,29 @@ def test_subpixel_layer_computes_the_transposed_convolution_of_its_parameters():
     kernel, bias = (np.asarray(params["params"][name], np.float64) for name in ("kernel", "bias"))
     by_definition = _transposed_conv_by_definition(np.asarray(x, np.float64), kernel) + bias
     np.testing.assert_allclose(ours, by_definition, rtol=1e-5, atol=1e-5)
-    # Gradients agree too (the training step differentiates through the layer).
+    # Gradients agree too (the training step differentiates through the layer's own VJP), and so
+    # do second derivatives (a penalty on ∂loss/∂x, differentiated in the parameters).
     loss = lambda module: lambda p, x: jnp.sum(jnp.sin(module.apply(p, x)))  # noqa: E731
     chex.assert_trees_all_close(jax.grad(loss(layer), argnums=(0, 1))(params, x),
                                 jax.grad(loss(reference), argnums=(0, 1))(params, x), rtol=1e-4, atol=1e-5)
+    penalty = lambda module: lambda p: jnp.sum(jax.grad(loss(module), argnums=1)(p, x) ** 2)  # noqa: E731
+    chex.assert_trees_all_close(jax.grad(penalty(layer))(params), jax.grad(penalty(reference))(params),
+                                rtol=1e-4, atol=1e-5)
+
+
+def test_window_extraction_and_overlap_add_are_adjoint():
+    """⟨windows(x), c⟩ = ⟨x, overlap_add(c)⟩: the pair the layer's forward and backward pass rely on."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 8, 3))
+    windows = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 4, 16 * 3))
+    chex.assert_shape(stride2_windows(x), windows.shape)
+    chex.assert_shape(stride2_overlap_add(windows), x.shape)
+    np.testing.assert_allclose(jnp.vdot(stride2_windows(x), windows), jnp.vdot(x, stride2_overlap_add(windows)),
+                               rtol=1e-5)
+    # A window holds x[2i + s − 1, 2j + t − 1] at tap (s, t), zero off the image.
+    padded = np.pad(np.asarray(x), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    i, j, s, t = 1, 2, 3, 0
+    np.testing.assert_array_equal(stride2_windows(x)[:, i, j].reshape(2, 4, 4, 3)[:, s, t],
+                                  padded[:, 2 * i + s, 2 * j + t])
 
 
 @pytest.mark.parametrize("image_size, channels", [(28, 1), (32, 3), (64, 3)])
@@ -57,9 +76,9 @@ def test_dcgan_shapes_and_output_range(image_size, channels):
 
 def test_generator_upsampling_choices_give_the_same_function():
     z = jax.random.normal(jax.random.PRNGKey(0), (2, 8))
-    subpixel, transpose = (DCGANGenerator(28, 1, width=4, upsampling=kind) for kind in ("subpixel", "transpose"))
-    variables = subpixel.init(jax.random.PRNGKey(1), z)
-    np.testing.assert_allclose(subpixel.apply(variables, z), transpose.apply(variables, z), rtol=1e-5, atol=1e-6)
+    matmul, transpose = (DCGANGenerator(28, 1, width=4, upsampling=kind) for kind in ("matmul", "transpose"))
+    variables = matmul.init(jax.random.PRNGKey(1), z)
+    np.testing.assert_allclose(matmul.apply(variables, z), transpose.apply(variables, z), rtol=1e-5, atol=1e-6)
 
 
 def test_layer_norm_critic_scores_each_image_on_its_own_and_bad_sizes_are_refused():

@@ -54,7 +54,7 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "critic_width": 64,
                 "generator_norm": FieldReference("batch", field_type=str),
                 "critic_norm": FieldReference("batch", field_type=str),
-                "upsampling": "subpixel",  # or transpose: the same function, see models.dcgan
+                "upsampling": "matmul",  # or transpose: the same function, see models.dcgan
                 "conditional": False,
                 "conditioning": "projection",  # or concat
                 "attention": False,  # SAGAN self-attention in both players

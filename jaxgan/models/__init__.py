@@ -1,10 +1,10 @@
 """Built-in Flax Linen networks."""
 
 from jaxgan.models.autoencoder import AdversarialAutoencoder, AutoencoderEnergy, VariationalAutoencoder
-from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator, SubPixelConvTranspose
+from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator, MatmulConvTranspose
 from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
 __all__ = ["MLP", "AdversarialAutoencoder", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "MaxEntropyGenerator",
-           "MinibatchDiscrimination", "SubPixelConvTranspose", "VariationalAutoencoder", "VirtualBatchNorm"]
+           "MatmulConvTranspose", "MinibatchDiscrimination", "VariationalAutoencoder", "VirtualBatchNorm"]
