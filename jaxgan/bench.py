@@ -13,7 +13,8 @@ figures print. `seeds` and `scaling` use the same setting at both sizes. `dcgan`
 DCGAN iteration (one critic and one generator update, non-saturating loss, Adam 2e-4, β₁ = 0.5)
 on 28 × 28 × 1 batches of 64, with `models.DCGANGenerator(28, 1)` and `models.DCGANCritic(28)`
 (both upsampling formulations, loops written out, and once with the loops left in lax.scan)
-against the same networks in PyTorch. Timings exclude
+against the same networks in PyTorch; then the iteration's floating-point work (XLA's cost
+analysis) against this device's float32 matmul peak, the floor no formulation can beat. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process.
 """
@@ -183,13 +184,35 @@ def _dcgan_data(iterations: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(-1, 1, (iterations, 1, DCGAN_BATCH, 28, 28, 1)).astype(np.float32)
 
 
-def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repeats: int) -> float:
-    """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
+def _dcgan_setup(upsampling: str, unroll_loops: bool, iterations: int):
     spec = dcgan_spec(upsampling, unroll_loops)
     data = _dcgan_data(iterations)
-    run = _timed_loop(make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None]))
+    return make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None])
+
+
+def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repeats: int) -> float:
+    """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
+    run = _timed_loop(*_dcgan_setup(upsampling, unroll_loops, iterations))
     run(2)
     return _median_rate(run, iterations, repeats)
+
+
+def dcgan_gflop_per_iteration(upsampling: str = "matmul") -> float:
+    """XLA's count of the floating-point work in one compiled DCGAN iteration, in GFLOP."""
+    train, state, chunks = _dcgan_setup(upsampling, True, 1)
+    cost = train.lower(state, chunks[0]).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of a size × size float32 matrix product in XLA on the default device: the roofline."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (size, size))
+    product = jax.jit(lambda a: a @ a)
+    product(a).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product(a).block_until_ready()
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def torch_dcgan_rate(iterations: int, repeats: int) -> float:
@@ -246,6 +269,10 @@ def compare_dcgan(args) -> None:
     for name, rate in rates.items():
         ratio = f"{rate / reference:5.2f}x torch" if reference else ""
         print(f"{name:<40} {rate:8.2f} it/s  {1000 / rate:8.1f} ms/it  {ratio}")
+    work, peak = dcgan_gflop_per_iteration(), matmul_peak_gflops()
+    matmul_rate = rates["jaxgan (matmul)"]
+    print(f"work per iteration (XLA cost analysis): {work:.2f} GFLOP, run at {work * matmul_rate:.0f} GFLOP/s; "
+          f"float32 matmul peak here: {peak:.0f} GFLOP/s, so at least {1000 * work / peak:.1f} ms/it")
 
 
 def compare_with_torch(args) -> None:
