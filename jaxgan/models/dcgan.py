@@ -19,7 +19,7 @@ DCGAN_INIT = nn.initializers.normal(0.02)
 _LAYOUT = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 IMAGE_SIZES = tuple(_LAYOUT)
 # A 4 × 4 window at stride 2 over x zero-padded by 1 covers, at window row i and tap t, row
-# 2i + t − 1 of x: the (phase, row) = (parity, half) of that row is (_TAP_PHASE[t], i + _TAP_OFFSET[t]).
+# 2i + t − 1 of x: row i + _TAP_OFFSET[t] among the rows of parity (phase) _TAP_PHASE[t].
 _TAP_PHASE = (1, 0, 1, 0)
 _TAP_OFFSET = (-1, 0, 0, 1)
 
@@ -96,9 +96,9 @@ class MatmulConvTranspose(nn.Module):
     overlap-add (col2im) of one matrix product, (N·H·W, C) × (C, 16·out), with the kernel's taps
     reversed to window order; the gradient is the mirror image, the output gradient cut into
     those windows (im2col) times Kᵀ for x and xᵀ times them for K. Three plain GEMMs replace the
-    convolutions with dilated inputs that XLA:CPU otherwise runs several times slower, with
-    the same FLOPs (`python -m jaxgan.bench dcgan` measures both). Not forward-mode
-    differentiable (a custom VJP); `upsampling="transpose"` is.
+    convolutions with dilated inputs that XLA:CPU runs several times slower
+    (`python -m jaxgan.bench dcgan` measures both). Not forward-mode differentiable (a custom
+    VJP); `upsampling="transpose"` is.
     """
 
     features: int
