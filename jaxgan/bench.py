@@ -185,6 +185,7 @@ def _dcgan_data(iterations: int) -> np.ndarray:
 
 
 def _dcgan_setup(upsampling: str, unroll_loops: bool, iterations: int):
+    """(jitted train step, initial state, one real batch per iteration) for the benchmarked DCGAN."""
     spec = dcgan_spec(upsampling, unroll_loops)
     data = _dcgan_data(iterations)
     return make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None])
