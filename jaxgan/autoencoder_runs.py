@@ -146,7 +146,7 @@ def held_out_elbo(spec: GANSpec, config: ml_collections.ConfigDict, data: Autoen
 
 def _vae_functions(network):
     """(encode, log_likelihood) of a VAE's apply function at fixed variables."""
-    return (lambda x: network(x, method="encode")), (lambda x, z: network(x, z, method="log_likelihood"))
+    return vae.module_functions(lambda name, *inputs: network(*inputs, method=name))
 
 
 def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, data: AutoencoderData, figure_path) -> dict:

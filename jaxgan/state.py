@@ -129,7 +129,6 @@ class GANState(flax.struct.PyTreeNode):
       rng: the run's base PRNG key; each step uses `fold_in(rng, step)`, so a resumed run
         draws exactly the keys an uninterrupted one would.
       generator: the generator's arrays.
-      critic: the critic's (discriminator's) arrays.
       critic: the critic's (discriminator's) arrays; None for a one-player model (a VAE).
       generator_ema: exponential moving average of the generator's parameters, used for
         evaluation (Yazıcı et al. 2019), or None when the run keeps none.

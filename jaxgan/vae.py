@@ -20,7 +20,7 @@ autoencoder's reconstruction phase.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -70,9 +70,11 @@ def iwae_bound(key: jax.Array, x: jax.Array, encode: Encoder, log_likelihood: Lo
     return jax.scipy.special.logsumexp(log_weights, axis=0) - math.log(k)
 
 
-def bound_model_functions(model: BoundModel) -> tuple[Encoder, LogLikelihood]:
-    """(encode, log_likelihood) of a VAE module's `encode` and `log_likelihood` methods."""
-    return (lambda x: model.method("encode", x)), (lambda x, z: model.method("log_likelihood", x, z))
+def module_functions(call_method: Callable[..., Any]) -> tuple[Encoder, LogLikelihood]:
+    """(encode, log_likelihood) of a VAE module's `encode` and `log_likelihood` methods, given
+    call_method(name, *inputs), which runs the method `name`: a `BoundModel`'s `method`, or an
+    apply function at fixed variables."""
+    return (lambda x: call_method("encode", x)), (lambda x, z: call_method("log_likelihood", x, z))
 
 
 def negative_elbo(model: BoundModel, real: jax.Array, key: jax.Array):
@@ -81,7 +83,7 @@ def negative_elbo(model: BoundModel, real: jax.Array, key: jax.Array):
     `model` is a `models.VariationalAutoencoder` (any module with `encode` and `log_likelihood`
     methods). Returns (loss, {"elbo"}).
     """
-    bound = jnp.mean(elbo(key, real, *bound_model_functions(model)))
+    bound = jnp.mean(elbo(key, real, *module_functions(model.method)))
     return -bound, {"elbo": bound}
 
 

@@ -87,7 +87,7 @@ def test_one_player_training_raises_the_elbo_in_one_program(vae_spec):
 
 
 def _vae_functions(spec, state):
-    return vae.bound_model_functions(bind(spec.generator, state.generator))
+    return vae.module_functions(bind(spec.generator, state.generator).method)
 
 
 def test_aae_critic_tells_prior_draws_from_codes(aae_spec):
