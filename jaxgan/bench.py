@@ -132,10 +132,11 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
         return torch.nn.Sequential(*layers, torch.nn.Linear(in_features, out_features))
 
     torch.manual_seed(0)
-    generator, critic = mlp(2), mlp(1)
+    device = _torch_device(torch)
+    generator, critic = mlp(2).to(device), mlp(1).to(device)
     generator_opt = torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE, betas=BETAS)
     critic_opt = torch.optim.Adam(critic.parameters(), lr=LEARNING_RATE, betas=BETAS)
-    data = torch.from_numpy(_real_data(iterations, batch))
+    data = torch.from_numpy(_real_data(iterations, batch)).to(device)
 
     def iteration(real_batches):
         for p in critic.parameters():
@@ -143,8 +144,8 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
         for real in real_batches:
             critic_opt.zero_grad()
             with torch.no_grad():
-                fake = generator(torch.randn(batch, 2))
-            eps = torch.rand(batch, 1)
+                fake = generator(torch.randn(batch, 2, device=device))
+            eps = torch.rand(batch, 1, device=device)
             interpolates = (eps * real + (1 - eps) * fake).requires_grad_(True)
             (grads,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
             penalty = ((grads.norm(2, dim=1) - 1) ** 2).mean()
@@ -154,15 +155,33 @@ def torch_rate(width: int, depth: int, batch: int, iterations: int, repeats: int
         for p in critic.parameters():
             p.requires_grad_(False)
         generator_opt.zero_grad()
-        (-critic(generator(torch.randn(batch, 2))).mean()).backward()
+        (-critic(generator(torch.randn(batch, 2, device=device))).mean()).backward()
         generator_opt.step()
 
     def run(n):
         for real_batches in data[:n]:
             iteration(real_batches)
+        _torch_wait(torch, device)
 
     run(2)  # warm up
     return _median_rate(run, iterations, repeats)
+
+
+def _torch_device(torch) -> str:
+    """PyTorch's side runs where JAX's does: on the GPU when there is one."""
+    return "cuda" if torch.cuda.is_available() and jax.default_backend() == "gpu" else "cpu"
+
+
+def _torch_wait(torch, device: str) -> None:
+    """Wait for PyTorch's queued GPU work, so that a timing covers it (eager launches asynchronously)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _torch_description(torch) -> str:
+    device = _torch_device(torch)
+    where = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    return f"torch {torch.__version__} eager on {where}"
 
 
 DCGAN_BATCH, DCGAN_LATENT = 64, 100
@@ -223,30 +242,33 @@ def torch_dcgan_rate(iterations: int, repeats: int) -> float:
     from torch import nn
 
     torch.manual_seed(0)
+    device = _torch_device(torch)
     generator = nn.Sequential(
         nn.Linear(DCGAN_LATENT, 7 * 7 * 128), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
         nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
     critic = nn.Sequential(
         nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128),
         nn.LeakyReLU(0.2), nn.Conv2d(128, 1, 7), nn.Flatten())
+    generator, critic = generator.to(device), critic.to(device)
     generator_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     critic_opt = torch.optim.Adam(critic.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    data = torch.from_numpy(_dcgan_data(iterations)[:, 0].transpose(0, 1, 4, 2, 3).copy())
+    data = torch.from_numpy(_dcgan_data(iterations)[:, 0].transpose(0, 1, 4, 2, 3).copy()).to(device)
     softplus = nn.functional.softplus
 
     def iteration(real):
         critic_opt.zero_grad()
         with torch.no_grad():
-            fake = generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT))
+            fake = generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT, device=device))
         (softplus(-critic(real)).mean() + softplus(critic(fake)).mean()).backward()
         critic_opt.step()
         generator_opt.zero_grad()
-        softplus(-critic(generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT)))).mean().backward()
+        softplus(-critic(generator(torch.randn(DCGAN_BATCH, DCGAN_LATENT, device=device)))).mean().backward()
         generator_opt.step()
 
     def run(n):
         for real in data[:n]:
             iteration(real)
+        _torch_wait(torch, device)
 
     run(2)
     return _median_rate(run, iterations, repeats)
@@ -262,7 +284,7 @@ def compare_dcgan(args) -> None:
                 "jaxgan (matmul, loops in lax.scan)": ("matmul", False)}
     rates = {name: jaxgan_dcgan_rate(*variant, args.iters, args.repeats) for name, variant in variants.items()}
     if torch:
-        rates[f"torch {torch.__version__} eager ({torch.get_num_threads()} threads)"] = torch_dcgan_rate(
+        rates[_torch_description(torch)] = torch_dcgan_rate(
             args.iters, args.repeats)
     print(f"DCGAN 28x28x1, batch {DCGAN_BATCH}, one critic + one generator update; jax {jax.__version__} on "
           f"{jax.devices()[0].platform}")
@@ -283,8 +305,7 @@ def compare_with_torch(args) -> None:
     except ImportError:
         torch = None
     print(f"WGAN-GP toy, {N_CRITIC} critic steps per generator iteration; jax {jax.__version__} on "
-          f"{jax.devices()[0].platform}" + (f", torch {torch.__version__} eager on CPU "
-                                             f"({torch.get_num_threads()} threads)" if torch else ", torch not installed"))
+          f"{jax.devices()[0].platform}" + (f", {_torch_description(torch)}" if torch else ", torch not installed"))
     print(f"{'size':<10} {'MLP':<8} {'batch':>5} {'jaxgan 1/call':>14} {f'jaxgan {args.per_call}/call':>15} "
           f"{'torch eager':>12} {'ratio':>6}")
     for name, (width, depth, batch) in SIZES.items():
