@@ -1,10 +1,27 @@
 """jaxgan: adversarial and variational generative models in JAX and Flax."""
 
-from jaxgan.games import Game, GeneratorInputs, ebgan, gan, hinge, lsgan, meg, wgan, wgan_gp, with_feature_matching
+from jaxgan.games import (
+    GAMES,
+    Game,
+    GeneratorInputs,
+    Needs,
+    ebgan,
+    gan,
+    hinge,
+    lsgan,
+    make_game,
+    meg,
+    register_game,
+    wgan,
+    wgan_gp,
+    with_feature_matching,
+)
 from jaxgan.penalties import clip_weights, data_gradient_penalty, gradient_penalty
-from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, apply_gradients, init_player
+from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, TrainState, apply_gradients, init_player
 from jaxgan.steps import (
+    AAESpec,
     GANSpec,
+    Phase,
     InstanceNoise,
     LabelledBatch,
     averaged_generator_params,
@@ -16,20 +33,28 @@ from jaxgan.steps import (
     make_multi_seed_train_step,
     make_train_step,
     standard_normal_latent,
+    reconstruction_step,
     train_step,
     train_steps,
+    VAESpec,
 )
 
 __all__ = [
+    "AAESpec",
     "BoundModel",
+    "GAMES",
     "GANSpec",
     "GANState",
     "InstanceNoise",
     "LabelledBatch",
     "Game",
     "GeneratorInputs",
+    "Needs",
+    "Phase",
     "Player",
     "PlayerSpec",
+    "TrainState",
+    "VAESpec",
     "apply_gradients",
     "averaged_generator_params",
     "clip_weights",
@@ -45,9 +70,12 @@ __all__ = [
     "init_state",
     "init_states",
     "lsgan",
+    "make_game",
     "make_multi_seed_train_step",
     "make_train_step",
     "meg",
+    "reconstruction_step",
+    "register_game",
     "standard_normal_latent",
     "train_step",
     "train_steps",

@@ -2,9 +2,8 @@
 
 `jaxgan.train` calls these for configs whose runner is `autoencoder`
 (`configs/_autoencoders.py`); the loop, checkpoints, resume and error handling are the GAN
-runs'. A VAE is a one-player spec (its negative ELBO is the reconstruction phase and there is no
-game); an AAE adds a latent critic and an `AdversarialEncoder`, so each iteration runs
-Makhzani et al.'s three phases: reconstruction, critic, regularisation.
+runs'. A VAE is a `steps.VAESpec` (one phase, its negative ELBO); an AAE is a `steps.AAESpec`,
+whose iteration runs Makhzani et al.'s three phases: reconstruction, critic, regularisation.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.models.autoencoder import LIKELIHOODS
 from jaxgan.models.mlp import ACTIVATIONS
 from jaxgan.state import PlayerSpec
-from jaxgan.steps import AdversarialEncoder, GANSpec, standard_normal_latent
+from jaxgan.steps import AAESpec, VAESpec, standard_normal_latent
 
 MODELS = ("vae", "aae")
 BINARIZATION_STREAM = 3  # the data's random streams: numpy seeds [seed, stream, ...]
@@ -70,9 +69,6 @@ def check_config(config: ml_collections.ConfigDict) -> None:
         if model.activation not in ACTIVATIONS:
             raise ConfigError(f"model.activation={model.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
         return
-    if config.game.name not in image_runs.IMAGE_GAMES:
-        raise ConfigError(f"game.name={config.game.name!r}: the latent critic plays one of "
-                          f"{', '.join(image_runs.IMAGE_GAMES)}")
     if config.game.feature_matching:
         raise ConfigError("game.feature_matching compares critic features of real and generated batches, and an "
                           "AAE's critic sees codes, not images; unset it")
@@ -107,21 +103,21 @@ def real_chunk(data: AutoencoderData, config: ml_collections.ConfigDict, start: 
     return x
 
 
-def build_spec(config: ml_collections.ConfigDict, data: AutoencoderData, game, optimizer) -> GANSpec:
+def build_spec(config: ml_collections.ConfigDict, data: AutoencoderData, game, optimizer) -> VAESpec | AAESpec:
     """The VAE or AAE of `config`; `game` and `optimizer` are `jaxgan.train`'s builders."""
     model = config.model
     if model.kind == "vae":
         network = VariationalAutoencoder(model.hidden, model.latent_dim, data.data_dim, model.likelihood, model.activation)
-        return GANSpec(game=None, generator=_player(network, optimizer(config, "generator")), critic=None,
-                       sample_latent=standard_normal_latent(model.latent_dim), reconstruction_loss=vae.negative_elbo)
+        return VAESpec(generator=_player(network, optimizer(config, "generator")),
+                       sample_latent=standard_normal_latent(model.latent_dim), loss=vae.negative_elbo)
     network = AdversarialAutoencoder(model.hidden, model.latent_dim, data.data_dim)
-    return GANSpec(
+    return AAESpec(
         game=game(config),
         generator=_player(network, optimizer(config, "generator")),
         critic=PlayerSpec.from_linen(MLP(model.critic_hidden, 1), optimizer(config, "critic")),
         sample_latent=priors.make_prior(model.prior, model.latent_dim),
+        encoder_tx=optimizer(config, "encoder"),
         reconstruction_loss=vae.reconstruction_cross_entropy,
-        encoder=AdversarialEncoder("encode", optimizer(config, "encoder")),
     )
 
 
@@ -129,7 +125,7 @@ def _player(network, tx) -> PlayerSpec:
     return PlayerSpec.from_linen(network, tx, init_method="initialize")
 
 
-def held_out_elbo(spec: GANSpec, config: ml_collections.ConfigDict, data: AutoencoderData):
+def held_out_elbo(spec: VAESpec | AAESpec, config: ml_collections.ConfigDict, data: AutoencoderData):
     """held_out_elbo(state) -> {"held_out_elbo": the mean single-sample ELBO of the held-out
     digits} for a VAE, to watch for over-fitting while training; {} for an AAE."""
     if config.model.kind != "vae":
@@ -149,7 +145,7 @@ def _vae_functions(network):
     return vae.module_functions(lambda name, *inputs: network(*inputs, method=name))
 
 
-def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, data: AutoencoderData, figure_path) -> dict:
+def evaluate(config: ml_collections.ConfigDict, spec: VAESpec | AAESpec, state, data: AutoencoderData, figure_path) -> dict:
     """Held-out scores and figures: reconstructions, samples, and for a 2-D code its map.
 
     The VAE reports the held-out ELBO and the IWAE bound with eval.iwae_samples samples (an
@@ -186,7 +182,7 @@ def _likelihood_bounds(network, x: np.ndarray, config: ml_collections.ConfigDict
             "held_out_iwae": round(float(iwae.mean()), 3), "iwae_samples": k}
 
 
-def _write_figures(config, spec: GANSpec, network, data: AutoencoderData, codes: np.ndarray, figure_path) -> None:
+def _write_figures(config, spec: VAESpec | AAESpec, network, data: AutoencoderData, codes: np.ndarray, figure_path) -> None:
     columns, shape = config.eval.grid_columns, data.image_shape
     originals = data.held_out[:columns * columns // 2]
     reconstructions = network(codes[:len(originals)])

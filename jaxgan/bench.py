@@ -187,7 +187,7 @@ def _torch_description(torch) -> str:
 DCGAN_BATCH, DCGAN_LATENT = 64, 100
 
 
-def dcgan_spec(upsampling: str, unroll_loops: bool = True) -> GANSpec:
+def dcgan_spec(upsampling: str) -> GANSpec:
     """The benchmarked DCGAN: 28 × 28 grey images, batch norm in both players."""
     adam = optax.adam(2e-4, 0.5, 0.999)
     return GANSpec(
@@ -195,7 +195,6 @@ def dcgan_spec(upsampling: str, unroll_loops: bool = True) -> GANSpec:
         generator=PlayerSpec.from_linen(DCGANGenerator(28, 1, upsampling=upsampling), adam, mutable=["batch_stats"]),
         critic=PlayerSpec.from_linen(DCGANCritic(28), adam, mutable=["batch_stats"]),
         sample_latent=standard_normal_latent(DCGAN_LATENT),
-        unroll_loops=unroll_loops,
     )
 
 
@@ -205,9 +204,9 @@ def _dcgan_data(iterations: int) -> np.ndarray:
 
 def _dcgan_setup(upsampling: str, unroll_loops: bool, iterations: int):
     """(jitted train step, initial state, one real batch per iteration) for the benchmarked DCGAN."""
-    spec = dcgan_spec(upsampling, unroll_loops)
+    spec = dcgan_spec(upsampling)
     data = _dcgan_data(iterations)
-    return make_train_step(spec), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None])
+    return make_train_step(spec, unroll=unroll_loops), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None])
 
 
 def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repeats: int) -> float:

@@ -32,6 +32,10 @@ class Checkpointer:
         os.makedirs(self.directory, exist_ok=True)
         return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
 
+    def due(self, step: int) -> bool:
+        """Whether the interval asks for a save at `step`."""
+        return self._manager.should_save(step)
+
     def restore(self, template: Any, step: int | None = None) -> Any:
         """The state saved at `step` (default: the latest), shaped like `template`."""
         step = self.latest_step() if step is None else step

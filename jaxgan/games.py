@@ -1,14 +1,20 @@
 """Adversarial methods as data: each is a small frozen dataclass of pure loss functions.
 
 The training loop (`jaxgan.steps`) is generic; a method only says how the critic and the
-generator score a batch. Loss functions receive the critic as a closure `critic(x) -> scores`
-over its current parameters (a `state.BoundModel`), so they never see parameters or optimizers.
+generator score a batch, and what it needs of their networks (`Needs`). Loss functions receive
+the critic as a pure closure `critic(x) -> scores` over its current parameters (a
+`state.BoundModel`), so they never see parameters, optimizers or batch statistics.
+
+Every method is registered by name (`register_game`); `make_game(name, **options)` builds one
+and checks the options against its factory's signature, so the config layer needs no list of
+methods or options of its own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from typing import Callable, NamedTuple
 
 import jax
@@ -43,24 +49,89 @@ GeneratorLoss = Callable[[Critic, jax.Array, GeneratorInputs], tuple[jax.Array, 
 
 
 @dataclasses.dataclass(frozen=True)
+class Needs:
+    """What a method's losses require of one player's network.
+
+    Attributes:
+      per_example_scores: each score must depend on its own example alone, because a loss
+        differentiates the summed scores with respect to the inputs (a gradient penalty). Batch
+        norm in training mode and minibatch discrimination break it.
+      methods: methods besides the call that the losses run (`critic.method("features", x)`).
+      energy_autoencoder: the critic must be an auto-encoder whose score is a reconstruction
+        energy (EBGAN's `models.AutoencoderEnergy`).
+    """
+
+    per_example_scores: bool = False
+    methods: tuple[str, ...] = ()
+    energy_autoencoder: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Game:
-    """A two-player method: the losses each player minimises and the update schedule.
+    """A two-player method: the losses each player minimises, the update schedule, and what the
+    losses need of the players' networks (checked when a `steps.GANSpec` is built).
 
     Attributes:
       name: short name used in logs.
       critic_loss: the critic's loss on a real and a generated batch.
       generator_loss: the generator's loss on a generated batch.
       n_critic: critic updates per generator update.
+      critic_needs: what the losses require of the critic.
+      generator_needs: what the generator loss requires of the generator player.
     """
 
     name: str
     critic_loss: CriticLoss
     generator_loss: GeneratorLoss
     n_critic: int = 1
+    critic_needs: Needs = Needs()
+    generator_needs: Needs = Needs()
 
     def __post_init__(self):
         if self.n_critic < 1:
             raise ValueError(f"n_critic must be at least 1, got {self.n_critic}")
+
+
+GAMES: dict[str, Callable[..., Game]] = {}
+
+
+def register_game(name: str, factory: Callable[..., Game] | None = None):
+    """Register `factory(**options) -> Game` under `name`; usable as a decorator.
+
+    The factory's keyword parameters are the method's options (`make_game` checks them).
+    """
+    if factory is None:
+        return lambda factory: register_game(name, factory)
+    if name in GAMES:
+        raise ValueError(f"a game named {name!r} is registered already")
+    GAMES[name] = factory
+    return factory
+
+
+def game_options(name: str) -> dict[str, inspect.Parameter]:
+    """The options the method `name` takes, from its factory's signature."""
+    return dict(inspect.signature(GAMES[name]).parameters)
+
+
+def make_game(name: str, option_prefix: str = "", **options) -> Game:
+    """The registered method `name` built with `options`; options left None keep the factory's
+    defaults. `option_prefix` (such as "game.") is how error messages name the options.
+
+    Raises:
+      ValueError: an unknown method, an option the method does not take, or a required option
+        left unset, each named with what would fix it.
+    """
+    if name not in GAMES:
+        raise ValueError(f"{option_prefix}name={name!r}: choose one of {', '.join(GAMES)}")
+    accepted = game_options(name)
+    given = {key: value for key, value in options.items() if value is not None}
+    for key in sorted(set(given) - set(accepted)):
+        raise ValueError(f"{option_prefix}{key} is not an option of {name} (it takes {', '.join(accepted)}); unset it "
+                         f"with {option_prefix}{key}=none")
+    for key, parameter in accepted.items():
+        if parameter.default is inspect.Parameter.empty and key not in given:
+            raise ValueError(f"{name} needs {option_prefix}{key}; set it")
+    return GAMES[name](**given)
 
 
 def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *,
@@ -234,18 +305,26 @@ def gan(non_saturating: bool = True, n_critic: int = 1, real_label: float = 1.0)
     return Game("nsgan" if non_saturating else "gan", critic_loss, generator_loss, n_critic)
 
 
+register_game("gan", functools.partial(gan, False))
+register_game("nsgan", functools.partial(gan, True))
+
+
+@register_game("lsgan")
 def lsgan(n_critic: int = 1) -> Game:
     """Least-squares GAN (Mao et al. 2017)."""
     return Game("lsgan", least_squares_critic_loss, least_squares_generator_loss, n_critic)
 
 
+@register_game("hinge")
 def hinge(n_critic: int = 1) -> Game:
     """The hinge loss of geometric GAN / SN-GAN; the generator maximises E[D(G(z))]."""
     return Game("hinge", hinge_critic_loss, wasserstein_generator_loss, n_critic)
 
 
+@register_game("ebgan")
 def ebgan(margin: float, pull_away_weight: float = 0.0, n_critic: int = 1) -> Game:
-    """Energy-based GAN (Zhao et al. 2017; article 000): pair it with `models.AutoencoderEnergy`.
+    """Energy-based GAN (Zhao et al. 2017; article 000): the critic is an auto-encoder whose
+    energy is its reconstruction error (`models.AutoencoderEnergy`).
 
     With `pull_away_weight` > 0 (the paper uses 0.1) the critic must have an `encode` method.
     """
@@ -256,24 +335,31 @@ def ebgan(margin: float, pull_away_weight: float = 0.0, n_critic: int = 1) -> Ga
         functools.partial(energy_critic_loss, margin=margin),
         functools.partial(energy_generator_loss, pull_away_weight=pull_away_weight),
         n_critic,
+        critic_needs=Needs(energy_autoencoder=True, methods=("encode",) if pull_away_weight else ()),
     )
 
 
+@register_game("wgan")
 def wgan(n_critic: int = 5) -> Game:
     """WGAN (Arjovsky et al. 2017). Pair the critic's optimizer with `penalties.clip_weights`."""
     return Game("wgan", wasserstein_critic_loss, wasserstein_generator_loss, n_critic)
 
 
-def wgan_gp(penalty_weight: float = 10.0, n_critic: int = 5) -> Game:
-    """WGAN-GP (Gulrajani et al. 2017): λ = 10 on images, 0.1 in the paper's toy experiments."""
+@register_game("wgan_gp")
+def wgan_gp(penalty_weight: float, n_critic: int = 5) -> Game:
+    """WGAN-GP (Gulrajani et al. 2017): λ = 10 on images, 0.1 in the paper's toy experiments
+    (the right weight depends on the data's scale, so it has no default)."""
     if penalty_weight < 0:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
     critic_loss = functools.partial(_gradient_penalised_critic_loss, penalty_weight=penalty_weight)
-    return Game("wgan_gp", critic_loss, wasserstein_generator_loss, n_critic)
+    return Game("wgan_gp", critic_loss, wasserstein_generator_loss, n_critic,
+                critic_needs=Needs(per_example_scores=True))
 
 
-def meg(penalty_weight: float = 10.0, entropy_weight: float = 1.0, n_critic: int = 5) -> Game:
-    """The maximum-entropy generator (Kumar et al. 2019; article 000).
+@register_game("meg")
+def meg(penalty_weight: float, entropy_weight: float = 1.0, n_critic: int = 5) -> Game:
+    """The maximum-entropy generator (Kumar et al. 2019; article 000); λ weighs the zero-centred
+    penalty on data and, as in WGAN-GP, depends on the data's scale.
 
     The critic is an energy E(x) (an `MLP(hidden, 1)`), the generator a
     `models.MaxEntropyGenerator` that carries the statistics network T(x, z).
@@ -285,9 +371,14 @@ def meg(penalty_weight: float = 10.0, entropy_weight: float = 1.0, n_critic: int
         functools.partial(energy_difference_critic_loss, penalty_weight=penalty_weight),
         functools.partial(max_entropy_generator_loss, entropy_weight=entropy_weight),
         n_critic,
+        critic_needs=Needs(per_example_scores=True),
+        generator_needs=Needs(methods=("statistics",)),
     )
 
 
 def with_feature_matching(game: Game) -> Game:
-    """`game` with its generator loss replaced by feature matching (the critic's loss is kept)."""
-    return dataclasses.replace(game, name=f"{game.name}+feature_matching", generator_loss=feature_matching_generator_loss)
+    """`game` with its generator loss replaced by feature matching (the critic's loss is kept);
+    the critic must then have a `features` method."""
+    needs = dataclasses.replace(game.critic_needs, methods=(*game.critic_needs.methods, "features"))
+    return dataclasses.replace(game, name=f"{game.name}+feature_matching", generator_loss=feature_matching_generator_loss,
+                               critic_needs=needs)

@@ -21,9 +21,6 @@ from jaxgan.models import DCGANCritic, DCGANGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
 
-IMAGE_GAMES = ("gan", "nsgan", "lsgan", "hinge", "wgan", "wgan_gp")
-
-
 def build_source(config: ml_collections.ConfigDict) -> images.ImageSet:
     """The images named by `config.data`, Stacked MNIST built on top when asked.
 
@@ -63,19 +60,20 @@ def _prepared_tfds(config: ml_collections.ConfigDict) -> images.ImageSet | None:
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
-    """The method and model choices, checked before any data is read."""
-    if config.game.name not in IMAGE_GAMES:
-        raise ConfigError(f"game.name={config.game.name!r}: image runs take {', '.join(IMAGE_GAMES)}")
+    """The model choices, checked before any data is read (the method is checked against the
+    players when the spec is built)."""
     for key, allowed in (("generator_norm", ("batch", None)), ("critic_norm", ("batch", "layer", None)),
                          ("conditioning", ("projection", "concat")), ("upsampling", ("matmul", "transpose"))):
         if config.model[key] not in allowed:
             raise ConfigError(f"model.{key}={config.model[key]!r}: choose {' or '.join(str(a).lower() for a in allowed)}")
 
 
-def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet, game, player, optimizer) -> GANSpec:
+def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet, game, player, optimizer,
+              options) -> GANSpec:
     """DCGAN players for `source`'s image size and channels, conditional when model.conditional.
 
-    `game`, `player` and `optimizer` are `jaxgan.train`'s builders, shared with the toy runs.
+    `game`, `player`, `optimizer` and `options` (the spec's training options) are
+    `jaxgan.train`'s builders, shared with the toy runs.
     """
     model = config.model
     if model.conditional and source.labels is None:
@@ -94,8 +92,7 @@ def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet, game, 
         generator=player(generator, optimizer(config, "generator"), model.generator_norm),
         critic=player(critic, optimizer(config, "critic"), model.critic_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
-        generator_ema_decay=config.train.generator_ema,
-        unroll_loops=config.train.unroll_loops,
+        **options(config),
     )
 
 

@@ -52,7 +52,7 @@ def resolve_config(args: argparse.Namespace):
 TRAINING_RUNNERS = ("gan", "image_gan", "autoencoder")  # run by jaxgan.train; other runners are theory experiments
 _SCORES = ("held_out_elbo", "held_out_iwae", "held_out_reconstruction_nats", "classifier_fid", "classifier_kid",
            "classifier_inception_score", "stacked_modes", "stacked_kl_to_uniform", "wasserstein", "reconstruction_loss",
-           "critic_loss", "generator_loss")
+           "critic_loss", "generator_loss", "regularisation_loss")
 
 
 def format_summary(summary: dict) -> str:

@@ -33,12 +33,17 @@ class PlayerSpec:
     ("batch_stats",) for batch norm: training calls `apply(..., mutable=mutable)`, which is how
     a Linen module knows it is training (`self.is_mutable_collection("batch_stats")`); evaluation
     calls plain `apply`.
+
+    `module`, when given (`from_linen` gives it), lets a `steps.GANSpec` check what a method
+    needs of the network (`games.Needs`): its methods, and whether its scores mix the examples
+    of a batch (a module's `mixes_examples` attribute, e.g. minibatch discrimination).
     """
 
     apply: ApplyFn
     init: InitFn
     tx: optax.GradientTransformation
     mutable: tuple[str, ...] = ()
+    module: Any = None
 
     @classmethod
     def from_linen(cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = (),
@@ -47,7 +52,18 @@ class PlayerSpec:
         names the method that initialises it when calling the module would not create every
         parameter (an autoencoder whose call only decodes)."""
         init = module.init if init_method is None else functools.partial(module.init, method=init_method)
-        return cls(apply=module.apply, init=init, tx=tx, mutable=tuple(mutable))
+        return cls(apply=module.apply, init=init, tx=tx, mutable=tuple(mutable), module=module)
+
+    @property
+    def mixes_examples(self) -> bool:
+        """Whether one example's output can depend on the rest of its batch: batch statistics
+        in training mode (a mutable collection), or a module that says it mixes them."""
+        return bool(self.mutable) or bool(getattr(self.module, "mixes_examples", False))
+
+    def lacks_method(self, name: str) -> bool:
+        """True when the module is known and has no method `name` (a plain apply function is
+        taken at its word)."""
+        return self.module is not None and not callable(getattr(self.module, name, None))
 
 
 class Player(flax.struct.PyTreeNode):
@@ -63,36 +79,35 @@ class Player(flax.struct.PyTreeNode):
 
 
 class BoundModel:
-    """A network at fixed variables, as loss functions see it, in training mode.
+    """A network at fixed variables, as loss functions see it: a pure function of its inputs.
 
     `model(*inputs)` runs the network; `model.method(name, *inputs)` runs another method of a
-    Linen module (an auto-encoder's `encode`, a critic's `features`) at the same variables. Each
-    call updates the collections named in the spec's `mutable` (batch statistics), so two calls
-    normalise two batches separately; `collections` holds them after the last call, for the
-    step to store or drop. `condition` (class labels, say) is appended to every call's inputs,
-    so a conditional critic still looks like `critic(x)` to the losses.
+    Linen module (an auto-encoder's `encode`, a critic's `features`) at the same variables. In
+    training mode (the spec's `mutable` collections, such as batch norm's) each call normalises
+    its own batch, and the updated running statistics are dropped here: the step threads them
+    out in one place (`training_call`). `condition` (class labels, say) is appended to every
+    call's inputs, so a conditional critic still looks like `critic(x)` to the losses.
     """
 
     def __init__(self, spec: PlayerSpec, variables: Variables, condition: tuple = ()):
         self._spec, self._variables, self._condition = spec, variables, condition
 
     def __call__(self, *inputs: Any) -> jax.Array:
-        return self._run({}, (*inputs, *self._condition))
+        return training_call(self._spec, self._variables, *inputs, *self._condition)[0]
 
     def method(self, name: str, *inputs: Any) -> jax.Array:
-        return self._run({"method": name}, (*inputs, *self._condition))
+        return training_call(self._spec, self._variables, *inputs, *self._condition, method=name)[0]
 
-    @property
-    def collections(self) -> Variables:
-        """The non-parameter collections, with this model's updates so far."""
-        return {name: value for name, value in self._variables.items() if name != "params"}
 
-    def _run(self, options: dict, inputs: tuple) -> jax.Array:
-        if not self._spec.mutable:
-            return self._spec.apply(self._variables, *inputs, **options)
-        outputs, updates = self._spec.apply(self._variables, *inputs, mutable=list(self._spec.mutable), **options)
-        self._variables = {**self._variables, **updates}
-        return outputs
+def training_call(spec: PlayerSpec, variables: Variables, *inputs: Any, method: str | None = None):
+    """(outputs, collections): the network run in training mode, and its non-parameter
+    collections after the call (the running statistics updated by this batch)."""
+    options = {} if method is None else {"method": method}
+    collections = {name: value for name, value in variables.items() if name != "params"}
+    if not spec.mutable:
+        return spec.apply(variables, *inputs, **options), collections
+    outputs, updates = spec.apply(variables, *inputs, mutable=list(spec.mutable), **options)
+    return outputs, {**collections, **updates}
 
 
 def bind(spec: PlayerSpec, player: Player, params: Any = None, condition: tuple = ()) -> BoundModel:
@@ -121,19 +136,20 @@ def apply_gradients(spec: PlayerSpec, player: Player, grads: Any) -> Player:
     return player.replace(params=params, opt_state=opt_state)
 
 
-class GANState(flax.struct.PyTreeNode):
+class TrainState(flax.struct.PyTreeNode):
     """Everything that changes during training, as one immutable pytree.
 
     Attributes:
-      step: generator iterations completed so far (int32 scalar).
+      step: iterations completed so far (int32 scalar).
       rng: the run's base PRNG key; each step uses `fold_in(rng, step)`, so a resumed run
         draws exactly the keys an uninterrupted one would.
-      generator: the generator's arrays.
+      generator: the generating model's arrays (a GAN's generator, a VAE or an AAE's
+        auto-encoder).
       critic: the critic's (discriminator's) arrays; None for a one-player model (a VAE).
       generator_ema: exponential moving average of the generator's parameters, used for
         evaluation (Yazıcı et al. 2019), or None when the run keeps none.
-      encoder_opt_state: an adversarial autoencoder's regularisation-phase optimizer state
-        (`steps.AdversarialEncoder`), or None.
+      phase_opt_states: the optimizer states of phases that update a player with an optimizer
+        of their own, by phase name (an AAE's "regularisation"), or None when no phase does.
     """
 
     step: jax.Array
@@ -141,4 +157,7 @@ class GANState(flax.struct.PyTreeNode):
     generator: Player
     critic: Player | None
     generator_ema: Any = None
-    encoder_opt_state: optax.OptState | None = None
+    phase_opt_states: dict[str, optax.OptState] | None = None
+
+
+GANState = TrainState  # the name of releases before the phase step; a VAE's state is no GAN's

@@ -1,19 +1,24 @@
 """Pure training transitions and the one place where they are jitted.
 
-One generator iteration (`train_step`) is `n_critic` critic updates under `lax.scan` followed
-by one generator update; `train_steps` scans that over several iterations so that a whole chunk
-of training is a single XLA program. Nothing here is jitted except by `make_train_step`.
+One iteration is a sequence of phases (`Phase`): each trains one player on one loss with one
+optimizer state, and one generic function (`_run_phase`) runs them all. A spec is the maths of
+a model and its phase list:
 
-Autoencoders run in the same loop. A `reconstruction_loss` adds a phase before the critic's that
-trains the generator player on the real batch alone: with no game, that phase is the whole of a
-one-player model (a VAE); with a game and an `AdversarialEncoder`, it is the first of an
-adversarial autoencoder's three phases (reconstruction, critic, regularisation).
+- `GANSpec`: critic × n_critic, then the generator (Goodfellow et al. 2014's alternation);
+- `VAESpec`: one reconstruction phase on the negative ELBO (Kingma & Welling 2014);
+- `AAESpec`: reconstruction, critic × n_critic on codes against prior draws, then the
+  encoder's regularisation with an optimizer of its own (Makhzani et al. 2015).
+
+`train_steps` scans iterations so that a whole chunk of training is a single XLA program.
+Nothing here is jitted except by `make_train_step`, which also holds the execution choices
+(loops written out or scanned, the mesh).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 from typing import Callable, NamedTuple
 
 import jax
@@ -21,13 +26,17 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import parallel
+from jaxgan import parallel, vae
 from jaxgan.games import Game, GeneratorInputs, Metrics
-from jaxgan.state import BoundModel, GANState, PlayerSpec, apply_gradients, bind, init_player, optimizer_step
+from jaxgan.state import (BoundModel, PlayerSpec, TrainState, bind, init_player, optimizer_step,
+                          training_call)
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
 ReconstructionLoss = Callable[[BoundModel, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
+# objective(spec, state, params, real, key) -> (loss, (metrics, collections)): one phase's loss
+# in the trained player's parameters, with that player's collections after the phase.
+Objective = Callable[..., tuple[jax.Array, tuple[Metrics, dict]]]
 
 
 class LabelledBatch(NamedTuple):
@@ -77,76 +86,189 @@ class InstanceNoise:
 
 
 @dataclasses.dataclass(frozen=True)
-class AdversarialEncoder:
-    """The generator player seen by the adversarial phases as an encoder of the data (AAE).
+class Phase:
+    """One update of an iteration: a player, a loss and an optimizer state.
 
-    The critic then tells the codes Enc(x) of a real batch, computed by the generator's method
-    `method`, from draws of the spec's `sample_latent`, which is the prior p(z); the generator's
-    update (Makhzani et al. 2015's regularisation phase) moves the encoder to fool it. That
-    update has its own optimizer `tx`, whose state is `GANState.encoder_opt_state`, so the
-    reconstruction phase's momentum (the generator's own optimizer) never moves the encoder here,
-    and the decoder, whose gradient in this phase is zero, stays put.
+    Attributes:
+      name: the phase's name; its metrics are `{name}_loss` and `{name}_grad_norm`.
+      player: the state field it trains, "generator" or "critic".
+      objective: the loss in the player's parameters (`Objective`).
+      each_batch: run once per real batch of the iteration (the critic's n_critic updates, each
+        with its own key), rather than once on the last batch.
+      stream: which of the iteration's keys it draws from: streams 0 and 1 are the two halves of
+        `split(fold_in(rng, step))` (the critic's and the generator's since the first release),
+        stream k ≥ 2 is `fold_in(fold_in(rng, step), k)`.
+      own_optimizer: the phase updates its player with `spec.phase_optimizers[name]` and state
+        `phase_opt_states[name]`, so its momentum never mixes with the player's own optimizer.
     """
 
-    method: str
-    tx: optax.GradientTransformation
+    name: str
+    player: str
+    objective: Objective
+    each_batch: bool = False
+    stream: int = 0
+    own_optimizer: bool = False
+
+
+def _check_needs(game: Game, generator: PlayerSpec, critic: PlayerSpec) -> None:
+    """Refuse players that lack what the method's losses need (`games.Needs`)."""
+    if game.critic_needs.per_example_scores and critic.mixes_examples:
+        raise ValueError(f"{game.name} penalises each example's input gradient, which batch norm and minibatch "
+                         "discrimination in the critic make depend on the rest of the batch; use a critic without "
+                         "them (model.critic_norm=layer or none, model.minibatch_kernels=0)")
+    if game.critic_needs.energy_autoencoder and critic.module is not None and not getattr(
+            critic.module, "scores_reconstruction_energy", False):
+        raise ValueError(f"{game.name}'s critic must be an auto-encoder energy (models.AutoencoderEnergy)")
+    for role, needs, player in (("critic", game.critic_needs, critic), ("generator", game.generator_needs, generator)):
+        for method in needs.methods:
+            if player.lacks_method(method):
+                raise ValueError(f"{game.name} calls the {role}'s method {method!r}, which "
+                                 f"{type(player.module).__name__} lacks")
 
 
 @dataclasses.dataclass(frozen=True)
 class GANSpec:
-    """Everything static about a GAN: the method, both players and the latent prior.
+    """A GAN: the method, both players and the latent prior; its iteration is the critic's
+    n_critic updates, then the generator's.
 
     `instance_noise`, when set, perturbs the critic's inputs during its updates (InstanceNoise).
     `generator_ema_decay`, when set, keeps m_t = β·m_{t−1} + (1 − β)·θ_t (m_0 = 0) after every
-    generator update, and evaluation samples from the debiased average m_t / (1 − β^t), a
-    normalised exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness
-    of Averaging in GAN Training"; the correction is Adam's). Training uses the live parameters.
-    `unroll_loops` writes the loops over critic updates and over iterations out in straight
-    code instead of `lax.scan`. XLA:CPU runs convolutions inside a loop body far slower
-    (`python -m jaxgan.bench dcgan` measures it), so convolutional models want it; it costs
-    compile time proportional to the loop lengths.
-    `reconstruction_loss`, when set, trains the generator player on each real batch with its own
-    optimizer before the critic's updates (see the module docstring); `game` and `critic` are
-    then None for a one-player model. `encoder` makes the adversarial phases encode the data
-    (AdversarialEncoder); the generator's own call still decodes, so `generate` draws
-    G(z), z ~ p(z).
+    iteration, and evaluation samples from the debiased average m_t / (1 − β^t), a normalised
+    exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging
+    in GAN Training"; the correction is Adam's). Training uses the live parameters.
+
+    Raises:
+      ValueError: at construction, when a player lacks what the method needs (`games.Needs`):
+        a gradient penalty on a critic whose scores mix the batch, a missing method.
     """
 
-    game: Game | None
+    game: Game
     generator: PlayerSpec
-    critic: PlayerSpec | None
+    critic: PlayerSpec
     sample_latent: LatentSampler
     generator_ema_decay: float | None = None
     instance_noise: InstanceNoise | None = None
-    unroll_loops: bool = False
-    reconstruction_loss: ReconstructionLoss | None = None
-    encoder: AdversarialEncoder | None = None
 
     def __post_init__(self):
-        if self.generator_ema_decay is not None and not 0.0 <= self.generator_ema_decay < 1.0:
-            raise ValueError(f"generator_ema_decay must be in [0, 1), got {self.generator_ema_decay}")
-        if (self.game is None) != (self.critic is None):
-            raise ValueError("a GANSpec needs both a game and a critic, or neither (a one-player model)")
-        if self.game is None and self.reconstruction_loss is None:
-            raise ValueError("a GANSpec without a game trains nothing; give it a reconstruction_loss (a VAE's "
-                             "negative ELBO, say) or a game and a critic")
-        if self.game is not None and self.reconstruction_loss is not None and self.encoder is None:
-            raise ValueError("a reconstruction_loss beside a game needs an AdversarialEncoder, whose optimizer keeps the "
-                             "adversarial update's momentum apart from the reconstruction phase's")
-        if self.encoder is not None and self.game is None:
-            raise ValueError("an AdversarialEncoder needs a game and a critic to play against")
+        _check_average(self.generator_ema_decay)
+        _check_needs(self.game, self.generator, self.critic)
+
+    critic_scores_codes = False
+    phase_optimizers = types.MappingProxyType({})
 
     @property
     def batches_per_iteration(self) -> int:
-        """Real batches one iteration takes: one per critic update, or one for a one-player model."""
-        return 1 if self.game is None else self.game.n_critic
+        """Real batches one iteration takes: one per critic update."""
+        return self.game.n_critic
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
+                Phase("generator", "generator", _generator_objective, stream=1))
 
 
-def init_state(spec: GANSpec, key: jax.Array, example_real: RealBatch) -> GANState:
-    """A fresh state: both players initialised, step 0, the run's base key.
+@dataclasses.dataclass(frozen=True)
+class VAESpec:
+    """A one-player model trained on a reconstruction loss alone: a VAE's negative ELBO.
+
+    `generator` is the model that generates (`models.VariationalAutoencoder`: the decoder with
+    the encoder it is trained with); `generate` decodes draws of `sample_latent`.
+    """
+
+    generator: PlayerSpec
+    sample_latent: LatentSampler
+    loss: ReconstructionLoss = vae.negative_elbo
+    generator_ema_decay: float | None = None
+
+    def __post_init__(self):
+        _check_average(self.generator_ema_decay)
+        _check_reconstructed(self.generator)
+
+    critic = None
+    critic_scores_codes = False
+    batches_per_iteration = 1
+    phase_optimizers = types.MappingProxyType({})
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("reconstruction", "generator", _reconstruction_objective, stream=2),)
+
+
+@dataclasses.dataclass(frozen=True)
+class AAESpec:
+    """An adversarial autoencoder (Makhzani et al. 2015): reconstruction, then a critic that
+    tells the codes Enc(x) of the data (fake) from draws of the prior (real), then the
+    regularisation phase that moves the encoder to fool it.
+
+    The regularisation phase has its own optimizer `encoder_tx` (its state is
+    `phase_opt_states["regularisation"]`), so the reconstruction phase's momentum never moves
+    the encoder there, and the decoder, whose gradient in that phase is zero, stays put.
+
+    Attributes:
+      game: the method the latent critic plays.
+      generator: the auto-encoder (`models.AdversarialAutoencoder`); its call decodes.
+      critic: the latent critic.
+      sample_latent: the prior p(z).
+      encoder_tx: the regularisation phase's optimizer.
+      reconstruction_loss: the reconstruction phase's loss.
+      encode_method: the auto-encoder's method that computes the codes.
+    """
+
+    game: Game
+    generator: PlayerSpec
+    critic: PlayerSpec
+    sample_latent: LatentSampler
+    encoder_tx: optax.GradientTransformation
+    reconstruction_loss: ReconstructionLoss = vae.reconstruction_cross_entropy
+    encode_method: str = "encode"
+    generator_ema_decay: float | None = None
+
+    def __post_init__(self):
+        _check_average(self.generator_ema_decay)
+        _check_reconstructed(self.generator)
+        _check_needs(self.game, self.generator, self.critic)
+
+    critic_scores_codes = True
+    instance_noise = None
+
+    @property
+    def batches_per_iteration(self) -> int:
+        return self.game.n_critic
+
+    @property
+    def loss(self) -> ReconstructionLoss:
+        return self.reconstruction_loss
+
+    @property
+    def phase_optimizers(self) -> dict[str, optax.GradientTransformation]:
+        return {"regularisation": self.encoder_tx}
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("reconstruction", "generator", _reconstruction_objective, stream=2),
+                Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
+                Phase("regularisation", "generator", _generator_objective, stream=1, own_optimizer=True))
+
+
+TrainSpec = GANSpec | VAESpec | AAESpec
+
+
+def _check_average(decay: float | None) -> None:
+    if decay is not None and not 0.0 <= decay < 1.0:
+        raise ValueError(f"generator_ema_decay must be in [0, 1), got {decay}")
+
+
+def _check_reconstructed(model: PlayerSpec) -> None:
+    if model.mutable:
+        raise ValueError("an auto-encoder's reconstruction loss calls its methods, whose running statistics no phase "
+                         f"keeps; use a model without mutable collections ({', '.join(model.mutable)})")
+
+
+def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> TrainState:
+    """A fresh state: the players initialised, step 0, the run's base key.
 
     Args:
-      spec: the GAN.
+      spec: the model.
       key: PRNG key; it seeds the initialisation and becomes the state's base key.
       example_real: a batch shaped like the real data (a LabelledBatch for a conditional GAN).
         Only shapes and dtypes matter, except to virtual batch norm, whose reference batch is
@@ -156,25 +278,24 @@ def init_state(spec: GANSpec, key: jax.Array, example_real: RealBatch) -> GANSta
     samples, condition = _condition(example_real)
     z = spec.sample_latent(key_latent, samples.shape[0])
     generator = init_player(spec.generator, key_generator, z, *condition)
-    ema = None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params)
-    critic_inputs = z if spec.encoder is not None else samples  # an AAE's critic scores codes
-    return GANState(
+    critic_inputs = z if spec.critic_scores_codes else samples
+    return TrainState(
         step=jnp.zeros((), jnp.int32),
         rng=base,
         generator=generator,
         critic=None if spec.critic is None else init_player(spec.critic, key_critic, critic_inputs, *condition),
-        generator_ema=ema,
-        encoder_opt_state=None if spec.encoder is None else spec.encoder.tx.init(generator.params),
+        generator_ema=None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params),
+        phase_opt_states={name: tx.init(generator.params) for name, tx in spec.phase_optimizers.items()} or None,
     )
 
 
-def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, labels: jax.Array | None = None,
+def generate(spec: TrainSpec, state: TrainState, key: jax.Array, n: int, *, labels: jax.Array | None = None,
              use_ema: bool = False) -> jax.Array:
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
     running statistics); with `use_ema`, from the averaged generator; for a conditional
     generator, G(z, y) with the n given `labels`."""
     if use_ema and state.generator_ema is None:
-        raise ValueError("use_ema=True but this state keeps no generator average; set GANSpec.generator_ema_decay")
+        raise ValueError("use_ema=True but this state keeps no generator average; set the spec's generator_ema_decay")
     if labels is not None and labels.shape[0] != n:
         raise ValueError(f"generate: {n} samples asked for but {labels.shape[0]} labels given")
     z = spec.sample_latent(key, n)
@@ -183,7 +304,7 @@ def generate(spec: GANSpec, state: GANState, key: jax.Array, n: int, *, labels: 
     return spec.generator.apply(state.generator.variables(params), z, *condition)
 
 
-def averaged_generator_params(spec: GANSpec, state: GANState):
+def averaged_generator_params(spec: TrainSpec, state: TrainState):
     """The debiased average m_t / (1 − β^t); the live parameters before the first update."""
     correction = 1.0 - spec.generator_ema_decay ** state.step.astype(jnp.float32)
     started = state.step > 0
@@ -194,117 +315,127 @@ def averaged_generator_params(spec: GANSpec, state: GANState):
     )
 
 
-def critic_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
-    """One critic update on a real batch and a fresh generated batch; the generator is fixed.
+def _critic_objective(spec, state: TrainState, params, real: RealBatch, key: jax.Array):
+    """The critic's loss on a real batch and a fresh generated batch; the generator is fixed.
 
-    Both players run in training mode. With an `AdversarialEncoder`, the generated batch is the
-    codes Enc(x) of the real batch and the critic's real batch is drawn from the prior. The
-    critic scores the real and the generated batch in two calls, so batch norm never mixes them
-    (article 003's tip; Salimans et al. 2016), and keeps its updated batch statistics; the
-    generator's are dropped, it is not being trained.
+    For an AAE the generated batch is the codes Enc(x) of the real batch and the critic's real
+    batch is drawn from the prior. The critic scores the real and the generated batch in two
+    calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016); its running
+    statistics then advance over the real batch and the generated one, in that order.
     """
     key_fake, key_loss = jax.random.split(key)
     real, condition = _condition(real)
     z = spec.sample_latent(key_fake, real.shape[0])
     generator = bind(spec.generator, state.generator, condition=condition)
-    if spec.encoder is None:
+    if spec.critic_scores_codes:
+        fake, real = jax.lax.stop_gradient(generator.method(spec.encode_method, real)), z
+    else:
         fake = jax.lax.stop_gradient(generator(z))
-    else:  # an AAE's critic tells the codes of the data (fake) from draws of the prior (real)
-        fake, real = jax.lax.stop_gradient(generator.method(spec.encoder.method, real)), z
     if spec.instance_noise is not None:
         # A key of its own (fold_in), so runs without noise keep their random stream.
         key_real_noise, key_fake_noise = jax.random.split(jax.random.fold_in(key, 1))
         std = spec.instance_noise.std_at(state.step)
         real = real + std * jax.random.normal(key_real_noise, real.shape, real.dtype)
         fake = fake + std * jax.random.normal(key_fake_noise, fake.shape, fake.dtype)
-
-    def objective(params):
-        critic = bind(spec.critic, state.critic, params, condition)
-        loss, metrics = spec.game.critic_loss(critic, real, fake, key_loss)
-        return loss, (metrics, critic.collections)
-
-    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.critic.params)
-    critic = apply_gradients(spec.critic, state.critic, grads).replace(collections=collections)
-    metrics = {**metrics, "critic_loss": loss, "critic_grad_norm": optax.tree.norm(grads)}
-    return state.replace(critic=critic), metrics
+    variables = state.critic.variables(params)
+    loss, metrics = spec.game.critic_loss(BoundModel(spec.critic, variables, condition), real, fake, key_loss)
+    collections = state.critic.collections
+    if spec.critic.mutable:
+        for batch in (real, fake):
+            collections = training_call(spec.critic, {**variables, **collections}, batch, *condition)[1]
+    return loss, (metrics, collections)
 
 
-def generator_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
-    """One generator update against the current critic; the critic is fixed.
+def _generator_objective(spec, state: TrainState, params, real: RealBatch, key: jax.Array):
+    """The generator's loss against the current critic, which is fixed; for an AAE, the
+    encoder's regularisation loss on the codes of the real batch.
 
-    Args:
-      real: a real batch; its size sets the generated batch's, and losses such as feature
-        matching compare against it.
-      key: PRNG key for the latent codes.
-
-    The generator keeps its updated batch statistics; the critic's are dropped.
+    The generator's running statistics are those of its call on the latent codes.
     """
     real, condition = _condition(real)
     z = spec.sample_latent(key, real.shape[0])
-
-    def objective(params):
-        generator = bind(spec.generator, state.generator, params, condition)
-        fake = generator(z) if spec.encoder is None else generator.method(spec.encoder.method, real)
-        inputs = GeneratorInputs(latents=z, real=real, generator=generator)
-        loss, metrics = spec.game.generator_loss(bind(spec.critic, state.critic, condition=condition), fake, inputs)
-        return loss, (metrics, generator.collections)
-
-    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
-    metrics = {**metrics, "generator_loss": loss, "generator_grad_norm": optax.tree.norm(grads)}
-    if spec.encoder is None:
-        generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
-        state = state.replace(generator=generator)
-    else:  # the regularisation phase, with the encoder's optimizer and state
-        params, encoder_opt_state = optimizer_step(spec.encoder.tx, state.generator.params, state.encoder_opt_state,
-                                                   grads)
-        generator = state.generator.replace(params=params, collections=collections)
-        state = state.replace(generator=generator, encoder_opt_state=encoder_opt_state)
-    return _update_generator_average(spec, state), metrics
+    variables = state.generator.variables(params)
+    if spec.critic_scores_codes:
+        fake, collections = training_call(spec.generator, variables, real, *condition, method=spec.encode_method)
+    else:
+        fake, collections = training_call(spec.generator, variables, z, *condition)
+    inputs = GeneratorInputs(latents=z, real=real, generator=BoundModel(spec.generator, variables, condition))
+    critic = bind(spec.critic, state.critic, condition=condition)
+    loss, metrics = spec.game.generator_loss(critic, fake, inputs)
+    return loss, (metrics, collections)
 
 
-def _update_generator_average(spec: GANSpec, state: GANState) -> GANState:
-    """m_t = β·m_{t−1} + (1 − β)·θ_t after a generator update, when the spec keeps an average."""
+def _reconstruction_objective(spec, state: TrainState, params, real: RealBatch, key: jax.Array):
+    """The model's reconstruction loss (`spec.loss`) on the real batch."""
+    real, condition = _condition(real)
+    loss, metrics = spec.loss(bind(spec.generator, state.generator, params, condition), real, key)
+    return loss, (metrics, state.generator.collections)
+
+
+def _run_phase(spec: TrainSpec, phase: Phase, state: TrainState, real: RealBatch, key: jax.Array):
+    """One update of `phase.player` along the gradient of `phase.objective`; every other array
+    of the state is left as it was."""
+    player = getattr(state, phase.player)
+    objective = functools.partial(phase.objective, spec, state, real=real, key=key)
+    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(player.params)
+    if phase.own_optimizer:
+        params, opt_state = optimizer_step(spec.phase_optimizers[phase.name], player.params,
+                                           state.phase_opt_states[phase.name], grads)
+        state = state.replace(phase_opt_states={**state.phase_opt_states, phase.name: opt_state})
+        player = player.replace(params=params, collections=collections)
+    else:
+        params, opt_state = optimizer_step(getattr(spec, phase.player).tx, player.params, player.opt_state, grads)
+        player = player.replace(params=params, opt_state=opt_state, collections=collections)
+    metrics = {**metrics, f"{phase.name}_loss": loss, f"{phase.name}_grad_norm": optax.tree.norm(grads)}
+    return state.replace(**{phase.player: player}), metrics
+
+
+def _phase_by_name(spec: TrainSpec, name: str) -> Phase:
+    return next(phase for phase in spec.phases if phase.name == name)
+
+
+def critic_step(spec: GANSpec | AAESpec, state: TrainState, real: RealBatch, key: jax.Array):
+    """One critic update (the spec's "critic" phase) on a real batch; the generator is fixed."""
+    return _run_phase(spec, _phase_by_name(spec, "critic"), state, real, key)
+
+
+def generator_step(spec: GANSpec | AAESpec, state: TrainState, real: RealBatch, key: jax.Array):
+    """One generator update against the current critic (an AAE's regularisation phase); the
+    critic is fixed. `real` sets the generated batch's size; feature matching compares with it."""
+    return _run_phase(spec, spec.phases[-1], state, real, key)
+
+
+def reconstruction_step(spec: VAESpec | AAESpec, state: TrainState, real: RealBatch, key: jax.Array):
+    """One update of the model on its reconstruction loss, with its own optimizer."""
+    return _run_phase(spec, _phase_by_name(spec, "reconstruction"), state, real, key)
+
+
+def _update_generator_average(spec: TrainSpec, state: TrainState) -> TrainState:
+    """m_t = β·m_{t−1} + (1 − β)·θ_t after an iteration, when the spec keeps an average."""
     if spec.generator_ema_decay is None:
         return state
     ema = optax.incremental_update(state.generator.params, state.generator_ema, step_size=1.0 - spec.generator_ema_decay)
     return state.replace(generator_ema=ema)
 
 
-def reconstruction_step(spec: GANSpec, state: GANState, real: RealBatch, key: jax.Array):
-    """One update of the generator player on `spec.reconstruction_loss` of a real batch, with the
-    generator's own optimizer: an AAE's reconstruction phase, or a VAE's whole update.
-
-    The generator keeps its updated batch statistics. With no game, this update is the
-    generator's last of the iteration and the parameter average follows it.
-    """
-    real, condition = _condition(real)
-
-    def objective(params):
-        model = bind(spec.generator, state.generator, params, condition)
-        loss, metrics = spec.reconstruction_loss(model, real, key)
-        return loss, (metrics, model.collections)
-
-    (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(state.generator.params)
-    generator = apply_gradients(spec.generator, state.generator, grads).replace(collections=collections)
-    state = state.replace(generator=generator)
-    metrics = {**metrics, "reconstruction_loss": loss, "reconstruction_grad_norm": optax.tree.norm(grads)}
-    return (_update_generator_average(spec, state) if spec.game is None else state), metrics
+def _stream_key(step_key: jax.Array, stream: int) -> jax.Array:
+    """The iteration's key for a phase's stream (see `Phase.stream`)."""
+    return jax.random.split(step_key)[stream] if stream < 2 else jax.random.fold_in(step_key, stream)
 
 
-def train_step(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:
-    """One generator iteration: the reconstruction update if the spec has one, then `n_critic`
-    critic updates (lax.scan) and one generator update if it has a game.
+def train_step(spec: TrainSpec, state: TrainState, real: RealBatch, *, unroll: bool = False):
+    """One iteration: the spec's phases in order, then the generator average.
 
     Args:
-      spec: the GAN.
+      spec: the model.
       state: the current state.
       real: one real batch per critic update, shape (n_critic, batch, ...), or (1, batch, ...)
         for a one-player model; for a conditional GAN a LabelledBatch whose labels are
-        (n_critic, batch). The reconstruction update takes the last batch, as the generator's does.
+        (n_critic, batch). Phases that run once take the last batch.
+      unroll: write the loop over critic updates out instead of `lax.scan` (see make_train_step).
 
     Returns:
-      The new state (step + 1) and metrics: the reconstruction update's, the last critic
-      update's and the generator's.
+      The new state (step + 1) and metrics: each phase's, the last update's for a repeated one.
     """
     n_batches, shape = spec.batches_per_iteration, _condition(real)[0].shape
     if shape[0] != n_batches:
@@ -314,37 +445,37 @@ def train_step(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANStat
     step_key = jax.random.fold_in(state.rng, state.step)
     last_batch = jax.tree.map(lambda r: r[-1], real)
     metrics = {}
-    if spec.reconstruction_loss is not None:  # its own key, so GAN runs keep their random stream
-        state, metrics = reconstruction_step(spec, state, last_batch, jax.random.fold_in(step_key, 2))
-    if spec.game is not None:
-        key_critic, key_generator = jax.random.split(step_key)
+    for phase in spec.phases:
+        key = _stream_key(step_key, phase.stream)
+        if phase.each_batch:
+            def update(state, batch_and_key, phase=phase):
+                return _run_phase(spec, phase, state, *batch_and_key)
 
-        def critic_update(state, batch_and_key):
-            return critic_step(spec, state, *batch_and_key)
-
-        critic_keys = jax.random.split(key_critic, n_batches)
-        state, critic_metrics = _loop(critic_update, state, (real, critic_keys), spec.unroll_loops)
-        state, generator_metrics = generator_step(spec, state, last_batch, key_generator)
-        metrics.update(jax.tree.map(lambda m: m[-1], critic_metrics), **generator_metrics)
-    return state.replace(step=state.step + 1), metrics
+            state, repeated = _loop(update, state, (real, jax.random.split(key, n_batches)), unroll)
+            metrics.update(jax.tree.map(lambda m: m[-1], repeated))
+        else:
+            state, phase_metrics = _run_phase(spec, phase, state, last_batch, key)
+            metrics.update(phase_metrics)
+    return _update_generator_average(spec, state).replace(step=state.step + 1), metrics
 
 
-def train_steps(spec: GANSpec, state: GANState, real: RealBatch) -> tuple[GANState, Metrics]:
-    """Several generator iterations in one program (lax.scan over `train_step`).
+def train_steps(spec: TrainSpec, state: TrainState, real: RealBatch, *, unroll: bool = False):
+    """Several iterations in one program (lax.scan over `train_step`).
 
     Args:
       real: shape (iterations, n_critic, batch, ...), or a LabelledBatch of such arrays.
+      unroll: write the loops out instead of `lax.scan` (see make_train_step).
 
     Returns:
       The state after all iterations and each metric averaged over them (a NaN or inf in any
       iteration makes the average non-finite, so checking the average is enough).
     """
-    state, metrics = _loop(lambda s, r: train_step(spec, s, r), state, real, spec.unroll_loops)
+    state, metrics = _loop(lambda s, r: train_step(spec, s, r, unroll=unroll), state, real, unroll)
     return state, jax.tree.map(jnp.mean, metrics)
 
 
 def _loop(body, state, xs, unroll: bool):
-    """`lax.scan(body, state, xs)`, or the same loop written out when `unroll` (see GANSpec)."""
+    """`lax.scan(body, state, xs)`, or the same loop written out when `unroll` (see make_train_step)."""
     if not unroll:
         return jax.lax.scan(body, state, xs)
     outputs = []
@@ -354,7 +485,8 @@ def _loop(body, state, xs, unroll: bool):
     return state, jax.tree.map(lambda *values: jnp.stack(values), *outputs)
 
 
-def make_train_step(spec: GANSpec, mesh: Mesh | None = None) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
+def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *,
+                    unroll: bool = False) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:
     """`train_steps` for `spec`, jitted once, with the input state's buffers donated.
 
     The returned function takes `(state, real)` with `real` shaped
@@ -362,8 +494,13 @@ def make_train_step(spec: GANSpec, mesh: Mesh | None = None) -> Callable[[GANSta
     (see `jaxgan.parallel`), the batch axis of `real` is split over the mesh's `data` axis and
     the state is replicated; XLA reduces the gradients across devices, so the result is the
     single-device computation on the global batch.
+
+    `unroll` writes the loops over critic updates and over iterations out in straight code
+    instead of `lax.scan`. XLA:CPU runs convolutions inside a loop body far slower
+    (`python -m jaxgan.bench dcgan` measures it), so convolutional models want it there; it
+    costs compile time proportional to the loop lengths, and changes nothing on a GPU.
     """
-    step = functools.partial(train_steps, spec)
+    step = functools.partial(train_steps, spec, unroll=unroll)
     if mesh is None:
         return jax.jit(step, donate_argnums=0)
     state_sharding = parallel.replicated(mesh)
@@ -371,7 +508,7 @@ def make_train_step(spec: GANSpec, mesh: Mesh | None = None) -> Callable[[GANSta
                    out_shardings=(state_sharding, state_sharding), donate_argnums=0)
 
 
-def make_multi_seed_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array], tuple[GANState, Metrics]]:
+def make_multi_seed_train_step(spec: TrainSpec) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:
     """`train_steps` vmapped over independent runs, one program for all of them.
 
     Takes states stacked on a leading axis (`init_states`) and real data shaped
@@ -380,6 +517,6 @@ def make_multi_seed_train_step(spec: GANSpec) -> Callable[[GANState, jax.Array],
     return jax.jit(jax.vmap(functools.partial(train_steps, spec)), donate_argnums=0)
 
 
-def init_states(spec: GANSpec, keys: jax.Array, example_real: RealBatch) -> GANState:
+def init_states(spec: TrainSpec, keys: jax.Array, example_real: RealBatch) -> TrainState:
     """`init_state` for each key, stacked on a leading axis (one independent run per key)."""
     return jax.vmap(lambda key: init_state(spec, key, example_real))(keys)

@@ -42,9 +42,10 @@ _OPTIMIZERS = {
     "optimistic_gradient_descent": (optax.optimistic_gradient_descent, ()),
     "optimistic_adam": (optax.optimistic_adam_v2, ("b1", "b2")),
 }
-_CURVES = ("reconstruction_loss", "elbo", "held_out_elbo", "critic_loss", "generator_loss", "wasserstein",
+_CURVES = ("reconstruction_loss", "elbo", "held_out_elbo", "critic_loss", "generator_loss", "regularisation_loss",
+           "wasserstein",
            "gradient_penalty", "critic_grad_norm", "generator_grad_norm", "modes", "high_quality")
-_LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss")
+_LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss", "regularisation_loss")
 
 
 class TrainingDiverged(RuntimeError):
@@ -79,42 +80,26 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     return tx
 
 
-_GAMES = {
-    "gan": lambda game: games.gan(False, game.n_critic, game.real_label or 1.0),
-    "nsgan": lambda game: games.gan(True, game.n_critic, game.real_label or 1.0),
-    "lsgan": lambda game: games.lsgan(game.n_critic),
-    "hinge": lambda game: games.hinge(game.n_critic),
-    "ebgan": lambda game: games.ebgan(game.margin, game.pull_away_weight or 0.0, game.n_critic),
-    "wgan": lambda game: games.wgan(game.n_critic),
-    "wgan_gp": lambda game: games.wgan_gp(game.penalty_weight, game.n_critic),
-    "meg": lambda game: games.meg(game.penalty_weight, game.entropy_weight or 1.0, game.n_critic),
-}
-# Options that only some methods take: a method outside the set refuses them (no silent default).
-_GAME_OPTIONS = {"penalty_weight": ("wgan_gp", "meg"), "margin": ("ebgan",), "pull_away_weight": ("ebgan",),
-                 "real_label": ("gan", "nsgan"), "entropy_weight": ("meg",)}
-# Methods whose critic is an MLP scoring examples one at a time; feature matching needs its features.
-_MLP_CRITIC_GAMES = ("gan", "nsgan", "lsgan", "hinge", "wgan", "wgan_gp")
-# Methods whose critic loss penalises per-example input gradients, which batch-mixing layers break.
-_GRADIENT_PENALTY_GAMES = ("wgan_gp", "meg")
-
-
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
-    """The adversarial method named by `config.game`."""
-    game = config.game
-    if game.name not in _GAMES:
-        raise ConfigError(f"game.name={game.name!r}: choose one of {', '.join(_GAMES)}")
-    for option, methods in _GAME_OPTIONS.items():
-        if game.name not in methods and game.get(option) is not None:
-            raise ConfigError(f"game.{option} is for {', '.join(methods)}, not {game.name}; "
-                              f"unset it with game.{option}=none")
-    if game.name in _GRADIENT_PENALTY_GAMES and (game.penalty_weight is None or game.penalty_weight < 0):
-        raise ConfigError(f"{game.name} needs game.penalty_weight >= 0 (0.1 on toys, 10 on images)")
-    if game.name == "ebgan" and game.get("margin") is None:
-        raise ConfigError("ebgan needs game.margin > 0, the energy the critic pushes generated samples up to")
-    if game.feature_matching and game.name not in _MLP_CRITIC_GAMES:
-        raise ConfigError(f"game.feature_matching is for {', '.join(_MLP_CRITIC_GAMES)}, not {game.name}")
-    built = _GAMES[game.name](game)
-    return games.with_feature_matching(built) if game.feature_matching else built
+    """The adversarial method named by `config.game`, from the games registry: every option
+    set in the config goes to the method's factory, which takes or refuses it."""
+    options = {key: config.game[key] for key in config.game if key not in ("name", "feature_matching")}
+    try:
+        built = games.make_game(config.game.name, "game.", **options)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return games.with_feature_matching(built) if config.game.feature_matching else built
+
+
+def spec_options(config: ml_collections.ConfigDict) -> dict:
+    """The spec's training options from `config.train`: the generator average's decay and
+    instance noise, for the keys the config declares."""
+    train, options = config.train, {}
+    if "generator_ema" in train:
+        options["generator_ema_decay"] = train.generator_ema
+    if "instance_noise" in train and train.instance_noise is not None:
+        options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
+    return options
 
 
 def build_source(config: ml_collections.ConfigDict):
@@ -136,42 +121,31 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         raise ConfigError(f"model.latent_dim must be positive, got {model.latent_dim}")
     game = build_game(config)
     generator = MLP(model.generator_hidden, data_dim, _normalization(model, "generator_norm"))
-    if game.name == "meg":  # the generator player also carries the statistics network T(x, z)
+    if "statistics" in game.generator_needs.methods:  # MEG: the player also carries T(x, z)
         generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
     return GANSpec(
         game=game,
         generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
         critic=player(_critic(config, game, data_dim), build_optimizer(config, "critic"), model.critic_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
-        generator_ema_decay=config.train.generator_ema,
-        instance_noise=None if config.train.instance_noise is None else InstanceNoise(
-            config.train.instance_noise, config.train.instance_noise_steps),
-        unroll_loops=config.train.unroll_loops,
+        **spec_options(config),
     )
 
 
 def _critic(config: ml_collections.ConfigDict, game: games.Game, data_dim: int):
-    """The critic network: an auto-encoder for EBGAN, an MLP otherwise."""
+    """The critic network: an auto-encoder when the method scores reconstruction energies
+    (EBGAN), an MLP otherwise."""
     model = config.model
-    check_penalised_critic(config, mixes_batch=model.critic_norm == "batch" or model.minibatch_kernels > 0)
     if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
         raise ConfigError(f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
                           f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}")
-    if config.game.name != "ebgan":
+    if not game.critic_needs.energy_autoencoder:
         return MLP(model.critic_hidden, 1, _normalization(model, "critic_norm"), model.minibatch_kernels,
                    model.minibatch_kernel_dim)
     if model.critic_norm is not None or model.minibatch_kernels:
-        raise ConfigError("ebgan's auto-encoder critic takes no model.critic_norm or model.minibatch_kernels; unset them")
+        raise ConfigError(f"{game.name}'s auto-encoder critic takes no model.critic_norm or model.minibatch_kernels; "
+                          "unset them")
     return AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
-
-
-def check_penalised_critic(config: ml_collections.ConfigDict, mixes_batch: bool) -> None:
-    """Refuse a gradient penalty on a critic whose scores mix the examples of a batch."""
-    if config.game.name in _GRADIENT_PENALTY_GAMES and mixes_batch:
-        minibatch = " and model.minibatch_kernels=0" if "minibatch_kernels" in config.model else ""
-        raise ConfigError(f"{config.game.name} penalises each example's input gradient, which batch norm and "
-                          "minibatch discrimination in the critic make depend on the rest of the batch; use "
-                          f"model.critic_norm=layer or none{minibatch}")
 
 
 def _normalization(model: ml_collections.ConfigDict, key: str) -> str | None:
@@ -192,7 +166,7 @@ def build_run(config: ml_collections.ConfigDict):
       ConfigError: naming what is unusable, before anything is written.
     """
     train = config.train
-    for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every"):
+    for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every", "fetch_metrics_every"):
         if train[key] < 1:
             raise ConfigError(f"train.{key} must be at least 1, got {train[key]}")
     for key, every in (("train.checkpoint_every", train.checkpoint_every), ("eval.every", config.eval.every)):
@@ -212,9 +186,8 @@ def build_run(config: ml_collections.ConfigDict):
         if config.runner == "image_gan":
             image_runs.check_config(config)
             game = build_game(config)
-            check_penalised_critic(config, mixes_batch=config.model.critic_norm == "batch")
             source = image_runs.build_source(config)
-            return source, image_runs.build_gan(config, source, game, player, build_optimizer), mesh
+            return source, image_runs.build_gan(config, source, game, player, build_optimizer, spec_options), mesh
         if config.eval.samples < 2:
             raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
         source = build_source(config)
@@ -395,37 +368,38 @@ def evaluate_run(run_dir: str) -> dict:
 
 
 def _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer, progress):
-    """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN."""
+    """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN.
+
+    Metrics stay on the device for up to `train.fetch_metrics_every` calls and are fetched
+    together, so the device never waits on Python between calls. They are also fetched after the
+    first call (whose time includes compilation), before every checkpoint and evaluation, on a
+    stop request and at the end: a non-finite loss is caught with the exact iterations of its
+    call before any later state is saved.
+    """
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
-    train = make_train_step(spec, mesh)
+    train = make_train_step(spec, mesh, unroll=config.train.unroll_loops)
     data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
     step = int(parallel.to_host(state.step))
-    calls = []  # (iterations, seconds) per call; the first call includes compilation
-    bar = tqdm.tqdm(total=steps, initial=step, disable=not (progress and files.writes), unit="it", mininterval=0.5,
-                    desc=config.experiment or "train", dynamic_ncols=True)
+    log = _MetricsLog(files, checkpointer, tqdm.tqdm(
+        total=steps, initial=step, disable=not (progress and files.writes), unit="it", mininterval=0.5,
+        desc=config.experiment or "train", dynamic_ncols=True))
 
     def real_chunk(start):
         return parallel.put_global(_real_chunk(source, config, start, min(per_call, steps - start)), data_sharding)
 
     # Data for the next calls is prepared on a background thread while the device computes.
     chunks = prefetch(real_chunk(start) for start in range(step, steps, per_call))
-    with _stop_requests() as stop, bar:
+    with _stop_requests() as stop, log.bar:
         for real in chunks:
-            count, tick = jax.tree.leaves(real)[0].shape[0], time.perf_counter()
+            count = jax.tree.leaves(real)[0].shape[0]
             state, metrics = train(state, real)
-            next_step = step + count
-            metrics = {key: float(value) for key, value in parallel.to_host(metrics).items()}
-            calls.append((count, time.perf_counter() - tick))
-            _stop_if_diverged(metrics, step, next_step, checkpointer)
-            step = next_step
-            row = {"step": step, **metrics, "steps_per_s": count / calls[-1][1]}
-            if eval_every and step % eval_every == 0:
-                row.update(periodic(state, step))
-            files.append_metrics(row)
+            log.add(step, step + count, metrics)
+            step += count
+            evaluates = bool(eval_every) and step % eval_every == 0
+            due = log.fetches == 0 or log.calls_since_fetch >= config.train.fetch_metrics_every
+            if due or evaluates or stop or step == steps or checkpointer.due(step):
+                log.fetch(periodic(state, step) if evaluates else {})
             checkpointer.save(step, state, force=step == steps)
-            bar.set_postfix({key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in _LOSSES if key in metrics},
-                            refresh=False)
-            bar.update(count)
             if stop:
                 checkpointer.wait()
                 if checkpointer.latest_step() != step:
@@ -436,9 +410,50 @@ def _train_loop(config, spec, mesh, source, state, periodic, files, checkpointer
                     "continue with --resume",
                     stop[0],
                 )
-    timed = calls[1:]
-    speed = sum(n for n, _ in timed) / sum(s for _, s in timed) if timed else None
-    return state, {"steps": step, "gen_iters_per_s": None if speed is None else round(speed, 2)}
+    return state, {"steps": step, "gen_iters_per_s": log.speed()}
+
+
+class _MetricsLog:
+    """Metrics of the calls since the last fetch, kept on the device, then fetched in one
+    transfer, checked for NaN call by call, and written as one metrics.jsonl row per call."""
+
+    def __init__(self, files: _RunFiles, checkpointer: Checkpointer, bar):
+        self.files, self.checkpointer, self.bar = files, checkpointer, bar
+        self.pending = []  # (first iteration, last iteration, metrics on the device) per call
+        self.fetches, self.timed, self.last_fetch = 0, [], time.perf_counter()  # timed: (iterations, s) per fetch
+
+    @property
+    def calls_since_fetch(self) -> int:
+        return len(self.pending)
+
+    def add(self, start: int, end: int, metrics: dict) -> None:
+        self.pending.append((start, end, metrics))
+
+    def fetch(self, evaluation: dict) -> None:
+        """Fetch the pending calls' metrics, stop on a non-finite one, log a row per call;
+        `evaluation` joins the last row."""
+        values = parallel.to_host([metrics for _, _, metrics in self.pending])
+        now = time.perf_counter()
+        iterations = self.pending[-1][1] - self.pending[0][0]
+        self.timed.append((iterations, now - self.last_fetch))
+        self.last_fetch = now
+        rate = iterations / self.timed[-1][1]
+        for index, ((start, end, _), metrics) in enumerate(zip(self.pending, values)):
+            metrics = {key: float(value) for key, value in metrics.items()}
+            _stop_if_diverged(metrics, start, end, self.checkpointer)
+            row = {"step": end, **metrics, "steps_per_s": rate}
+            if index == len(values) - 1:
+                row.update(evaluation)
+            self.files.append_metrics(row)
+        self.bar.set_postfix({key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in _LOSSES if key in metrics},
+                             refresh=False)
+        self.bar.update(iterations)
+        self.pending, self.fetches = [], self.fetches + 1
+
+    def speed(self) -> float | None:
+        """Iterations per second after the first fetch (the first call, with compilation)."""
+        timed = self.timed[1:]
+        return round(sum(n for n, _ in timed) / sum(t for _, t in timed), 2) if timed else None
 
 
 def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Checkpointer) -> None:

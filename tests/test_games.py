@@ -137,7 +137,7 @@ def test_meg_losses_match_their_definitions():
     np.testing.assert_allclose(metrics["mutual_information"], information, rtol=1e-6)
     np.testing.assert_allclose(loss, jnp.mean(energy(x)) - 2.0 * information, rtol=1e-6)
     with pytest.raises(ValueError, match="entropy_weight >= 0"):
-        jaxgan.games.meg(entropy_weight=-1.0)
+        jaxgan.games.meg(10.0, entropy_weight=-1.0)
 
 
 def test_feature_matching_compares_mean_critic_features():

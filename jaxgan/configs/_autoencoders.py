@@ -26,6 +26,7 @@ def vae_config() -> ConfigDict:
             },
             "optim": {"generator": optimizer("adam", 1e-3, b1=0.9, b2=0.999)},
             "train": {"steps": 20000, "batch_size": 100, "steps_per_call": 500, "checkpoint_every": 5000,
+                      "fetch_metrics_every": 10,
                       "unroll_loops": False},
             "parallel": {"devices": 0},
             # Every eval.every steps the held-out ELBO is logged; at the end, the IWAE bound with

@@ -66,8 +66,9 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "steps": 2000,
                 "batch_size": 64,
                 # XLA:CPU runs convolutions slowly inside loops: the loops are written out
-                # (GANSpec.unroll_loops), so a call holds few iterations to keep compiling short.
+                # (make_train_step(unroll=True)), so a call holds few iterations to keep compiling short.
                 "steps_per_call": 2,
+                "fetch_metrics_every": 10,  # calls whose metrics are fetched from the device together
                 "unroll_loops": True,
                 "checkpoint_every": 500,
                 "generator_ema": FieldReference(0.999, field_type=float),

@@ -67,6 +67,8 @@ def toy_config() -> ConfigDict:
                 "steps": 3000,
                 "batch_size": 256,
                 "steps_per_call": 10,
+                # Metrics stay on the device for this many calls, then are fetched together.
+                "fetch_metrics_every": 10,
                 "checkpoint_every": 500,
                 # Decay β of the debiased weight average of the generator used for evaluation
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
@@ -75,7 +77,7 @@ def toy_config() -> ConfigDict:
                 # instance_noise_steps iterations; none adds no noise.
                 "instance_noise": placeholder(float),
                 "instance_noise_steps": 1000,
-                # Write the critic and iteration loops out instead of lax.scan (see GANSpec).
+                # Write the critic and iteration loops out instead of lax.scan (see make_train_step).
                 "unroll_loops": False,
             },
             # Data parallelism: how many devices the batch is split over (0: every device).

@@ -42,6 +42,8 @@ class AutoencoderEnergy(_MirroredAutoencoder):
     """D(x) = ‖Dec(Enc(x)) − x‖² / dim: low energy on data, high elsewhere (EBGAN, Zhao et al.
     2017; article 000). EBGAN's pull-away term spreads the codes `encode(x)` apart."""
 
+    scores_reconstruction_energy = True  # what games.Needs.energy_autoencoder asks for
+
     def __call__(self, x: jax.Array) -> jax.Array:
         """The energy of each example, shape (batch,)."""
         return jnp.mean((self.reconstruction_logits(x) - x) ** 2, axis=tuple(range(1, x.ndim)))

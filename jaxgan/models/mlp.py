@@ -49,6 +49,11 @@ class MLP(nn.Module):
                           if self.minibatch_kernels else None)
         self.head = nn.Dense(self.out_features)
 
+    @property
+    def mixes_examples(self) -> bool:
+        """Minibatch discrimination makes each score depend on the rest of the batch."""
+        return self.minibatch_kernels > 0
+
     def features(self, x: jax.Array) -> jax.Array:
         """f(x), the last hidden layer's activations: what feature matching compares."""
         return self.body(x)
