@@ -44,8 +44,9 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) ->
     config = configs.get_config(method)
     configs.apply_overrides(config, [f"data.name={dataset}", "parallel.devices=1"]
                             + ([f"train.steps={steps}"] if steps else []))
-    source, spec, _ = train.build_run(config)
-    per_call, shape = config.train.steps_per_call, (config.game.n_critic, config.train.batch_size)
+    _, built, _ = train.build_run(config)
+    source, spec = built.source, built.spec
+    per_call, shape = config.train.steps_per_call, (spec.batches_per_iteration, config.train.batch_size)
 
     def chunk(start: int) -> np.ndarray:
         count = min(per_call, config.train.steps - start)

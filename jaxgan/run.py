@@ -49,41 +49,11 @@ def resolve_config(args: argparse.Namespace):
     return config
 
 
-TRAINING_RUNNERS = ("gan", "image_gan", "autoencoder")  # run by jaxgan.train; other runners are theory experiments
-_SCORES = ("held_out_elbo", "held_out_iwae", "held_out_reconstruction_nats", "classifier_fid", "classifier_kid",
-           "classifier_inception_score", "stacked_modes", "stacked_kl_to_uniform", "wasserstein", "reconstruction_loss",
-           "critic_loss", "generator_loss", "regularisation_loss")
+def format_summary(config, summary: dict) -> str:
+    """The end-of-run summary, one screen, as the config's family writes it."""
+    from jaxgan import runs
 
-
-def format_summary(summary: dict) -> str:
-    """The end-of-run summary, one screen."""
-    if "gen_iters_per_s" not in summary:  # a theory experiment: its figures as they are
-        shown = {key: value for key, value in summary.items() if key not in ("experiment", "run_dir", "rows")}
-        lines = [f"{summary['experiment']}:"] + [f"  {key:<24} {value}" for key, value in shown.items()]
-        return "\n".join([*lines, f"  {'run directory':<24} {summary['run_dir']}"])
-    lines = [f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
-             f"({summary['gen_iters_per_s']} it/s after compilation)"]
-    if summary.get("modes") is not None:
-        lines.append(f"  modes captured    {summary['modes']} / {summary['modes_total']}")
-        lines.append(f"  high quality      {100 * summary['high_quality']:.1f} %")
-    if "w1_to_data" in summary:
-        lines.append(f"  W1 to data        {summary['w1_to_data']}")
-    for key in _SCORES:
-        if summary.get(key) is not None:
-            lines.append(f"  {key:<28} {summary[key]:.5g}")
-    lines.append(f"  run directory     {summary['run_dir']}")
-    return "\n".join(lines)
-
-
-def _runner(config):
-    """The function that runs `config`: the training loop or a theory experiment."""
-    if config.runner in TRAINING_RUNNERS:
-        from jaxgan import train
-
-        return train.train_and_evaluate
-    from jaxgan import theory
-
-    return theory.run
+    return "\n".join(runs.family_of(config).summary_lines(summary))
 
 
 def _usage_error(message: str) -> int:
@@ -117,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
+    from jaxgan import runs
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
-        summary = _runner(config)(config, workdir, resume=args.resume, progress=not args.no_progress)
+        summary = runs.family_of(config).run(config, workdir, resume=args.resume, progress=not args.no_progress)
     except configs.ConfigError as error:
         return _usage_error(str(error))
     except TrainingDiverged as error:
@@ -130,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as error:
         print(f"{error}", file=sys.stderr)
         return 128 + error.signum
-    print(format_summary(summary))
+    print(format_summary(config, summary))
     return 0
 
 

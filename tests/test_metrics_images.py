@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
+from jaxgan.data import images
 from jaxgan.data.images import ImageSet
 from jaxgan.metrics import classifier
 from jaxgan.metrics import images as metrics
@@ -67,7 +68,7 @@ def _separable_digits(n=300, seed=0):
 
 
 def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
-    train, held_out = classifier.held_out_split(_separable_digits())
+    train, held_out = images.held_out_split(_separable_digits())
     assert len(train) == 240 and len(held_out) == 60
     trained = classifier.cached_classifier(train, held_out, str(tmp_path), steps=60)
     assert trained.accuracy > 0.9

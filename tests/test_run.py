@@ -9,11 +9,13 @@ import time
 
 import jax
 import numpy as np
+import optax
 import orbax.checkpoint as ocp
 import pytest
 
 from jaxgan import configs, run, steps, train
 from jaxgan import eval as jaxgan_eval
+from jaxgan.runs import builders
 from jaxgan.data import toy
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
@@ -215,19 +217,23 @@ def test_optimistic_optimizers_are_selectable_per_player():
     configs.apply_overrides(config, ["optim.generator.name=optimistic_gradient_descent", "optim.generator.b1=none",
                                      "optim.generator.b2=none", "optim.generator.learning_rate=0.1",
                                      "optim.critic.name=optimistic_adam"])
-    tx = train.build_optimizer(config, "generator")
+    tx = builders.build_optimizer(config, "generator")
     state = tx.init(np.zeros(1, np.float32))
     _, state = tx.update(np.array([1.0], np.float32), state)
     update, _ = tx.update(np.array([3.0], np.float32), state)
     np.testing.assert_allclose(update, [-0.1 * (2 * 3.0 - 1.0)], rtol=1e-6)  # −η(2g_t − g_{t−1})
-    assert train.build_game(config).name == "nsgan" and train.build_optimizer(config, "critic") is not None
+    # The critic's optimistic Adam, with the config's rate and betas, is optax's.
+    critic_tx, reference = builders.build_optimizer(config, "critic"), optax.optimistic_adam_v2(2e-4, b1=0.5, b2=0.999)
+    grads = np.array([1.0, -2.0], np.float32)
+    np.testing.assert_allclose(critic_tx.update(grads, critic_tx.init(grads))[0],
+                               reference.update(grads, reference.init(grads))[0], rtol=1e-6)
 
 
 def test_historical_averaging_chains_before_the_optimizer():
     config = configs.get_config("nsgan_mlp")
     configs.apply_overrides(config, ["optim.critic.name=sgd", "optim.critic.b1=none", "optim.critic.b2=none",
                                      "optim.critic.learning_rate=1.0", "optim.critic.historical_averaging=0.5"])
-    tx = train.build_optimizer(config, "critic")
+    tx = builders.build_optimizer(config, "critic")
     params = np.array([2.0], np.float32)
     state = tx.init(params)
     _, state = tx.update(np.zeros(1, np.float32), state, params)  # θ̄ = 2: no pull yet
@@ -257,8 +263,9 @@ def test_technique_switches_build_what_they_name_and_train(experiment, overrides
     config = configs.get_config(experiment)
     configs.apply_overrides(config, [*overrides, "model.generator_hidden=16", "model.critic_hidden=16",
                                      "train.batch_size=16", "parallel.devices=1"])
-    source, spec, _ = train.build_run(config)
-    real = toy.batches_for_steps(source, 0, 0, 2, (config.game.n_critic, 16))
+    _, built, _ = train.build_run(config)
+    spec = built.spec
+    real = toy.batches_for_steps(built.source, 0, 0, 2, (spec.batches_per_iteration, 16))
     state = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
     assert check(spec, state)
     references = jax.tree.map(np.asarray, [state.generator.collections.get("reference"),
@@ -277,8 +284,9 @@ def test_each_player_trains_at_its_own_learning_rate():
         configs.apply_overrides(config, [f"optim.{frozen}.learning_rate=0", f"optim.{moving}.learning_rate=1e-3",
                                          "model.generator_hidden=8", "model.critic_hidden=8", "train.batch_size=8",
                                          "parallel.devices=1", "train.generator_ema=none"])
-        source, spec, _ = train.build_run(config)
-        real = toy.batches_for_steps(source, 0, 0, 1, (1, 8))
+        _, built, _ = train.build_run(config)
+        spec = built.spec
+        real = toy.batches_for_steps(built.source, 0, 0, 1, (1, 8))
         before = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
         after, _ = steps.train_step(spec, before, real[0])
         jax.tree.map(np.testing.assert_array_equal, getattr(after, frozen).params, getattr(before, frozen).params)

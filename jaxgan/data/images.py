@@ -217,3 +217,16 @@ def prefetch(items: Iterable, depth: int = 2) -> Iterator:
         if isinstance(item, BaseException):
             raise item
         yield item
+
+
+def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """(training, held-out) parts of a set, by a fixed permutation: the split of a set that has no
+    test split of its own, for the evaluation classifier and the autoencoders' held-out bounds."""
+    order = np.random.default_rng([seed, 7]).permutation(len(images))
+    cut = len(images) - max(1, int(fraction * len(images)))
+
+    def part(rows, suffix):
+        labels = None if images.labels is None else images.labels[rows]
+        return ImageSet(images.images[rows], labels, images.num_classes, f"{images.name} ({suffix})")
+
+    return part(order[:cut], "training part"), part(order[cut:], "held out")

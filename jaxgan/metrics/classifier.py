@@ -70,18 +70,6 @@ def _evaluation(module: ConvClassifier):
     return jax.jit(evaluate)
 
 
-def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
-    """(training, held-out) parts of a set, by a fixed permutation."""
-    order = np.random.default_rng([seed, 7]).permutation(len(images))
-    cut = len(images) - max(1, int(fraction * len(images)))
-
-    def part(rows, suffix):
-        labels = None if images.labels is None else images.labels[rows]
-        return ImageSet(images.images[rows], labels, images.num_classes, f"{images.name} ({suffix})")
-
-    return part(order[:cut], "training part"), part(order[cut:], "held out")
-
-
 def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, batch_size: int = 128,
                      seed: int = 0) -> TrainedClassifier:
     """Adam (1e-3) on the cross-entropy, `steps` minibatches, then the held-out accuracy."""
