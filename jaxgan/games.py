@@ -376,6 +376,35 @@ def meg(penalty_weight: float, entropy_weight: float = 1.0, n_critic: int = 5) -
     )
 
 
+def relativistic_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """RaSGAN's critic loss (Jolicoeur-Martineau 2018, eq. 9 with the logistic f): with
+    C̃(x_r) = C(x_r) − E_f[C(x_f)] and C̃(x_f) = C(x_f) − E_r[C(x_r)],
+
+      L_D = −E_r[log σ(C̃(x_r))] − E_f[log(1 − σ(C̃(x_f)))] = E_r[softplus(−C̃(x_r))] + E_f[softplus(C̃(x_f))].
+
+    The critic estimates how much more realistic a real sample is than the average fake one.
+    """
+    del key
+    scores_real, scores_fake = critic(real), critic(fake)
+    relative_real, relative_fake = scores_real - jnp.mean(scores_fake), scores_fake - jnp.mean(scores_real)
+    return jnp.mean(jax.nn.softplus(-relative_real)) + jnp.mean(jax.nn.softplus(relative_fake)), {}
+
+
+def relativistic_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
+    """RaSGAN's generator loss: the critic's with real and fake swapped,
+    E_f[softplus(−C̃(x_f))] + E_r[softplus(C̃(x_r))], so the generator also lowers the real
+    samples' relative realism (the half a standard GAN's generator ignores)."""
+    scores_real, scores_fake = critic(inputs.real), critic(fake)
+    relative_real, relative_fake = scores_real - jnp.mean(scores_fake), scores_fake - jnp.mean(scores_real)
+    return jnp.mean(jax.nn.softplus(-relative_fake)) + jnp.mean(jax.nn.softplus(relative_real)), {}
+
+
+@register_game("rasgan")
+def rasgan(n_critic: int = 1) -> Game:
+    """The relativistic average standard GAN (RaSGAN, Jolicoeur-Martineau 2018)."""
+    return Game("rasgan", relativistic_critic_loss, relativistic_generator_loss, n_critic)
+
+
 def with_feature_matching(game: Game) -> Game:
     """`game` with its generator loss replaced by feature matching (the critic's loss is kept);
     the critic must then have a `features` method."""

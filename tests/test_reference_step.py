@@ -91,6 +91,17 @@ def _meg_generator(critic, fake, z, generator, real, entropy_weight=0.7):
     return jnp.mean(critic(fake)) - entropy_weight * mutual_information
 
 
+def _relativistic_critic(critic, real, fake, key, generator):
+    """−E_r[log σ(C(x_r) − E C(x_f))] − E_f[log(1 − σ(C(x_f) − E C(x_r)))], with 1 − σ(t) = σ(−t)."""
+    log_sigmoid = jax.nn.log_sigmoid
+    return (-jnp.mean(log_sigmoid(critic(real) - jnp.mean(critic(fake))))
+            - jnp.mean(log_sigmoid(-(critic(fake) - jnp.mean(critic(real))))))
+
+
+def _relativistic_generator(critic, fake, z, generator, real):
+    return _relativistic_critic(critic, fake, real, None, generator)  # the critic's loss, roles swapped
+
+
 REFERENCES = {
     "gan": (jaxgan.gan(non_saturating=False, n_critic=N_CRITIC), _minimax_critic,
             lambda critic, fake, z, generator, real: -jnp.mean(softplus(critic(fake)))),
@@ -108,6 +119,7 @@ REFERENCES = {
     "wgan_gp": (jaxgan.wgan_gp(0.5, N_CRITIC), _gradient_penalised_critic,
                 lambda critic, fake, z, generator, real: -jnp.mean(critic(fake))),
     "ebgan": (jaxgan.ebgan(0.5, 0.1, N_CRITIC), _energy_margin_critic, _energy_generator),
+    "rasgan": (jaxgan.make_game("rasgan", n_critic=N_CRITIC), _relativistic_critic, _relativistic_generator),
     "meg": (jaxgan.meg(0.5, 0.7, N_CRITIC), _meg_critic, _meg_generator),
 }
 
