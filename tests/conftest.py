@@ -1,11 +1,13 @@
 """Shared fixtures: one tiny GAN whose jitted step is compiled once for the whole session."""
 
 import jax
+import ml_collections
 import numpy as np
 import optax
 import pytest
 
 import jaxgan
+from jaxgan import configs, run
 from jaxgan.models import MLP
 
 # Strict numerics, as in Equinox's test suite: implicit rank promotion is an error.
@@ -44,3 +46,56 @@ def gp_train(gp_spec):
 
 def fresh_state(spec, seed: int = 0):
     return jaxgan.init_state(spec, jax.random.PRNGKey(seed), real_batches(seed)[0, 0])
+
+
+class ConfigReads:
+    """A view of a ConfigDict that records which of its leaves a run reads (attribute, item,
+    `get`; iterating gives the keys). Serialising the whole config (config.json) reads nothing."""
+
+    def __init__(self, config: ml_collections.ConfigDict, reads: set[str], prefix: str = ""):
+        object.__setattr__(self, "_view", (config, reads, prefix))
+
+    def _read(self, key: str):
+        config, reads, prefix = self._view
+        value = config[key]
+        if isinstance(value, ml_collections.ConfigDict):
+            return ConfigReads(value, reads, f"{prefix}{key}.")
+        reads.add(f"{prefix}{key}")
+        return value
+
+    __getitem__ = _read
+
+    def __getattr__(self, key: str):
+        return self._read(key)
+
+    def get(self, key: str, default=None):
+        return self._read(key) if key in self._view[0] else default
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._view[0]
+
+    def __iter__(self):
+        return iter(self._view[0])
+
+    def to_json_best_effort(self, **options) -> str:
+        return self._view[0].to_json_best_effort(**options)
+
+    def copy_and_resolve_references(self) -> ml_collections.ConfigDict:
+        return self._view[0].copy_and_resolve_references()
+
+
+@pytest.fixture
+def config_reads(monkeypatch):
+    """Runs through `run.main` read their config through a `ConfigReads`; `unread()` lists the
+    leaves the config declares and the run never read (none may be: nothing is silently ignored)."""
+    reads: set[str] = set()
+    declared: list[str] = []
+    resolve = run.resolve_config
+
+    def resolve_and_watch(args):
+        config = resolve(args)
+        declared[:] = configs._leaf_keys(config)  # noqa: SLF001
+        return ConfigReads(config, reads)
+
+    monkeypatch.setattr(run, "resolve_config", resolve_and_watch)
+    return lambda: sorted(set(declared) - reads)

@@ -171,12 +171,13 @@ TINY = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "tr
 
 
 @pytest.mark.parametrize("experiment", AUTOENCODER_EXPERIMENTS)
-def test_each_autoencoder_experiment_runs_end_to_end(experiment, tmp_path, capsys):
+def test_each_autoencoder_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads):
     config = configs.get_config(experiment)
     workdir = tmp_path / experiment
     extra = (["--set", "eval.iwae_samples=4", "--set", "eval.every=2"] if config.model.kind == "vae"
              else ["--set", "model.critic_hidden=16"])
     assert run.main(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY, *extra]) == 0
+    assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 4 and np.isfinite(summary["reconstruction_loss"])
     figures = ["reconstructions.png", "samples.png", "losses.png"]

@@ -32,9 +32,10 @@ GAN_EXPERIMENTS = sorted(name for name in configs.list_experiments() if configs.
 
 
 @pytest.mark.parametrize("experiment", GAN_EXPERIMENTS)
-def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys):
+def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads):
     workdir = tmp_path / experiment
     assert _run(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
+    assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     for key in ("steps", "wall_s", "gen_iters_per_s", "modes", "high_quality", "w1_to_data", "reverse_kl",
                 "critic_loss", "generator_loss"):
@@ -59,11 +60,12 @@ TINY_IMAGES = ["--set", "model.generator_width=4", "--set", "model.critic_width=
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
-def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys):
+def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads):
     workdir = tmp_path / experiment
     extra = ["--set", "data.stacked_size=64"] if configs.get_config(experiment).data.stacked else []
     classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
     assert _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
+    assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
     assert summary["evaluated_samples"] == 40 and 0 <= summary["classifier_accuracy"] <= 1
@@ -112,7 +114,7 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "ebgan_mlp", "--set", "game.margin=none"], "ebgan needs game.margin; set it"),
         (["--exp", "nsgan_mlp", "--set", "game.margin=1.0"], "game.margin is not an option of nsgan"),
         (["--exp", "nsgan_mlp", "--set", "train.instance_noise=0.1", "--set", "train.instance_noise_steps=0"],
-         "anneal_steps >= 1"),
+         "train.instance_noise_steps must be at least 1, got 0"),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
         (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a non-negative multiple of train.steps_per_call"),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),

@@ -64,9 +64,10 @@ SHORT = {"optimal_discriminator": ["--steps", "200"], "critic_1d": ["--steps", "
 
 
 @pytest.mark.parametrize("experiment", sorted(SHORT))
-def test_theory_experiment_writes_figure_and_summary(experiment, tmp_path, capsys):
+def test_theory_experiment_writes_figure_and_summary(experiment, tmp_path, capsys, config_reads):
     workdir = tmp_path / experiment
     assert run.main(["--exp", experiment, "--workdir", str(workdir), *SHORT[experiment]]) == 0
+    assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["experiment"] == experiment
     assert (workdir / f"{experiment}.png").stat().st_size > 0

@@ -9,6 +9,7 @@ def mixture(means, stds, weights=None) -> ConfigDict:
     return ConfigDict({"means": tuple(means), "stds": tuple(stds), "weights": tuple(weights)})
 
 
-def theory_config(runner: str, **fields) -> ConfigDict:
-    """A config run by `jaxgan.theory.EXPERIMENTS[runner]`."""
-    return ConfigDict({"experiment": "", "runner": runner, "seed": 0, **fields})
+def theory_config(runner: str, *, random: bool = True, **fields) -> ConfigDict:
+    """A config run by `jaxgan.theory.EXPERIMENTS[runner]`; a `seed` when the experiment draws
+    random numbers (`random`)."""
+    return ConfigDict({"experiment": "", "runner": runner, **({"seed": 0} if random else {}), **fields})

@@ -7,4 +7,4 @@ from jaxgan.configs._theory import theory_config
 
 
 def get_config():
-    return theory_config("bilinear_game", x0=1.0, y0=1.0, learning_rate=0.1, steps=500)
+    return theory_config("bilinear_game", random=False, x0=1.0, y0=1.0, learning_rate=0.1, steps=500)
