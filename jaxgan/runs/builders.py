@@ -1,0 +1,82 @@
+"""Builders the training families share: optimizers, games, players and the spec's training
+options, each read from its part of the config."""
+
+from __future__ import annotations
+
+import ml_collections
+import optax
+
+from jaxgan import games, penalties
+from jaxgan.configs import ConfigError
+from jaxgan.state import PlayerSpec
+from jaxgan.steps import InstanceNoise
+
+# optax optimizers by config name, with the config options each one takes. The optimistic ones
+# (Daskalakis et al. 2018) use the previous gradient as a prediction: 2·g_t − g_{t−1}.
+OPTIMIZERS = {
+    "adam": (optax.adam, ("b1", "b2")),
+    "rmsprop": (optax.rmsprop, ("decay",)),
+    "sgd": (optax.sgd, ()),
+    "optimistic_gradient_descent": (optax.optimistic_gradient_descent, ()),
+    "optimistic_adam": (optax.optimistic_adam_v2, ("b1", "b2")),
+}
+
+
+def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
+    """An optax optimizer from `config.optim.<player>`: historical averaging before it and weight
+    clipping after it when those are set."""
+    options = config.optim[player]
+    if options.name not in OPTIMIZERS:
+        raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(OPTIMIZERS)}")
+    make, accepted = OPTIMIZERS[options.name]
+    given = {key: options[key] for key in ("b1", "b2", "decay") if options[key] is not None}
+    for key in sorted(set(given) - set(accepted)):
+        raise ConfigError(f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none")
+    tx = make(options.learning_rate, **given)
+    if options.historical_averaging is not None:
+        tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
+    if options.clip is not None:
+        if options.clip <= 0:
+            raise ConfigError(f"optim.{player}.clip must be positive, got {options.clip}")
+        tx = optax.chain(tx, penalties.clip_weights(options.clip))
+    return tx
+
+
+def build_game(config: ml_collections.ConfigDict) -> games.Game:
+    """The adversarial method named by `config.game`, from the games registry: every option
+    set in the config goes to the method's factory, which takes or refuses it."""
+    options = {key: config.game[key] for key in config.game if key not in ("name", "feature_matching")}
+    try:
+        built = games.make_game(config.game.name, "game.", **options)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return games.with_feature_matching(built) if config.game.feature_matching else built
+
+
+def spec_options(config: ml_collections.ConfigDict) -> dict:
+    """The spec's training options from `config.train`: the generator average's decay and
+    instance noise, for the keys the config declares (the loop reads the rest of train.*)."""
+    train, options = config.train, {}
+    if "instance_noise_steps" in train and train.instance_noise_steps < 1:
+        raise ConfigError(f"train.instance_noise_steps must be at least 1, got {train.instance_noise_steps}")
+    if "generator_ema" in train:
+        options["generator_ema_decay"] = train.generator_ema
+    if "instance_noise" in train and train.instance_noise is not None:
+        options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
+    return options
+
+
+def player(module, tx: optax.GradientTransformation, normalization: str | None) -> PlayerSpec:
+    """A Linen player; batch norm makes `batch_stats` a collection that training updates."""
+    return PlayerSpec.from_linen(module, tx, mutable=("batch_stats",) if normalization == "batch" else ())
+
+
+def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:
+    """Refuse `config.<key>` (dotted) unless it is one of `allowed` (None means unset)."""
+    node, *path = key.split(".")
+    value = config[node]
+    for part in path:
+        value = value[part]
+    if value not in allowed:
+        unset = "none or " if None in allowed else ""
+        raise ConfigError(f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}")

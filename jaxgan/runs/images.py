@@ -1,0 +1,232 @@
+"""The image family: DCGAN players on MNIST, Stacked MNIST, TFDS or the user's images
+(`configs/_images.py`; Radford et al. 2016).
+
+Evaluation: a grid of samples every eval.every iterations and at the end, then FID, KID and
+the inception score in the feature space of jaxgan's classifier (or Stacked MNIST's modes).
+"""
+
+from __future__ import annotations
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxgan import parallel, plots
+from jaxgan.configs import ConfigError
+from jaxgan.data import images
+from jaxgan.metrics import classifier as classifiers
+from jaxgan.metrics import images as metrics
+from jaxgan.models import DCGANCritic, DCGANGenerator
+from jaxgan.models.dcgan import IMAGE_SIZES
+from jaxgan.runs import Built, Evaluators, TrainedFamily
+from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
+from jaxgan.runs.files import RunFiles, last_losses_and_curves
+from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
+
+OFFLINE_MNIST_NOTICE = ("jaxgan: no prepared TFDS mnist found; using the 5,000 offline MNIST digits (for all 60,000: "
+                        "pip install -e '.[tfds-prepare]', prepare mnist, set data.data_dir)")
+
+
+class ImageFamily(TrainedFamily):
+    """Runs configs whose runner is `image_gan`."""
+
+    runners = ("image_gan",)
+    curves = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "critic_grad_norm",
+              "generator_grad_norm")
+    scores = ("classifier_fid", "classifier_kid", "classifier_inception_score", "stacked_modes",
+              "stacked_kl_to_uniform", "wasserstein", "critic_loss", "generator_loss")
+
+    def check(self, config: ml_collections.ConfigDict) -> None:
+        """The model choices, checked before any data is read (the method is checked against the
+        players when the spec is built)."""
+        for key, allowed in (("generator_norm", ("batch", None)), ("critic_norm", ("batch", "layer", None)),
+                             ("conditioning", ("projection", "concat")), ("upsampling", ("matmul", "transpose"))):
+            check_choice(config, f"model.{key}", allowed)
+        check_image_data(config)
+
+    def build(self, config: ml_collections.ConfigDict) -> Built:
+        notices = []
+        source = build_source(config, notices)
+        return Built(source, build_gan(config, source), tuple(notices))
+
+    def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int):
+        """(count, n_critic, batch, h, w, c), with the labels as a LabelledBatch for a conditional model."""
+        shape = (built.spec.batches_per_iteration, config.train.batch_size)
+        if not config.model.conditional:
+            return images.batches_for_steps(built.source, config.seed, start, count, shape)
+        return LabelledBatch(*images.batches_for_steps(built.source, config.seed, start, count, shape,
+                                                       with_labels=True))
+
+    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
+        grid = sampler(built.spec, config, built.source)
+
+        def write_grid(state, name: str) -> dict:
+            if files.writes:
+                title = f"{config.experiment}: step {int(parallel.to_host(state.step))}"
+                plots.plot_image_grid(files.figure_path(name), images.to_uint8(grid(state)),
+                                      config.eval.grid_columns, title=title)
+            return {}
+
+        def final(state) -> dict:
+            write_grid(state, "samples.png")
+            return {"experiment": config.experiment, **last_losses_and_curves(config, files, self.curves),
+                    **evaluate(config, built.spec, state, built.source)}
+
+        return Evaluators(lambda state, step: write_grid(state, f"samples_{step:06d}.png"), final)
+
+def check_image_data(config: ml_collections.ConfigDict) -> None:
+    """The data choices that need no data read: data.path only with data.name=npz, a positive
+    Stacked MNIST size."""
+    if config.data.path is not None and config.data.name != "npz":
+        raise ConfigError(f"data.path is for data.name=npz, not {config.data.name!r}; unset it with data.path=none")
+    if config.data.stacked_size < 1:
+        raise ConfigError(f"data.stacked_size must be positive, got {config.data.stacked_size}")
+
+
+def build_source(config: ml_collections.ConfigDict, notices: list[str]) -> images.ImageSet:
+    """The images named by `config.data`, Stacked MNIST built on top when asked.
+
+    With data.source=auto, mnist comes from a prepared TFDS copy when there is one and from the
+    5,000 offline digits otherwise, with a one-line notice appended to `notices`.
+    """
+    data = config.data
+    if data.source not in ("auto", "tfds", "offline"):
+        raise ConfigError(f"data.source={data.source!r}: choose auto, tfds or offline")
+    if data.source == "offline" and data.name != "mnist":
+        raise ConfigError(f"only mnist has an offline copy, not {data.name!r}; prepare it with TFDS")
+    try:
+        if data.name == "npz":
+            if data.path is None:
+                raise ConfigError("data.name=npz needs data.path, the .npz file of your images")
+            source = images.npz_images(data.path)
+        elif data.name == "mnist" and data.source != "tfds":
+            source = _prepared_tfds(config) if data.source == "auto" else None
+            if source is None:
+                if data.source == "auto":
+                    notices.append(OFFLINE_MNIST_NOTICE)
+                source = images.offline_mnist()
+        else:
+            source = images.tfds_images(data.name, data.split, data.data_dir)
+        return images.stacked_mnist(source, data.stacked_size, config.seed) if data.stacked else source
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as error:
+        raise ConfigError(f"data: {error}") from None
+
+
+def _prepared_tfds(config: ml_collections.ConfigDict) -> images.ImageSet | None:
+    """TFDS mnist if it is installed and prepared in data.data_dir, else None."""
+    try:
+        return images.tfds_images("mnist", config.data.split, config.data.data_dir)
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
+
+
+def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet) -> GANSpec:
+    """DCGAN players for `source`'s image size and channels, conditional when model.conditional."""
+    model = config.model
+    if model.conditional and source.labels is None:
+        raise ConfigError(f"model.conditional needs labels, and {source.name} has none")
+    size, channels = source.images.shape[1:3], source.images.shape[3]
+    if size[0] != size[1] or size[0] not in IMAGE_SIZES:
+        raise ConfigError(f"{source.name}: DCGAN models take square images of {', '.join(map(str, IMAGE_SIZES))} "
+                          f"pixels, got {size[0]} × {size[1]}")
+    num_classes = source.num_classes if model.conditional else 0
+    generator = DCGANGenerator(size[0], channels, model.generator_width, model.generator_norm, model.upsampling,
+                               num_classes, model.attention)
+    critic = DCGANCritic(size[0], model.critic_width, model.critic_norm, num_classes, model.conditioning,
+                         model.attention)
+    return GANSpec(
+        game=build_game(config),
+        generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
+        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm),
+        sample_latent=standard_normal_latent(model.latent_dim),
+        **spec_options(config),
+    )
+
+
+def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> np.ndarray | None:
+    """The labels of the evaluation grid: one row per class (conditional), or None."""
+    if not config.model.conditional:
+        return None
+    return np.repeat(np.arange(source.num_classes, dtype=np.int32), config.eval.grid_columns)
+
+
+def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.ImageSet):
+    """sample(state) -> the evaluation grid's images as numpy, from the averaged generator if
+    kept, with fixed codes so successive grids are comparable."""
+    labels = grid_labels(config, source)
+    n = len(labels) if labels is not None else config.eval.grid_columns**2
+    use_ema = spec.generator_ema_decay is not None
+
+    @jax.jit
+    def sample(state):
+        return generate(spec, state, jax.random.PRNGKey(config.seed), n, labels=labels, use_ema=use_ema)
+
+    return lambda state: np.asarray(jax.device_get(sample(state)))
+
+
+def train_and_held_out(config: ml_collections.ConfigDict, source: images.ImageSet):
+    """(training, held-out) images: a TFDS set's train and test splits, otherwise a fixed 80/20
+    split of the images (`data.images.held_out_split`); Stacked MNIST's grey digits. The
+    evaluation classifier trains and is scored on them; the autoencoders train on the first."""
+    digits = source
+    if config.data.stacked:
+        plain = config.copy_and_resolve_references()
+        plain.data.stacked = False
+        digits = build_source(plain, [])
+    if digits.origin == "tfds":
+        return digits, images.tfds_images(config.data.name, "test", config.data.data_dir)
+    return images.held_out_split(digits)
+
+
+def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: images.ImageSet) -> dict:
+    """Scores of eval.samples generated images in the feature space of jaxgan's classifier.
+
+    Returns FID, KID and the inception score against the held-out images (named `classifier_*`,
+    not comparable with Inception-network figures) or, for Stacked MNIST, the modes captured of
+    1,000 and the KL to uniform; and the classifier's held-out accuracy.
+    """
+    if source.labels is None and not config.data.stacked:
+        return {"classifier": "none: the images carry no labels to train one"}
+    train, held_out = train_and_held_out(config, source)
+    classifier = classifiers.cached_classifier(train, held_out, config.eval.classifier_dir, config.eval.classifier_steps)
+    fake = generate_many(spec, state, config, source)
+    summary = {"classifier": f"jaxgan's classifier of {train.name}", "classifier_accuracy": round(classifier.accuracy, 4),
+               "evaluated_samples": len(fake)}
+    if config.data.stacked:
+        channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
+        digits = classifier.features_and_probabilities(channels)[1].argmax(axis=1).reshape(3, -1).T
+        return {**summary, **{f"stacked_{k}": v for k, v in metrics.stacked_mnist_modes(digits).items()}}
+    fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
+    real_features, _ = classifier.features_and_probabilities(images.to_model_range(held_out.images))
+    training_features, _ = classifier.features_and_probabilities(images.to_model_range(train.images[:len(fake)]))
+    real_statistics = metrics.gaussian_statistics(real_features)
+    kid, kid_std = metrics.kernel_distance(fake_features, real_features)
+    return {**summary,
+            "classifier_fid": round(metrics.frechet_distance(*metrics.gaussian_statistics(fake_features),
+                                                             *real_statistics), 4),
+            # The same distance from real training images: the floor for a perfect generator.
+            "classifier_fid_real_images": round(metrics.frechet_distance(
+                *metrics.gaussian_statistics(training_features), *real_statistics), 4),
+            "classifier_kid": round(kid, 5), "classifier_kid_std": round(kid_std, 5),
+            "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4)}
+
+
+def generate_many(spec: GANSpec, state, config: ml_collections.ConfigDict, source: images.ImageSet,
+                  batch_size: int = 500) -> np.ndarray:
+    """eval.samples images (numpy, [−1, 1]) in batches, from the averaged generator if kept;
+    a conditional generator cycles through the classes."""
+    use_ema = spec.generator_ema_decay is not None
+    conditional = config.model.conditional
+
+    @jax.jit
+    def batch(state, key, labels):
+        return generate(spec, state, key, batch_size, labels=labels if conditional else None, use_ema=use_ema)
+
+    n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
+    labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
+    parts = [np.asarray(batch(state, jax.random.fold_in(key, i), labels[i * batch_size:(i + 1) * batch_size]))
+             for i in range(-(-n // batch_size))]
+    return np.concatenate(parts)[:n]
+
+
+FAMILY = ImageFamily()

@@ -1,0 +1,27 @@
+"""The theory family: the articles' identities and worked examples (`jaxgan.theory`), each a
+short experiment of its own with no training loop, checkpoints or resume."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from jaxgan import theory
+
+
+class TheoryFamily:
+    """Runs configs whose runner names one of `theory.EXPERIMENTS`."""
+
+    runners = tuple(theory.EXPERIMENTS)
+
+    def run(self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
+            progress: bool = True) -> dict:
+        return theory.run(config, run_dir, resume=resume, progress=progress)
+
+    def summary_lines(self, summary: dict) -> list[str]:
+        """The experiment's figures as they are."""
+        shown = {key: value for key, value in summary.items() if key not in ("experiment", "run_dir", "rows")}
+        return [f"{summary['experiment']}:", *(f"  {key:<24} {value}" for key, value in shown.items()),
+                f"  {'run directory':<24} {summary['run_dir']}"]
+
+
+FAMILY = TheoryFamily()

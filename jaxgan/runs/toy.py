@@ -1,0 +1,136 @@
+"""The toy family: MLP GANs on 2-D mixtures, 1-D Gaussians and parallel lines
+(`configs/_toy.py`; Gulrajani et al. 2017's toy setting).
+
+Evaluation: samples of the evaluated generator (the average when kept) against fresh data:
+modes captured and high-quality share on a Gaussian mixture, the exact W1, and the figure of
+samples over the critic's contours.
+"""
+
+from __future__ import annotations
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxgan import divergences, parallel, plots
+from jaxgan.configs import ConfigError
+from jaxgan.data import toy
+from jaxgan.metrics import mode_coverage
+from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
+from jaxgan.models.mlp import NORMALIZATIONS
+from jaxgan.runs import Built, Evaluators, TrainedFamily
+from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
+from jaxgan.runs.files import RunFiles, last_losses_and_curves
+from jaxgan.steps import GANSpec, generate, standard_normal_latent
+
+
+class ToyFamily(TrainedFamily):
+    """Runs configs whose runner is `gan`."""
+
+    runners = ("gan",)
+    curves = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "critic_grad_norm",
+              "generator_grad_norm", "modes", "high_quality")
+    scores = ("wasserstein", "critic_loss", "generator_loss")
+
+    def check(self, config: ml_collections.ConfigDict) -> None:
+        model = config.model
+        for key in ("generator_hidden", "critic_hidden", "statistics_hidden"):
+            if any(width < 1 for width in model[key]):
+                raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
+        if model.latent_dim < 1 or model.code_dim < 1:
+            raise ConfigError(f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and "
+                              f"{model.code_dim}")
+        for key in ("generator_norm", "critic_norm"):
+            check_choice(config, f"model.{key}", (None, *NORMALIZATIONS))
+        if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
+            raise ConfigError(f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
+                              f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}")
+        if config.eval.samples < 2:
+            raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
+
+    def build(self, config: ml_collections.ConfigDict) -> Built:
+        options = {key: config.data[key] for key in config.data if key != "name"}
+        try:
+            source = toy.make_toy(config.data.name, **options)
+        except ValueError as error:
+            raise ConfigError(f"data: {error}") from None
+        data_dim = toy.batches_for_step(source, config.seed, 0, (1,)).shape[-1]
+        return Built(source, build_gan(config, data_dim))
+
+    def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int) -> np.ndarray:
+        shape = (built.spec.batches_per_iteration, config.train.batch_size)
+        return toy.batches_for_steps(built.source, config.seed, start, count, shape)
+
+    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
+        sample = _sampler(built.spec)
+        return Evaluators(lambda state, step: _coverage(config, built.source, sample(state, config.eval.samples)),
+                          lambda state: self._final(config, built, state, sample, files))
+
+    def result_lines(self, summary: dict) -> list[str]:
+        lines = []
+        if summary.get("modes") is not None:
+            lines.append(f"  modes captured    {summary['modes']} / {summary['modes_total']}")
+            lines.append(f"  high quality      {100 * summary['high_quality']:.1f} %")
+        if "w1_to_data" in summary:
+            lines.append(f"  W1 to data        {summary['w1_to_data']}")
+        return lines
+
+    def _final(self, config, built: Built, state, sample, files: RunFiles) -> dict:
+        """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
+        n, source = config.eval.samples, built.source
+        fake = sample(state, n)
+        real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
+        summary = {"experiment": config.experiment, "modes": None, "modes_total": None, "high_quality": None}
+        coverage = _coverage(config, source, fake)
+        if coverage:
+            summary.update(coverage, modes_total=len(source.centres))
+        summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
+        summary.update(last_losses_and_curves(config, files, self.curves))
+        if files.writes:
+            variables = parallel.to_host(state.critic.variables())
+            critic = jax.jit(lambda x: built.spec.critic.apply(variables, x))
+            plots.plot_samples_2d(files.figure_path("samples.png"), real, fake, critic,
+                                  title=f"{config.experiment}: step {int(parallel.to_host(state.step))}")
+        return summary
+
+
+def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
+    """The GAN of `config`: method, MLP players with their optimizers, N(0, I) latent. The
+    networks follow what the method needs: MEG's generator carries its statistics network
+    T(x, z), EBGAN's critic is an auto-encoder energy."""
+    model = config.model
+    game = build_game(config)
+    generator = MLP(model.generator_hidden, data_dim, model.generator_norm)
+    if "statistics" in game.generator_needs.methods:
+        generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
+    if game.critic_needs.energy_autoencoder:
+        if model.critic_norm is not None or model.minibatch_kernels:
+            raise ConfigError(f"{game.name}'s auto-encoder critic takes no model.critic_norm or "
+                              "model.minibatch_kernels; unset them")
+        critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
+    else:
+        critic = MLP(model.critic_hidden, 1, model.critic_norm, model.minibatch_kernels, model.minibatch_kernel_dim)
+    return GANSpec(
+        game=game,
+        generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
+        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm),
+        sample_latent=standard_normal_latent(model.latent_dim),
+        **spec_options(config),
+    )
+
+
+def _sampler(spec: GANSpec):
+    """sample(state, n) -> n points as numpy from the evaluated generator (the average if kept)."""
+    use_ema = spec.generator_ema_decay is not None
+    generate_jit = jax.jit(lambda state, key, n: generate(spec, state, key, n, use_ema=use_ema), static_argnums=2)
+    return lambda state, n: parallel.to_host(generate_jit(state, jax.random.split(state.rng)[1], n))
+
+
+def _coverage(config: ml_collections.ConfigDict, source, fake: np.ndarray) -> dict:
+    """Modes captured and high-quality share for a Gaussian mixture; nothing for other data."""
+    if not isinstance(source, toy.GaussianMixture):
+        return {}
+    return mode_coverage(fake, source.centres, source.std, config.eval.n_std)
+
+
+FAMILY = ToyFamily()
