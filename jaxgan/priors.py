@@ -17,7 +17,7 @@ SWISS_ROLL_SCALE = 4.0 / (4.5 * math.pi)  # the roll's outer end at radius 4
 
 def gaussian_mixture(components: int = 10, radius: float = MIXTURE_RADIUS, std: float = MIXTURE_STD) -> LatentSampler:
     """2-D: an equal mixture of N(c_k, std²·I), centres c_k = radius·(cos 2πk/K, sin 2πk/K)."""
-    angles = 2 * math.pi * jnp.arange(components) / components
+    angles = 2 * math.pi * jnp.arange(components, dtype=jnp.float32) / components
 
     def sample(key: jax.Array, n: int) -> jax.Array:
         key_component, key_noise = jax.random.split(key)

@@ -10,12 +10,23 @@ import jaxgan
 from jaxgan import configs, run
 from jaxgan.models import MLP
 
-# Strict numerics, as in Equinox's test suite: implicit rank promotion is an error.
+# Strict numerics, as in Equinox's test suite: implicit rank promotion is an error, and so is
+# implicit dtype promotion (the `_dtype_promotion` fixture below).
 jax.config.update("jax_numpy_rank_promotion", "raise")
 # Eight fake CPU devices for the sharding tests (must precede the first use of a device).
 jax.config.update("jax_num_cpu_devices", 8)
 
 N_CRITIC, BATCH, DIM = 2, 8, 2
+
+
+@pytest.fixture(autouse=True)
+def _dtype_promotion(request):
+    """Strict dtype promotion in every test, except those marked `standard_dtype_promotion`: they
+    run optax's Adam, whose bias correction raises a Python float to an int32 step count, which
+    strict promotion refuses inside optax, not in jaxgan."""
+    mode = "standard" if request.node.get_closest_marker("standard_dtype_promotion") else "strict"
+    with jax.numpy_dtype_promotion(mode):
+        yield
 
 
 def tiny_spec(game: jaxgan.Game, critic_tx=None) -> jaxgan.GANSpec:

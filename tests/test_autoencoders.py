@@ -18,6 +18,8 @@ from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.state import PlayerSpec, bind
 from jaxgan.steps import AAESpec, VAESpec, critic_step, generator_step, reconstruction_step
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 DATA_DIM, LATENT_DIM, BATCH = 6, 2, 8
 
 

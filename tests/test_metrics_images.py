@@ -67,6 +67,7 @@ def _separable_digits(n=300, seed=0):
     return ImageSet(pixels.astype(np.uint8), labels, 10, name="bands")
 
 
+@pytest.mark.standard_dtype_promotion  # its training runs optax's Adam
 def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
     train, held_out = images.held_out_split(_separable_digits())
     assert len(train) == 240 and len(held_out) == 60

@@ -7,6 +7,8 @@ import pathlib
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 SCRIPT = pathlib.Path(__file__).parent.parent / "experiments" / "mode_coverage.py"
 
 

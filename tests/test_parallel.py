@@ -16,6 +16,8 @@ from conftest import BATCH, fresh_state, real_batches
 import jaxgan
 from jaxgan import parallel
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 
 def test_eight_devices_give_the_parameters_of_one(gp_spec, gp_train):
     assert jax.device_count() == 8

@@ -23,6 +23,8 @@ import jaxgan
 from jaxgan import vae
 from jaxgan.models import MLP, AdversarialAutoencoder, AutoencoderEnergy, MaxEntropyGenerator, VariationalAutoencoder
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 N_CRITIC, BATCH, DATA_DIM, LATENT_DIM = 2, 8, 2, 2
 TOLERANCE = 1e-6
 softplus, relu = jax.nn.softplus, jax.nn.relu

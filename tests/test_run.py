@@ -18,6 +18,8 @@ from jaxgan import eval as jaxgan_eval
 from jaxgan.runs import builders
 from jaxgan.data import toy
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 # Tiny models and few steps: these tests check the plumbing, not the learning.
 TINY = ["--set", "model.generator_hidden=16,16", "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16",
         "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100",

@@ -13,6 +13,8 @@ import jaxgan
 from jaxgan import penalties
 from jaxgan.models import MLP, MaxEntropyGenerator
 
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
 
 def test_state_and_metric_shapes(gp_spec, gp_train):
     state = fresh_state(gp_spec)

@@ -59,19 +59,49 @@ def test_bilinear_game_dynamics():
         assert radius(theory.bilinear_trajectory(method, 1.0, 1.0, eta, 500))[-1] < 0.15 * np.sqrt(2), method
 
 
-SHORT = {"optimal_discriminator": ["--steps", "200"], "critic_1d": ["--steps", "200"],
-         "parallel_lines": ["--set", "thetas=5", "--set", "samples=100"], "bilinear_game": ["--steps", "50"]}
+def _optimal_discriminator_checks(summary):
+    for case in ("distinct", "equal"):  # V(D*) = 2·JS − log 4, and a trained D close to D*
+        figures = summary[case]
+        assert figures["value_at_D_star"] == pytest.approx(figures["two_js_minus_log4"], abs=1e-5)
+        assert figures["value_trained"] == pytest.approx(figures["value_at_D_star"], abs=5e-3)
+        assert figures["mean_abs_error_D"] < 0.02 and figures["max_abs_error_D"] < 0.1
+    assert summary["equal"]["minus_log4"] == pytest.approx(-np.log(4), abs=1e-5)
 
 
-@pytest.mark.parametrize("experiment", sorted(SHORT))
-def test_theory_experiment_writes_figure_and_summary(experiment, tmp_path, capsys, config_reads):
+def _critic_1d_checks(summary):
+    assert summary["discriminator_relative_gradient_at_fake"] < 1e-6  # saturated: the gradient vanishes
+    assert summary["critic_relative_gradient_at_fake"] > 0.3  # the critic's does not
+    assert summary["critic_linear_r2_between_modes"] > 0.98
+
+
+def _parallel_lines_checks(summary):
+    assert summary["kl_infinite_share_apart"] == 1.0  # KL = +inf for every θ ≠ 0
+    assert summary["max_abs_js_error_apart"] < 1e-5  # JS = log 2
+    assert summary["max_abs_w_error"] < 0.05  # W = |θ|, up to sampling noise
+
+
+def _bilinear_game_checks(summary):
+    final = summary["final_distance"]
+    assert final["simultaneous"] == pytest.approx(summary["simultaneous_closed_form"], rel=1e-5)
+    assert final["alternating"] == pytest.approx(summary["initial_distance"], abs=0.05)  # a cycle
+    assert final["optimistic"] < 0.15 and final["extragradient"] < 0.15
+
+
+# The README's claims for each theory experiment at its default config, with their tolerances.
+README_CLAIMS = {"optimal_discriminator": _optimal_discriminator_checks, "critic_1d": _critic_1d_checks,
+                 "parallel_lines": _parallel_lines_checks, "bilinear_game": _bilinear_game_checks}
+
+
+@pytest.mark.parametrize("experiment", sorted(README_CLAIMS))
+@pytest.mark.standard_dtype_promotion  # its training runs optax's Adam
+def test_theory_experiment_at_its_defaults_shows_what_the_readme_says(experiment, tmp_path, capsys, config_reads):
     workdir = tmp_path / experiment
-    assert run.main(["--exp", experiment, "--workdir", str(workdir), *SHORT[experiment]]) == 0
+    assert run.main(["--exp", experiment, "--workdir", str(workdir)]) == 0
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
-    assert summary["experiment"] == experiment
+    assert summary["experiment"] == experiment and experiment in capsys.readouterr().out
     assert (workdir / f"{experiment}.png").stat().st_size > 0
-    assert experiment in capsys.readouterr().out
+    README_CLAIMS[experiment](summary)
 
 
 def test_parallel_lines_estimates_reproduce_the_example(tmp_path):
@@ -102,4 +132,4 @@ def test_every_theory_experiment_has_a_smoke_run():
 
     names = {name for name in configs.list_experiments()
              if runs.family_of(configs.get_config(name)) is runs.theory.FAMILY}
-    assert names == set(SHORT) == set(theory.EXPERIMENTS)
+    assert names == set(README_CLAIMS) == set(theory.EXPERIMENTS)
