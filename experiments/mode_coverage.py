@@ -34,7 +34,7 @@ from jaxgan.data import toy  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
 from jaxgan.steps import generate, init_states, make_multi_seed_train_step  # noqa: E402
 
-METHODS = ("wgangp_mlp", "meg_mlp", "wgan_mlp", "gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "ebgan_mlp")
+METHODS = ("wgangp_mlp", "meg_mlp", "wgan_mlp", "gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "rasgan_mlp", "ebgan_mlp")
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")
 

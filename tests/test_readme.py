@@ -91,3 +91,8 @@ def test_library_example_runs_as_written(capsys):
     code = re.search(r"## Using the library\n\n```python\n(.*?)```", README, re.S).group(1)
     exec(compile(code, "README.md: Using the library", "exec"), {})
     assert re.fullmatch(r"10 \(1000, 2\) -?\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_mode_coverage_table_is_the_study_output():
+    study = (RESULTS / "mode_coverage.md").read_text().splitlines()[2:]
+    assert study and all(row in _section("Mode coverage across methods and seeds") for row in study)
