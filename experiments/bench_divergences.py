@@ -49,15 +49,20 @@ def main() -> None:
     w1 = jax.jit(dv.wasserstein_1d)
     scipy_s = median_seconds(lambda: scipy.stats.wasserstein_distance(u, v), args.repeats)
     jax_s = median_seconds(lambda: w1(u32, v32), args.repeats)
-    print(f"wasserstein_1d, 1e6 vs 1e6 points:      scipy {scipy_s * 1e3:8.1f} ms  jaxgan {jax_s * 1e3:8.1f} ms"
-          f"  ratio {scipy_s / jax_s:5.2f}x   (values {scipy.stats.wasserstein_distance(u, v):.6f} / {float(w1(u32, v32)):.6f})")
+    print(
+        f"wasserstein_1d, 1e6 vs 1e6 points:      scipy {scipy_s * 1e3:8.1f} ms  jaxgan {jax_s * 1e3:8.1f} ms"
+        f"  ratio {scipy_s / jax_s:5.2f}x   "
+        f"(values {scipy.stats.wasserstein_distance(u, v):.6f} / {float(w1(u32, v32)):.6f})"
+    )
     m = 700_000
     uw, vw = rng.random(n), rng.random(m)
     uw32, vw32, vm32 = uw.astype(np.float32), vw.astype(np.float32), v32[:m]
     scipy_s = median_seconds(lambda: scipy.stats.wasserstein_distance(u, v[:m], uw, vw), args.repeats)
     jax_s = median_seconds(lambda: w1(u32, vm32, uw32, vw32), args.repeats)
-    print(f"wasserstein_1d, 1e6 vs 7e5, weighted:   scipy {scipy_s * 1e3:8.1f} ms  jaxgan {jax_s * 1e3:8.1f} ms"
-          f"  ratio {scipy_s / jax_s:5.2f}x")
+    print(
+        f"wasserstein_1d, 1e6 vs 7e5, weighted:   scipy {scipy_s * 1e3:8.1f} ms  jaxgan {jax_s * 1e3:8.1f} ms"
+        f"  ratio {scipy_s / jax_s:5.2f}x"
+    )
 
     points, iterations = 2000, 100
     x, y = rng.normal(size=(points, 2)), rng.normal(size=(points, 2)) + 1.0
@@ -67,10 +72,14 @@ def main() -> None:
     cost32, a32 = cost.astype(np.float32), a.astype(np.float32)
     sinkhorn = jax.jit(lambda a, b, c: dv.sinkhorn(a, b, c, epsilon, iterations).transport_cost)
     jax_s = median_seconds(lambda: sinkhorn(a32, a32, cost32), args.repeats)
-    print(f"sinkhorn, 2000 x 2000, {iterations} iterations, eps = {epsilon:.3f}: jaxgan (log-stabilised) {jax_s * 1e3:.1f} ms")
+    print(
+        f"sinkhorn, 2000 x 2000, {iterations} iterations, eps = {epsilon:.3f}: "
+        f"jaxgan (log-stabilised) {jax_s * 1e3:.1f} ms"
+    )
     for method in ("sinkhorn", "sinkhorn_log"):
-        pot_s = median_seconds(lambda: ot.sinkhorn2(a, b, cost, epsilon, method=method, numItermax=iterations,
-                                                    stopThr=0.0), args.repeats)
+        pot_s = median_seconds(
+            lambda: ot.sinkhorn2(a, b, cost, epsilon, method=method, numItermax=iterations, stopThr=0.0), args.repeats
+        )
         print(f"  POT numpy '{method}': {pot_s * 1e3:8.1f} ms   ratio {pot_s / jax_s:5.2f}x")
 
 

@@ -34,7 +34,17 @@ from jaxgan.data import toy  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
 from jaxgan.steps import generate, init_states, make_multi_seed_train_step  # noqa: E402
 
-METHODS = ("wgangp_mlp", "meg_mlp", "wgan_mlp", "gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "rasgan_mlp", "ebgan_mlp")
+METHODS = (
+    "wgangp_mlp",
+    "meg_mlp",
+    "wgan_mlp",
+    "gan_mlp",
+    "nsgan_mlp",
+    "lsgan_mlp",
+    "hinge_mlp",
+    "rasgan_mlp",
+    "ebgan_mlp",
+)
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")
 
@@ -42,8 +52,9 @@ METRICS = ("modes", "high_quality", "reverse_kl")
 def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) -> dict:
     """Train `method` on `dataset` for every seed in one vmapped program; evaluate each seed."""
     config = configs.get_config(method)
-    configs.apply_overrides(config, [f"data.name={dataset}", "parallel.devices=1"]
-                            + ([f"train.steps={steps}"] if steps else []))
+    configs.apply_overrides(
+        config, [f"data.name={dataset}", "parallel.devices=1"] + ([f"train.steps={steps}"] if steps else [])
+    )
     _, built, _ = train.build_run(config)
     source, spec = built.source, built.spec
     per_call, shape = config.train.steps_per_call, (spec.batches_per_iteration, config.train.batch_size)
@@ -59,24 +70,37 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) ->
     for start in range(0, config.train.steps, per_call):
         states, metrics = step_all(states, chunk(start))
     use_ema = spec.generator_ema_decay is not None
-    sample = jax.vmap(lambda state: generate(spec, state, jax.random.split(state.rng)[1], config.eval.samples,
-                                             use_ema=use_ema))
+    sample = jax.vmap(
+        lambda state: generate(spec, state, jax.random.split(state.rng)[1], config.eval.samples, use_ema=use_ema)
+    )
     fakes = np.asarray(sample(states))
     seconds = time.perf_counter() - started
     results = [mode_coverage(fake, source.centres, source.std, config.eval.n_std) for fake in fakes]
-    return {"method": method, "dataset": dataset, "steps": config.train.steps, "seeds": seeds,
-            "seconds": round(seconds, 1), "modes_total": len(source.centres), "per_seed": results,
-            "finite_losses": bool(np.all([np.all(np.isfinite(v)) for v in jax.tree.leaves(metrics)])),
-            "samples_seed0": fakes[0], "data": source.sample(np.random.default_rng(0), config.eval.samples)}
+    return {
+        "method": method,
+        "dataset": dataset,
+        "steps": config.train.steps,
+        "seeds": seeds,
+        "seconds": round(seconds, 1),
+        "modes_total": len(source.centres),
+        "per_seed": results,
+        "finite_losses": bool(np.all([np.all(np.isfinite(v)) for v in jax.tree.leaves(metrics)])),
+        "samples_seed0": fakes[0],
+        "data": source.sample(np.random.default_rng(0), config.eval.samples),
+    }
 
 
-def _mean_std(values) -> str:
-    return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
+def _mean_std(values, decimals: int = 1) -> str:
+    return f"{np.mean(values):.{decimals}f} ± {np.std(values):.{decimals}f}"
 
 
 def markdown_table(results: list[dict], datasets: list[str]) -> str:
     """One row per method: modes, high-quality % and reverse KL per dataset (mean ± std over seeds)."""
-    header = "| method | " + " | ".join(f"{d}: modes | {d}: high quality % | {d}: reverse KL" for d in datasets) + " | minutes |"
+    header = (
+        "| method | "
+        + " | ".join(f"{d}: modes | {d}: high quality % | {d}: reverse KL" for d in datasets)
+        + " | minutes |"
+    )
     lines = [header, "|" + " --- |" * (1 + 3 * len(datasets) + 1)]
     by_key = {(r["method"], r["dataset"]): r for r in results}
     for method in dict.fromkeys(r["method"] for r in results):
@@ -84,9 +108,11 @@ def markdown_table(results: list[dict], datasets: list[str]) -> str:
         for dataset in datasets:
             result = by_key[(method, dataset)]
             per_seed = result["per_seed"]
-            cells += [_mean_std([r["modes"] for r in per_seed]) + f" / {result['modes_total']}",
-                      _mean_std([100 * r["high_quality"] for r in per_seed]),
-                      f"{np.mean([r['reverse_kl'] for r in per_seed]):.3f} ± {np.std([r['reverse_kl'] for r in per_seed]):.3f}"]
+            cells += [
+                _mean_std([r["modes"] for r in per_seed]) + f" / {result['modes_total']}",
+                _mean_std([100 * r["high_quality"] for r in per_seed]),
+                _mean_std([r["reverse_kl"] for r in per_seed], 3),
+            ]
             minutes += result["seconds"] / 60
         lines.append(f"| `{method}` | " + " | ".join(cells) + f" | {minutes:.1f} |")
     return "\n".join(lines)
@@ -96,16 +122,20 @@ def sample_grid(path: str, results: list[dict], datasets: list[str]) -> None:
     """Seed 0's samples for each method (rows) and dataset (columns), over the data."""
     methods = list(dict.fromkeys(r["method"] for r in results))
     by_key = {(r["method"], r["dataset"]): r for r in results}
-    fig, axes = plt.subplots(len(methods), len(datasets), figsize=(3.2 * len(datasets), 3.2 * len(methods)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(methods), len(datasets), figsize=(3.2 * len(datasets), 3.2 * len(methods)), squeeze=False
+    )
     for row, method in enumerate(methods):
         for col, dataset in enumerate(datasets):
             result, ax = by_key[(method, dataset)], axes[row, col]
             ax.scatter(*result["samples_seed0"].T, s=1, c="tab:blue", alpha=0.4)
             ax.scatter(*result["data"].T, s=1, c="tab:orange", alpha=0.4)
             coverage = result["per_seed"][0]
-            ax.set_title(f"{method}, {dataset}\n{coverage['modes']}/{result['modes_total']} modes, "
-                         f"{100 * coverage['high_quality']:.0f} % HQ", fontsize=8)
+            ax.set_title(
+                f"{method}, {dataset}\n{coverage['modes']}/{result['modes_total']} modes, "
+                f"{100 * coverage['high_quality']:.0f} % HQ",
+                fontsize=8,
+            )
             ax.set(xlim=(-2.2, 2.2), ylim=(-2.2, 2.2), aspect="equal", xticks=[], yticks=[])
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -126,9 +156,13 @@ def _load(out: str) -> dict[tuple[str, str], dict]:
     if not (os.path.exists(path) and os.path.exists(samples)):
         return {}
     with open(path) as f, np.load(samples) as arrays:
-        return {(r["method"], r["dataset"]): {**r, **{name: arrays[f"{r['method']}/{r['dataset']}/{name}"]
-                                                      for name in ("samples_seed0", "data")}}
-                for r in json.load(f)}
+        return {
+            (r["method"], r["dataset"]): {
+                **r,
+                **{name: arrays[f"{r['method']}/{r['dataset']}/{name}"] for name in ("samples_seed0", "data")},
+            }
+            for r in json.load(f)
+        }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,8 +187,11 @@ def main(argv: list[str] | None = None) -> None:
             results.append(run_seeds(method, dataset, seeds, args.steps))
             _save(args.out, results)
             coverage = results[-1]["per_seed"]
-            print(f"{method:<12} {dataset:<12} modes {[r['modes'] for r in coverage]} "
-                  f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({results[-1]['seconds']} s)", flush=True)
+            print(
+                f"{method:<12} {dataset:<12} modes {[r['modes'] for r in coverage]} "
+                f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({results[-1]['seconds']} s)",
+                flush=True,
+            )
     _save(args.out, results)
     table = markdown_table(results, args.datasets)
     with open(os.path.join(args.out, "mode_coverage.md"), "w") as f:

@@ -21,9 +21,10 @@ from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, TrainState, a
 from jaxgan.steps import (
     AAESpec,
     GANSpec,
-    Phase,
     InstanceNoise,
     LabelledBatch,
+    Phase,
+    VAESpec,
     averaged_generator_params,
     critic_step,
     generate,
@@ -32,11 +33,10 @@ from jaxgan.steps import (
     init_states,
     make_multi_seed_train_step,
     make_train_step,
-    standard_normal_latent,
     reconstruction_step,
+    standard_normal_latent,
     train_step,
     train_steps,
-    VAESpec,
 )
 
 __all__ = [

@@ -29,12 +29,18 @@ import jax
 import numpy as np
 import optax
 
-from jaxgan import games
+from jaxgan import games, parallel
 from jaxgan.data import toy
 from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
 from jaxgan.state import PlayerSpec
-from jaxgan import parallel
-from jaxgan.steps import GANSpec, init_state, init_states, make_multi_seed_train_step, make_train_step, standard_normal_latent
+from jaxgan.steps import (
+    GANSpec,
+    init_state,
+    init_states,
+    make_multi_seed_train_step,
+    make_train_step,
+    standard_normal_latent,
+)
 
 N_CRITIC, PENALTY_WEIGHT, LEARNING_RATE, BETAS = 5, 0.1, 1e-4, (0.5, 0.9)
 SIZES = {"reference": (512, 3, 256), "small": (128, 3, 64)}  # width, depth, batch
@@ -69,6 +75,7 @@ def toy_spec(width: int, depth: int) -> GANSpec:
 
 def _timed_loop(train, state, chunks):
     """run(n): train over the first n chunks, waiting for the result."""
+
     def run(n):
         nonlocal state
         for chunk in chunks[:n]:
@@ -78,8 +85,9 @@ def _timed_loop(train, state, chunks):
     return run
 
 
-def jaxgan_rate(width: int, depth: int, batch: int, iterations: int, repeats: int, per_call: int,
-                devices: int | None = None) -> float:
+def jaxgan_rate(
+    width: int, depth: int, batch: int, iterations: int, repeats: int, per_call: int, devices: int | None = None
+) -> float:
     """jaxgan's generator iterations per second, `per_call` iterations per jitted call.
 
     With `devices`, the batch is split over a mesh of that many devices.
@@ -206,7 +214,11 @@ def _dcgan_setup(upsampling: str, unroll_loops: bool, iterations: int):
     """(jitted train step, initial state, one real batch per iteration) for the benchmarked DCGAN."""
     spec = dcgan_spec(upsampling)
     data = _dcgan_data(iterations)
-    return make_train_step(spec, unroll=unroll_loops), init_state(spec, jax.random.PRNGKey(0), data[0, 0]), list(data[:, None])
+    return (
+        make_train_step(spec, unroll=unroll_loops),
+        init_state(spec, jax.random.PRNGKey(0), data[0, 0]),
+        list(data[:, None]),
+    )
 
 
 def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repeats: int) -> float:
@@ -243,11 +255,25 @@ def torch_dcgan_rate(iterations: int, repeats: int) -> float:
     torch.manual_seed(0)
     device = _torch_device(torch)
     generator = nn.Sequential(
-        nn.Linear(DCGAN_LATENT, 7 * 7 * 128), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+        nn.Linear(DCGAN_LATENT, 7 * 7 * 128),
+        nn.Unflatten(1, (128, 7, 7)),
+        nn.BatchNorm2d(128),
+        nn.ReLU(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
+    )
     critic = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128),
-        nn.LeakyReLU(0.2), nn.Conv2d(128, 1, 7), nn.Flatten())
+        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1),
+        nn.BatchNorm2d(128),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(128, 1, 7),
+        nn.Flatten(),
+    )
     generator, critic = generator.to(device), critic.to(device)
     generator_opt = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     critic_opt = torch.optim.Adam(critic.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -279,22 +305,28 @@ def compare_dcgan(args) -> None:
         import torch
     except ImportError:
         torch = None
-    variants = {"jaxgan (matmul)": ("matmul", True), "jaxgan (transpose)": ("transpose", True),
-                "jaxgan (matmul, loops in lax.scan)": ("matmul", False)}
+    variants = {
+        "jaxgan (matmul)": ("matmul", True),
+        "jaxgan (transpose)": ("transpose", True),
+        "jaxgan (matmul, loops in lax.scan)": ("matmul", False),
+    }
     rates = {name: jaxgan_dcgan_rate(*variant, args.iters, args.repeats) for name, variant in variants.items()}
     if torch:
-        rates[_torch_description(torch)] = torch_dcgan_rate(
-            args.iters, args.repeats)
-    print(f"DCGAN 28x28x1, batch {DCGAN_BATCH}, one critic + one generator update; jax {jax.__version__} on "
-          f"{jax.devices()[0].platform}")
+        rates[_torch_description(torch)] = torch_dcgan_rate(args.iters, args.repeats)
+    print(
+        f"DCGAN 28x28x1, batch {DCGAN_BATCH}, one critic + one generator update; jax {jax.__version__} on "
+        f"{jax.devices()[0].platform}"
+    )
     reference = list(rates.values())[-1] if torch else None
     for name, rate in rates.items():
         ratio = f"{rate / reference:5.2f}x torch" if reference else ""
         print(f"{name:<40} {rate:8.2f} it/s  {1000 / rate:8.1f} ms/it  {ratio}")
     work, peak = dcgan_gflop_per_iteration(), matmul_peak_gflops()
     matmul_rate = rates["jaxgan (matmul)"]
-    print(f"work per iteration (XLA cost analysis): {work:.2f} GFLOP, run at {work * matmul_rate:.0f} GFLOP/s; "
-          f"float32 matmul peak here: {peak:.0f} GFLOP/s, so at least {1000 * work / peak:.1f} ms/it")
+    print(
+        f"work per iteration (XLA cost analysis): {work:.2f} GFLOP, run at {work * matmul_rate:.0f} GFLOP/s; "
+        f"float32 matmul peak here: {peak:.0f} GFLOP/s, so at least {1000 * work / peak:.1f} ms/it"
+    )
 
 
 def compare_with_torch(args) -> None:
@@ -303,17 +335,24 @@ def compare_with_torch(args) -> None:
         import torch
     except ImportError:
         torch = None
-    print(f"WGAN-GP toy, {N_CRITIC} critic steps per generator iteration; jax {jax.__version__} on "
-          f"{jax.devices()[0].platform}" + (f", {_torch_description(torch)}" if torch else ", torch not installed"))
-    print(f"{'size':<10} {'MLP':<8} {'batch':>5} {'jaxgan 1/call':>14} {f'jaxgan {args.per_call}/call':>15} "
-          f"{'torch eager':>12} {'ratio':>6}")
+    print(
+        f"WGAN-GP toy, {N_CRITIC} critic steps per generator iteration; jax {jax.__version__} on "
+        f"{jax.devices()[0].platform}" + (f", {_torch_description(torch)}" if torch else ", torch not installed")
+    )
+    print(
+        f"{'size':<10} {'MLP':<8} {'batch':>5} {'jaxgan 1/call':>14} {f'jaxgan {args.per_call}/call':>15} "
+        f"{'torch eager':>12} {'ratio':>6}"
+    )
     for name, (width, depth, batch) in SIZES.items():
         one = jaxgan_rate(width, depth, batch, args.iters, args.repeats, 1)
         many = jaxgan_rate(width, depth, batch, args.iters, args.repeats, args.per_call)
         reference = torch_rate(width, depth, batch, args.iters, args.repeats) if torch else None
         ratio = f"{max(one, many) / reference:5.2f}x" if reference else "-"
         reference_text = f"{reference:10.1f}/s" if reference else "-"
-        print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {one:12.1f}/s {many:13.1f}/s {reference_text:>12} {ratio:>6}")
+        print(
+            f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {one:12.1f}/s {many:13.1f}/s "
+            f"{reference_text:>12} {ratio:>6}"
+        )
 
 
 def compare_seeds(args) -> None:
@@ -322,8 +361,10 @@ def compare_seeds(args) -> None:
     print(f"{'size':<10} {'MLP':<8} {'batch':>5} {'vmapped':>10} {'in turn':>10} {'ratio':>6}")
     for name, (width, depth, batch) in SIZES.items():
         together, one_by_one = seeds_rates(width, depth, batch, args.runs, args.iters, args.repeats, args.per_call)
-        print(f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {together:8.1f}/s {one_by_one:8.1f}/s "
-              f"{together / one_by_one:5.2f}x")
+        print(
+            f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {together:8.1f}/s {one_by_one:8.1f}/s "
+            f"{together / one_by_one:5.2f}x"
+        )
 
 
 def compare_devices(args) -> None:
@@ -351,8 +392,9 @@ def main(argv: list[str] | None = None) -> None:
         # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
         # set before JAX first looks at its devices.
         jax.config.update("jax_num_cpu_devices", args.max_devices)
-    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices,
-     "dcgan": compare_dcgan}[args.what](args)
+    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices, "dcgan": compare_dcgan}[
+        args.what
+    ](args)
 
 
 if __name__ == "__main__":

@@ -46,11 +46,16 @@ class Checkpointer:
         except ValueError as error:
             if "tree structures do not match" not in str(error):
                 raise
-            fields = ", ".join(line.strip().rstrip(":") for line in str(error).splitlines()[1:]
-                               if line.strip() and not line.startswith((" ", "If ")))
-            raise ConfigError(f"{self.path(step)} holds a training state laid out differently from this run's (it "
-                              f"differs in: {fields}); it was written by another jaxgan version or another model. "
-                              "Evaluate it with the version that wrote it, or start a new run directory") from None
+            fields = ", ".join(
+                line.strip().rstrip(":")
+                for line in str(error).splitlines()[1:]
+                if line.strip() and not line.startswith((" ", "If "))
+            )
+            raise ConfigError(
+                f"{self.path(step)} holds a training state laid out differently from this run's (it "
+                f"differs in: {fields}); it was written by another jaxgan version or another model. "
+                "Evaluate it with the version that wrote it, or start a new run directory"
+            ) from None
 
     def path(self, step: int) -> str:
         """Where the checkpoint of `step` lives."""

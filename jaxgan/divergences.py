@@ -177,8 +177,9 @@ def argsort(x: jax.Array) -> jax.Array:
     if jax.default_backend() != "cpu":
         return jnp.argsort(x).astype(jnp.int32)
     result = jax.ShapeDtypeStruct(jnp.shape(x), jnp.int32)
-    return jax.pure_callback(lambda v: np.argsort(v).astype(np.int32), result, jax.lax.stop_gradient(x),
-                             vmap_method="sequential")
+    return jax.pure_callback(
+        lambda v: np.argsort(v).astype(np.int32), result, jax.lax.stop_gradient(x), vmap_method="sequential"
+    )
 
 
 def wasserstein_histograms(p, q, positions=None) -> jax.Array:
@@ -223,9 +224,7 @@ def wasserstein_points(x: np.ndarray, y: np.ndarray, p: float = 1.0) -> float:
     """
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if x.ndim != 2 or x.shape != y.shape:
-        raise ValueError(
-            f"wasserstein_points needs two clouds of one shape (n, dim), got {x.shape} and {y.shape}"
-        )
+        raise ValueError(f"wasserstein_points needs two clouds of one shape (n, dim), got {x.shape} and {y.shape}")
     if p < 1:
         raise ValueError(f"the Wasserstein order p must be at least 1, got {p}")
     cost = scipy.spatial.distance.cdist(x, y) ** p
@@ -283,7 +282,9 @@ def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: fl
     if absorb_above <= 1:
         raise ValueError(f"absorb_above must exceed 1, got {absorb_above}")
     if jnp.shape(cost)[-2:] != (jnp.shape(a)[-1], jnp.shape(b)[-1]):
-        raise ValueError(f"cost {jnp.shape(cost)} must be (..., n, m) for a (..., n) {jnp.shape(a)} and b {jnp.shape(b)}")
+        raise ValueError(
+            f"cost {jnp.shape(cost)} must be (..., n, m) for a (..., n) {jnp.shape(a)} and b {jnp.shape(b)}"
+        )
     _check_masses("a", a, normalised=True)
     _check_masses("b", b, normalised=True)
     if _is_concrete(a, b) and (np.any(np.asarray(a) <= 0) or np.any(np.asarray(b) <= 0)):
@@ -311,7 +312,9 @@ def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: fl
 
         def absorb():
             finite = jnp.all(jnp.isfinite(scalings))  # an underflowed scaling cannot be absorbed
-            return restart(jnp.where(finite, f + epsilon * jnp.log(u), f), jnp.where(finite, g + epsilon * jnp.log(v), g))
+            return restart(
+                jnp.where(finite, f + epsilon * jnp.log(u), f), jnp.where(finite, g + epsilon * jnp.log(v), g)
+            )
 
         return jax.lax.cond(stable, lambda: (f, g, kernel, u, v), absorb)
 

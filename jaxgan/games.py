@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -126,16 +127,17 @@ def make_game(name: str, option_prefix: str = "", **options) -> Game:
     accepted = game_options(name)
     given = {key: value for key, value in options.items() if value is not None}
     for key in sorted(set(given) - set(accepted)):
-        raise ValueError(f"{option_prefix}{key} is not an option of {name} (it takes {', '.join(accepted)}); unset it "
-                         f"with {option_prefix}{key}=none")
+        raise ValueError(
+            f"{option_prefix}{key} is not an option of {name} (it takes {', '.join(accepted)}); unset it "
+            f"with {option_prefix}{key}=none"
+        )
     for key, parameter in accepted.items():
         if parameter.default is inspect.Parameter.empty and key not in given:
             raise ValueError(f"{name} needs {option_prefix}{key}; set it")
     return GAMES[name](**given)
 
 
-def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *,
-                        real_label: float = 1.0):
+def minimax_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *, real_label: float = 1.0):
     """The GAN discriminator's loss −V(D, G) = −E_data[log D(x)] − E_z[log(1 − D(G(z)))].
 
     The critic returns logits l, D = σ(l), so −log D = softplus(−l) and −log(1 − D) = softplus(l)
@@ -248,8 +250,9 @@ def feature_matching_generator_loss(critic: Critic, fake: jax.Array, inputs: Gen
     return jnp.sum(gap**2), {}
 
 
-def energy_difference_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *,
-                                  penalty_weight: float):
+def energy_difference_critic_loss(
+    critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array, *, penalty_weight: float
+):
     """MEG's energy loss L_E = E_data[E(x)] − E_z[E(G(z))] + λ·E_data[‖∇_x E(x)‖²] (Kumar et al. 2019).
 
     The critic returns energies E(x), pushed down on data and up on samples; the zero-centred
@@ -352,8 +355,9 @@ def wgan_gp(penalty_weight: float, n_critic: int = 5) -> Game:
     if penalty_weight < 0:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
     critic_loss = functools.partial(_gradient_penalised_critic_loss, penalty_weight=penalty_weight)
-    return Game("wgan_gp", critic_loss, wasserstein_generator_loss, n_critic,
-                critic_needs=Needs(per_example_scores=True))
+    return Game(
+        "wgan_gp", critic_loss, wasserstein_generator_loss, n_critic, critic_needs=Needs(per_example_scores=True)
+    )
 
 
 @register_game("meg")
@@ -365,7 +369,9 @@ def meg(penalty_weight: float, entropy_weight: float = 1.0, n_critic: int = 5) -
     `models.MaxEntropyGenerator` that carries the statistics network T(x, z).
     """
     if penalty_weight < 0 or entropy_weight < 0:
-        raise ValueError(f"meg needs penalty_weight >= 0 and entropy_weight >= 0, got {penalty_weight}, {entropy_weight}")
+        raise ValueError(
+            f"meg needs penalty_weight >= 0 and entropy_weight >= 0, got {penalty_weight}, {entropy_weight}"
+        )
     return Game(
         "meg",
         functools.partial(energy_difference_critic_loss, penalty_weight=penalty_weight),
@@ -409,5 +415,6 @@ def with_feature_matching(game: Game) -> Game:
     """`game` with its generator loss replaced by feature matching (the critic's loss is kept);
     the critic must then have a `features` method."""
     needs = dataclasses.replace(game.critic_needs, methods=(*game.critic_needs.methods, "features"))
-    return dataclasses.replace(game, name=f"{game.name}+feature_matching", generator_loss=feature_matching_generator_loss,
-                               critic_needs=needs)
+    return dataclasses.replace(
+        game, name=f"{game.name}+feature_matching", generator_loss=feature_matching_generator_loss, critic_needs=needs
+    )

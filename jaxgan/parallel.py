@@ -30,8 +30,9 @@ def initialize_distributed(coordinator_address: str, num_processes: int, process
     if not 0 <= process_id < num_processes:
         raise ValueError(f"process_id must be in [0, {num_processes}), got {process_id}")
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                               process_id=process_id)
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+    )
 
 
 def make_mesh(num_devices: int = 0) -> Mesh:
@@ -49,8 +50,10 @@ def describe_devices(mesh: Mesh | None = None) -> str:
     """One line: what the run computes on."""
     devices = list(mesh.devices.flat) if mesh is not None else jax.devices()
     kinds = sorted({device.device_kind for device in devices})
-    return (f"{len(devices)} device(s) ({', '.join(kinds)}, platform {devices[0].platform}) in "
-            f"{jax.process_count()} process(es), mesh {DATA_AXIS}={len(devices)}")
+    return (
+        f"{len(devices)} device(s) ({', '.join(kinds)}, platform {devices[0].platform}) in "
+        f"{jax.process_count()} process(es), mesh {DATA_AXIS}={len(devices)}"
+    )
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -69,6 +72,7 @@ def put_global(tree: Any, sharding: NamedSharding) -> Any:
     Each process supplies only the shards its own devices hold, so this works with one
     process or many.
     """
+
     def put(leaf):
         value = np.asarray(leaf)
         return jax.make_array_from_callback(value.shape, sharding, lambda index: value[index])
@@ -78,6 +82,7 @@ def put_global(tree: Any, sharding: NamedSharding) -> Any:
 
 def to_host(tree: Any) -> Any:
     """numpy values of replicated (or fully addressable) arrays, in any process."""
+
     def fetch(leaf):
         if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
             return np.asarray(leaf.addressable_data(0))

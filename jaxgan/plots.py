@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import matplotlib
 
@@ -43,7 +43,7 @@ def plot_curves(path: str, rows: Sequence[dict], keys: Sequence[str], title: str
     """One panel per metric key against the step, from metrics.jsonl rows."""
     keys = [key for key in keys if any(key in row for row in rows)]
     fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.2 * len(keys)), sharex=True, squeeze=False)
-    for ax, key in zip(axes[:, 0], keys):
+    for ax, key in zip(axes[:, 0], keys, strict=True):
         steps = [row["step"] for row in rows if key in row]
         ax.plot(steps, [row[key] for row in rows if key in row], lw=1)
         ax.set_ylabel(key)
@@ -61,7 +61,9 @@ def plot_image_grid(path: str, images: np.ndarray, columns: int, title: str = ""
     canvas = np.full((rows * (height + 1) + 1, columns * (width + 1) + 1, channels), 255, np.uint8)
     for index, image in enumerate(images):
         row, column = divmod(index, columns)
-        canvas[1 + row * (height + 1):(row + 1) * (height + 1), 1 + column * (width + 1):(column + 1) * (width + 1)] = image
+        canvas[
+            1 + row * (height + 1) : (row + 1) * (height + 1), 1 + column * (width + 1) : (column + 1) * (width + 1)
+        ] = image
     fig, ax = plt.subplots(figsize=(columns * 0.6, rows * 0.6 + 0.4))
     ax.imshow(canvas[..., 0] if channels == 1 else canvas, cmap="gray" if channels == 1 else None, vmin=0, vmax=255)
     ax.set(xticks=[], yticks=[], title=title)
@@ -69,8 +71,9 @@ def plot_image_grid(path: str, images: np.ndarray, columns: int, title: str = ""
     plt.close(fig)
 
 
-def plot_latent_scatter(path: str, codes: np.ndarray, labels: np.ndarray | None, prior: np.ndarray | None = None,
-                        title: str = "") -> None:
+def plot_latent_scatter(
+    path: str, codes: np.ndarray, labels: np.ndarray | None, prior: np.ndarray | None = None, title: str = ""
+) -> None:
     """2-D codes coloured by class label, over draws of the prior in grey."""
     fig, ax = plt.subplots(figsize=(6.5, 6))
     if prior is not None:

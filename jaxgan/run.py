@@ -23,8 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, help="training steps in total (train.steps, or steps)")
     parser.add_argument("--seed", type=int, help="random seed (seed)")
     parser.add_argument("--workdir", help="run directory (default: runs/EXP)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set model.critic_hidden=128,128")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set model.critic_hidden=128,128",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the workdir")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--devices", type=int, help="devices to split the batch over, 0 for all (parallel.devices)")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import flax.struct
 import jax
@@ -46,8 +47,9 @@ class PlayerSpec:
     module: Any = None
 
     @classmethod
-    def from_linen(cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = (),
-                   init_method: str | None = None) -> PlayerSpec:
+    def from_linen(
+        cls, module, tx: optax.GradientTransformation, mutable: Sequence[str] = (), init_method: str | None = None
+    ) -> PlayerSpec:
         """A spec for a Flax Linen module trained by the optax optimizer `tx`; `init_method`
         names the method that initialises it when calling the module would not create every
         parameter (an autoencoder whose call only decodes)."""
@@ -123,8 +125,9 @@ def init_player(spec: PlayerSpec, key: jax.Array, *example_inputs: Any) -> Playe
     return Player(params=params, opt_state=spec.tx.init(params), collections=variables)
 
 
-def optimizer_step(tx: optax.GradientTransformation, params: Any, opt_state: optax.OptState,
-                   grads: Any) -> tuple[Any, optax.OptState]:
+def optimizer_step(
+    tx: optax.GradientTransformation, params: Any, opt_state: optax.OptState, grads: Any
+) -> tuple[Any, optax.OptState]:
     """(params, opt_state) after one step of `tx` along `grads`."""
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state

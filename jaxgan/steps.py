@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import types
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,8 +29,7 @@ from jax.sharding import Mesh
 
 from jaxgan import parallel, vae
 from jaxgan.games import Game, GeneratorInputs, Metrics
-from jaxgan.state import (BoundModel, PlayerSpec, TrainState, bind, init_player, optimizer_step,
-                          training_call)
+from jaxgan.state import BoundModel, PlayerSpec, TrainState, bind, init_player, optimizer_step, training_call
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
@@ -78,7 +78,9 @@ class InstanceNoise:
 
     def __post_init__(self):
         if self.std < 0 or self.anneal_steps < 1:
-            raise ValueError(f"instance noise needs std >= 0 and anneal_steps >= 1, got {self.std}, {self.anneal_steps}")
+            raise ValueError(
+                f"instance noise needs std >= 0 and anneal_steps >= 1, got {self.std}, {self.anneal_steps}"
+            )
 
     def std_at(self, step: jax.Array) -> jax.Array:
         """σ_t for generator iteration `step`."""
@@ -113,17 +115,23 @@ class Phase:
 def _check_needs(game: Game, generator: PlayerSpec, critic: PlayerSpec) -> None:
     """Refuse players that lack what the method's losses need (`games.Needs`)."""
     if game.critic_needs.per_example_scores and critic.mixes_examples:
-        raise ValueError(f"{game.name} penalises each example's input gradient, which batch norm and minibatch "
-                         "discrimination in the critic make depend on the rest of the batch; use a critic without "
-                         "them (model.critic_norm=layer or none, model.minibatch_kernels=0)")
-    if game.critic_needs.energy_autoencoder and critic.module is not None and not getattr(
-            critic.module, "scores_reconstruction_energy", False):
+        raise ValueError(
+            f"{game.name} penalises each example's input gradient, which batch norm and minibatch "
+            "discrimination in the critic make depend on the rest of the batch; use a critic without "
+            "them (model.critic_norm=layer or none, model.minibatch_kernels=0)"
+        )
+    if (
+        game.critic_needs.energy_autoencoder
+        and critic.module is not None
+        and not getattr(critic.module, "scores_reconstruction_energy", False)
+    ):
         raise ValueError(f"{game.name}'s critic must be an auto-encoder energy (models.AutoencoderEnergy)")
     for role, needs, player in (("critic", game.critic_needs, critic), ("generator", game.generator_needs, generator)):
         for method in needs.methods:
             if player.lacks_method(method):
-                raise ValueError(f"{game.name} calls the {role}'s method {method!r}, which "
-                                 f"{type(player.module).__name__} lacks")
+                raise ValueError(
+                    f"{game.name} calls the {role}'s method {method!r}, which {type(player.module).__name__} lacks"
+                )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,8 +171,10 @@ class GANSpec:
 
     @property
     def phases(self) -> tuple[Phase, ...]:
-        return (Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
-                Phase("generator", "generator", _generator_objective, stream=1))
+        return (
+            Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
+            Phase("generator", "generator", _generator_objective, stream=1),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,9 +255,11 @@ class AAESpec:
 
     @property
     def phases(self) -> tuple[Phase, ...]:
-        return (Phase("reconstruction", "generator", _reconstruction_objective, stream=2),
-                Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
-                Phase("regularisation", "generator", _generator_objective, stream=1, own_optimizer=True))
+        return (
+            Phase("reconstruction", "generator", _reconstruction_objective, stream=2),
+            Phase("critic", "critic", _critic_objective, each_batch=True, stream=0),
+            Phase("regularisation", "generator", _generator_objective, stream=1, own_optimizer=True),
+        )
 
 
 TrainSpec = GANSpec | VAESpec | AAESpec
@@ -260,8 +272,10 @@ def _check_average(decay: float | None) -> None:
 
 def _check_reconstructed(model: PlayerSpec) -> None:
     if model.mutable:
-        raise ValueError("an auto-encoder's reconstruction loss calls its methods, whose running statistics no phase "
-                         f"keeps; use a model without mutable collections ({', '.join(model.mutable)})")
+        raise ValueError(
+            "an auto-encoder's reconstruction loss calls its methods, whose running statistics no phase "
+            f"keeps; use a model without mutable collections ({', '.join(model.mutable)})"
+        )
 
 
 def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> TrainState:
@@ -289,8 +303,15 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
     )
 
 
-def generate(spec: TrainSpec, state: TrainState, key: jax.Array, n: int, *, labels: jax.Array | None = None,
-             use_ema: bool = False) -> jax.Array:
+def generate(
+    spec: TrainSpec,
+    state: TrainState,
+    key: jax.Array,
+    n: int,
+    *,
+    labels: jax.Array | None = None,
+    use_ema: bool = False,
+) -> jax.Array:
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
     running statistics); with `use_ema`, from the averaged generator; for a conditional
     generator, G(z, y) with the n given `labels`."""
@@ -379,8 +400,9 @@ def _run_phase(spec: TrainSpec, phase: Phase, state: TrainState, real: RealBatch
     objective = functools.partial(phase.objective, spec, state, real=real, key=key)
     (loss, (metrics, collections)), grads = jax.value_and_grad(objective, has_aux=True)(player.params)
     if phase.own_optimizer:
-        params, opt_state = optimizer_step(spec.phase_optimizers[phase.name], player.params,
-                                           state.phase_opt_states[phase.name], grads)
+        params, opt_state = optimizer_step(
+            spec.phase_optimizers[phase.name], player.params, state.phase_opt_states[phase.name], grads
+        )
         state = state.replace(phase_opt_states={**state.phase_opt_states, phase.name: opt_state})
         player = player.replace(params=params, collections=collections)
     else:
@@ -414,7 +436,9 @@ def _update_generator_average(spec: TrainSpec, state: TrainState) -> TrainState:
     """m_t = β·m_{t−1} + (1 − β)·θ_t after an iteration, when the spec keeps an average."""
     if spec.generator_ema_decay is None:
         return state
-    ema = optax.incremental_update(state.generator.params, state.generator_ema, step_size=1.0 - spec.generator_ema_decay)
+    ema = optax.incremental_update(
+        state.generator.params, state.generator_ema, step_size=1.0 - spec.generator_ema_decay
+    )
     return state.replace(generator_ema=ema)
 
 
@@ -448,6 +472,7 @@ def train_step(spec: TrainSpec, state: TrainState, real: RealBatch, *, unroll: b
     for phase in spec.phases:
         key = _stream_key(step_key, phase.stream)
         if phase.each_batch:
+
             def update(state, batch_and_key, phase=phase):
                 return _run_phase(spec, phase, state, *batch_and_key)
 
@@ -485,8 +510,9 @@ def _loop(body, state, xs, unroll: bool):
     return state, jax.tree.map(lambda *values: jnp.stack(values), *outputs)
 
 
-def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *,
-                    unroll: bool = False) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:
+def make_train_step(
+    spec: TrainSpec, mesh: Mesh | None = None, *, unroll: bool = False
+) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:
     """`train_steps` for `spec`, jitted once, with the input state's buffers donated.
 
     The returned function takes `(state, real)` with `real` shaped
@@ -504,8 +530,12 @@ def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *,
     if mesh is None:
         return jax.jit(step, donate_argnums=0)
     state_sharding = parallel.replicated(mesh)
-    return jax.jit(step, in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=2)),
-                   out_shardings=(state_sharding, state_sharding), donate_argnums=0)
+    return jax.jit(
+        step,
+        in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=2)),
+        out_shardings=(state_sharding, state_sharding),
+        donate_argnums=0,
+    )
 
 
 def make_multi_seed_train_step(spec: TrainSpec) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:

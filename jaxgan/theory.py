@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -70,8 +70,9 @@ class Mixture1D:
         return (jnp.asarray(self.means)[component] + jnp.asarray(self.stds)[component] * noise)[:, None]
 
 
-def train_critic(critic_loss: games.CriticLoss, module, tx, sample_real, sample_fake, steps: int, batch: int,
-                 key: jax.Array):
+def train_critic(
+    critic_loss: games.CriticLoss, module, tx, sample_real, sample_fake, steps: int, batch: int, key: jax.Array
+):
     """Train a critic against two fixed distributions; the whole loop is one jitted scan.
 
     Returns:
@@ -101,6 +102,7 @@ def train_critic(critic_loss: games.CriticLoss, module, tx, sample_real, sample_
 
 def _critic_on_grid(module, params, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The critic's output and its derivative at each grid point."""
+
     def scalar(x):
         return module.apply({"params": params}, x.reshape(1, 1))[0, 0]
 
@@ -156,8 +158,16 @@ def optimal_discriminator(config: ml_collections.ConfigDict, run_dir: str) -> di
     module = MLP(tuple(config.critic_hidden), 1)
     summary, figure = {}, plt.figure(figsize=(11, 4))
     for index, (case, generator) in enumerate((("distinct", p_g), ("equal", p_data))):
-        params, _ = train_critic(games.minimax_critic_loss, module, optax.adam(config.learning_rate), p_data.sample,
-                                 generator.sample, config.steps, config.batch_size, jax.random.PRNGKey(config.seed))
+        params, _ = train_critic(
+            games.minimax_critic_loss,
+            module,
+            optax.adam(config.learning_rate),
+            p_data.sample,
+            generator.sample,
+            config.steps,
+            config.batch_size,
+            jax.random.PRNGKey(config.seed),
+        )
         logits, _ = _critic_on_grid(module, params, grid)
         trained = 1.0 / (1.0 + np.exp(-logits))
         density_data, density_g = p_data.pdf(grid), generator.pdf(grid)
@@ -169,7 +179,9 @@ def optimal_discriminator(config: ml_collections.ConfigDict, run_dir: str) -> di
             "max_abs_error_D": round(float(error[support].max()), 5),
             "mean_abs_error_D": round(float(np.sum(error * mixture_density) * dx), 5),  # E_{(p_data+p_g)/2}|D − D*|
             "value_trained": round(gan_value(density_data, density_g, logits, dx), 5),
-            "value_at_D_star": round(gan_value(density_data, density_g, optimal_logits(density_data, density_g), dx), 5),
+            "value_at_D_star": round(
+                gan_value(density_data, density_g, optimal_logits(density_data, density_g), dx), 5
+            ),
             "two_js_minus_log4": round(2 * js_on_grid(density_data, density_g, dx) - LOG4, 5),
         }
         ax = figure.add_subplot(1, 2, index + 1)
@@ -177,8 +189,11 @@ def optimal_discriminator(config: ml_collections.ConfigDict, run_dir: str) -> di
         ax.plot(grid, density_g, "tab:blue", ls="--" if case == "equal" else "-", label="p_g")
         ax.plot(grid, optimum, "k", lw=2, alpha=0.5, label="D* = p_data/(p_data+p_g)")
         ax.plot(grid, trained, "tab:red", label="trained D")
-        ax.set(title=f"{case}: V(D) = {summary[case]['value_trained']:.4f}, "
-                     f"2JS − log 4 = {summary[case]['two_js_minus_log4']:.4f}", xlabel="x")
+        ax.set(
+            title=f"{case}: V(D) = {summary[case]['value_trained']:.4f}, "
+            f"2JS − log 4 = {summary[case]['two_js_minus_log4']:.4f}",
+            xlabel="x",
+        )
         ax.legend(fontsize=8)
     summary["equal"]["minus_log4"] = round(-LOG4, 5)
     return _write(run_dir, config, summary, figure)
@@ -193,11 +208,20 @@ def critic_1d(config: ml_collections.ConfigDict, run_dir: str) -> dict:
     grid = np.linspace(*config.grid)
     module = MLP(tuple(config.critic_hidden), 1)
     key = jax.random.PRNGKey(config.seed)
-    gan_params, _ = train_critic(games.minimax_critic_loss, module, optax.adam(config.gan_learning_rate), real.sample,
-                                 fake.sample, config.steps, config.batch_size, key)
+    gan_params, _ = train_critic(
+        games.minimax_critic_loss,
+        module,
+        optax.adam(config.gan_learning_rate),
+        real.sample,
+        fake.sample,
+        config.steps,
+        config.batch_size,
+        key,
+    )
     wgan_tx = optax.chain(optax.rmsprop(config.wgan_learning_rate), penalties.clip_weights(config.clip))
-    wgan_params, _ = train_critic(games.wasserstein_critic_loss, module, wgan_tx, real.sample, fake.sample,
-                                  config.steps, config.batch_size, key)
+    wgan_params, _ = train_critic(
+        games.wasserstein_critic_loss, module, wgan_tx, real.sample, fake.sample, config.steps, config.batch_size, key
+    )
     logits, logit_slopes = _critic_on_grid(module, gan_params, grid)
     discriminator = 1.0 / (1.0 + np.exp(-logits))
     discriminator_slope = discriminator * (1.0 - discriminator) * logit_slopes
@@ -208,8 +232,9 @@ def critic_1d(config: ml_collections.ConfigDict, run_dir: str) -> dict:
     residual = critic[between] - np.polyval(fit, grid[between])
     summary = {
         # |∇| where the generator's samples are, relative to the largest |∇| on the grid.
-        "discriminator_relative_gradient_at_fake":
-            float(np.abs(discriminator_slope[at_fake]) / np.abs(discriminator_slope).max()),
+        "discriminator_relative_gradient_at_fake": float(
+            np.abs(discriminator_slope[at_fake]) / np.abs(discriminator_slope).max()
+        ),
         "critic_relative_gradient_at_fake": float(np.abs(critic_slope[at_fake]) / np.abs(critic_slope).max()),
         "critic_linear_r2_between_modes": float(1.0 - residual.var() / critic[between].var()),
     }
@@ -252,10 +277,15 @@ def parallel_lines(config: ml_collections.ConfigDict, run_dir: str) -> dict:
         p = np.stack([np.zeros(config.samples), rng.random(config.samples)], axis=1)
         q = np.stack([np.full(config.samples, theta), rng.random(config.samples)], axis=1)
         hist_p, hist_q = _histogram(p, x_edges, y_edges), _histogram(q, x_edges, y_edges)
-        rows.append({"theta": float(theta), **{f"{k}_analytic": v for k, v in parallel_lines_divergences(theta).items()},
-                     "kl_estimate": float(divergences.kl(hist_p, hist_q)),
-                     "js_estimate": float(divergences.js(hist_p, hist_q)),
-                     "w_estimate": divergences.wasserstein_points(p, q)})
+        rows.append(
+            {
+                "theta": float(theta),
+                **{f"{k}_analytic": v for k, v in parallel_lines_divergences(theta).items()},
+                "kl_estimate": float(divergences.kl(hist_p, hist_q)),
+                "js_estimate": float(divergences.js(hist_p, hist_q)),
+                "w_estimate": divergences.wasserstein_points(p, q),
+            }
+        )
     apart = [row for row in rows if abs(row["theta"]) >= config.bin_width]
     summary = {
         "max_abs_w_error": max(abs(row["w_estimate"] - row["w_analytic"]) for row in rows),
@@ -301,7 +331,9 @@ def bilinear_trajectory(method: str, x0: float, y0: float, learning_rate: float,
         return (point, states), jnp.stack(point)
 
     start = (jnp.float32(x0), jnp.float32(y0))
-    _, path = jax.jit(lambda s: jax.lax.scan(body, s, None, length=steps))((start, (tx.init(start[0]), tx.init(start[1]))))
+    _, path = jax.jit(lambda s: jax.lax.scan(body, s, None, length=steps))(
+        (start, (tx.init(start[0]), tx.init(start[1])))
+    )
     return np.concatenate([np.array([[x0, y0]]), np.asarray(path)])
 
 
@@ -339,8 +371,10 @@ _BILINEAR_STEPS: dict[str, Callable] = {
 
 def bilinear_game(config: ml_collections.ConfigDict, run_dir: str) -> dict:
     """Trajectories and distance to the equilibrium (0, 0) for each update rule."""
-    paths = {method: bilinear_trajectory(method, config.x0, config.y0, config.learning_rate, config.steps)
-             for method in _BILINEAR_STEPS}
+    paths = {
+        method: bilinear_trajectory(method, config.x0, config.y0, config.learning_rate, config.steps)
+        for method in _BILINEAR_STEPS
+    }
     distances = {method: np.linalg.norm(path, axis=1) for method, path in paths.items()}
     start = float(np.hypot(config.x0, config.y0))
     summary = {

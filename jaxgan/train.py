@@ -63,8 +63,10 @@ def build_run(config: ml_collections.ConfigDict):
     try:
         mesh = parallel.make_mesh(config.parallel.devices)
         if train.batch_size % mesh.devices.size:
-            raise ConfigError(f"train.batch_size ({train.batch_size}) must be a multiple of the device count "
-                              f"({mesh.devices.size}); set parallel.devices or the batch size")
+            raise ConfigError(
+                f"train.batch_size ({train.batch_size}) must be a multiple of the device count "
+                f"({mesh.devices.size}); set parallel.devices or the batch size"
+            )
         family.check(config)
         built = family.build(config)
     except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
@@ -120,8 +122,9 @@ def _stop_requests():
             signal.signal(sig, handler)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
-                       progress: bool = True) -> dict:
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+) -> dict:
     """Train `config` in `run_dir` (resuming from its latest checkpoint if asked) and evaluate.
 
     Returns:
@@ -148,13 +151,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, run_dir: str, *, resum
             state = checkpointer.restore(state)
             files.keep_metrics_until(int(parallel.to_host(state.step)))
         evaluators = family.evaluators(config, built, files)
-        state, timing = _train_loop(config, family, built, mesh, state, evaluators.periodic, files, checkpointer,
-                                    progress)
+        state, timing = _train_loop(
+            config, family, built, mesh, state, evaluators.periodic, files, checkpointer, progress
+        )
         summary = evaluators.final(state)
     finally:
         checkpointer.close()
-    summary.update(timing, devices=mesh.devices.size, wall_s=round(time.perf_counter() - started, 2),
-                   run_dir=os.path.abspath(run_dir))
+    summary.update(
+        timing,
+        devices=mesh.devices.size,
+        wall_s=round(time.perf_counter() - started, 2),
+        run_dir=os.path.abspath(run_dir),
+    )
     files.write_summary(summary)
     return summary
 
@@ -206,9 +214,19 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
     train = make_train_step(built.spec, mesh, unroll=config.train.unroll_loops)
     data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
     step = int(parallel.to_host(state.step))
-    log = _MetricsLog(files, checkpointer, tqdm.tqdm(
-        total=steps, initial=step, disable=not (progress and files.writes), unit="it", mininterval=0.5,
-        desc=config.experiment or "train", dynamic_ncols=True))
+    log = _MetricsLog(
+        files,
+        checkpointer,
+        tqdm.tqdm(
+            total=steps,
+            initial=step,
+            disable=not (progress and files.writes),
+            unit="it",
+            mininterval=0.5,
+            desc=config.experiment or "train",
+            dynamic_ncols=True,
+        ),
+    )
 
     def real_chunk(start):
         chunk = family.real_chunk(config, built, start, min(per_call, steps - start))
@@ -265,15 +283,16 @@ class _MetricsLog:
         self.timed.append((iterations, now - self.last_fetch))
         self.last_fetch = now
         rate = iterations / self.timed[-1][1]
-        for index, ((start, end, _), metrics) in enumerate(zip(self.pending, values)):
+        for index, ((start, end, _), metrics) in enumerate(zip(self.pending, values, strict=True)):
             metrics = {key: float(value) for key, value in metrics.items()}
             _stop_if_diverged(metrics, start, end, self.checkpointer)
             row = {"step": end, **metrics, "steps_per_s": rate}
             if index == len(values) - 1:
                 row.update(evaluation)
             self.files.append_metrics(row)
-        self.bar.set_postfix({key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in LOSSES if key in metrics},
-                             refresh=False)
+        self.bar.set_postfix(
+            {key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in LOSSES if key in metrics}, refresh=False
+        )
         self.bar.update(iterations)
         self.pending, self.fetches = [], self.fetches + 1
 

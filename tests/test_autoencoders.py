@@ -30,18 +30,24 @@ def _binary_batch(seed: int, shape=(BATCH, DATA_DIM)) -> jax.Array:
 @pytest.fixture(scope="module")
 def vae_spec():
     module = VariationalAutoencoder((16,), LATENT_DIM, DATA_DIM)
-    return VAESpec(generator=PlayerSpec.from_linen(module, optax.adam(1e-2), init_method="initialize"),
-                   sample_latent=jaxgan.standard_normal_latent(LATENT_DIM), loss=vae.negative_elbo)
+    return VAESpec(
+        generator=PlayerSpec.from_linen(module, optax.adam(1e-2), init_method="initialize"),
+        sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
+        loss=vae.negative_elbo,
+    )
 
 
 @pytest.fixture(scope="module")
 def aae_spec():
     module = AdversarialAutoencoder((16,), LATENT_DIM, DATA_DIM)
-    return AAESpec(game=jaxgan.wgan(n_critic=2), generator=PlayerSpec.from_linen(module, optax.adam(1e-2),
-                                                                                  init_method="initialize"),
-                   critic=PlayerSpec.from_linen(MLP((16,), 1), optax.adam(1e-2)),
-                   sample_latent=priors.gaussian_mixture(), encoder_tx=optax.sgd(0.1),
-                   reconstruction_loss=vae.reconstruction_cross_entropy)
+    return AAESpec(
+        game=jaxgan.wgan(n_critic=2),
+        generator=PlayerSpec.from_linen(module, optax.adam(1e-2), init_method="initialize"),
+        critic=PlayerSpec.from_linen(MLP((16,), 1), optax.adam(1e-2)),
+        sample_latent=priors.gaussian_mixture(),
+        encoder_tx=optax.sgd(0.1),
+        reconstruction_loss=vae.reconstruction_cross_entropy,
+    )
 
 
 def test_vae_init_creates_encoder_and_decoder_and_no_critic(vae_spec):
@@ -67,8 +73,9 @@ def test_reconstruction_step_is_one_optimizer_step_on_the_negative_elbo(vae_spec
     loss, grads = jax.value_and_grad(negative_elbo)(state.generator.params)
     tx = optax.adam(1e-2)
     updates, _ = tx.update(grads, tx.init(state.generator.params), state.generator.params)
-    chex.assert_trees_all_close(new_state.generator.params, optax.apply_updates(state.generator.params, updates),
-                                rtol=1e-5, atol=1e-6)
+    chex.assert_trees_all_close(
+        new_state.generator.params, optax.apply_updates(state.generator.params, updates), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(metrics["reconstruction_loss"], loss, rtol=1e-6)
     np.testing.assert_allclose(metrics["elbo"], -loss, rtol=1e-6)
 
@@ -124,7 +131,9 @@ def test_aae_phases_move_what_they_train_and_nothing_else(aae_spec):
 
 def test_aae_train_step_runs_all_three_phases(aae_spec):
     state = jaxgan.init_state(aae_spec, jax.random.PRNGKey(0), _binary_batch(0))
-    state, metrics = jax.jit(lambda s, r: jaxgan.train_step(aae_spec, s, r))(state, _binary_batch(7, (2, BATCH, DATA_DIM)))
+    state, metrics = jax.jit(lambda s, r: jaxgan.train_step(aae_spec, s, r))(
+        state, _binary_batch(7, (2, BATCH, DATA_DIM))
+    )
     assert {"reconstruction_loss", "critic_loss", "regularisation_loss", "wasserstein"} <= set(metrics)
     assert all(np.isfinite(float(value)) for value in metrics.values()) and int(state.step) == 1
 
@@ -154,8 +163,9 @@ def test_swiss_roll_prior_lies_on_its_spiral():
     z = np.asarray(priors.swiss_roll()(jax.random.PRNGKey(0), 5000), dtype=np.float64)
     t = np.linalg.norm(z, axis=1) / priors.SWISS_ROLL_SCALE
     assert t.min() >= 1.5 * np.pi - 1e-4 and t.max() <= 4.5 * np.pi + 1e-4
-    np.testing.assert_allclose(z / np.linalg.norm(z, axis=1, keepdims=True), np.stack([np.cos(t), np.sin(t)], 1),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        z / np.linalg.norm(z, axis=1, keepdims=True), np.stack([np.cos(t), np.sin(t)], 1), atol=1e-4
+    )
 
 
 def test_two_dimensional_priors_refuse_other_dimensions():
@@ -165,19 +175,35 @@ def test_two_dimensional_priors_refuse_other_dimensions():
         priors.make_prior("uniform", 2)
 
 
-AUTOENCODER_EXPERIMENTS = sorted(name for name in configs.list_experiments()
-                                 if configs.get_config(name).runner == "autoencoder")
-TINY = ["--set", "model.hidden=16", "--set", "train.batch_size=16", "--set", "train.steps_per_call=2",
-        "--set", "train.checkpoint_every=2", "--set", "eval.grid_columns=4", "--set", "eval.latent_grid=3",
-        "--no-progress"]
+AUTOENCODER_EXPERIMENTS = sorted(
+    name for name in configs.list_experiments() if configs.get_config(name).runner == "autoencoder"
+)
+TINY = [
+    "--set",
+    "model.hidden=16",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.steps_per_call=2",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "eval.grid_columns=4",
+    "--set",
+    "eval.latent_grid=3",
+    "--no-progress",
+]
 
 
 @pytest.mark.parametrize("experiment", AUTOENCODER_EXPERIMENTS)
 def test_each_autoencoder_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads):
     config = configs.get_config(experiment)
     workdir = tmp_path / experiment
-    extra = (["--set", "eval.iwae_samples=4", "--set", "eval.every=2"] if config.model.kind == "vae"
-             else ["--set", "model.critic_hidden=16"])
+    extra = (
+        ["--set", "eval.iwae_samples=4", "--set", "eval.every=2"]
+        if config.model.kind == "vae"
+        else ["--set", "model.critic_hidden=16"]
+    )
     assert run.main(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY, *extra]) == 0
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
@@ -199,11 +225,14 @@ def test_each_autoencoder_experiment_runs_end_to_end(experiment, tmp_path, capsy
     assert json.loads((workdir / "summary.json").read_text())[score] == summary[score]
 
 
-@pytest.mark.parametrize("override, message", [
-    ("model.kind=gan", "model.kind='gan': choose one of vae, aae"),
-    ("model.prior=uniform", "model.prior: prior 'uniform': choose one of"),
-    ("game.feature_matching=true", "an AAE's critic sees codes"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("model.kind=gan", "model.kind='gan': choose one of vae, aae"),
+        ("model.prior=uniform", "model.prior: prior 'uniform': choose one of"),
+        ("game.feature_matching=true", "an AAE's critic sees codes"),
+    ],
+)
 def test_bad_autoencoder_configs_are_named(override, message, tmp_path, capsys):
     argv = ["--exp", "aae_mnist", "--workdir", str(tmp_path / "run"), "--set", "train.batch_size=16", "--set", override]
     assert run.main([*argv, "--no-progress"]) == 2

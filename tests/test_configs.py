@@ -17,15 +17,28 @@ def test_wgan_and_wgangp_defaults_follow_the_papers():
     wgan, gp = configs.get_config("wgan_mlp"), configs.get_config("wgangp_mlp")
     assert (wgan.optim.critic.name, wgan.optim.critic.learning_rate, wgan.optim.critic.clip) == ("rmsprop", 5e-5, 0.01)
     assert (gp.optim.critic.name, gp.optim.critic.learning_rate, gp.optim.critic.b1, gp.optim.critic.b2) == (
-        "adam", 1e-4, 0.5, 0.9)
+        "adam",
+        1e-4,
+        0.5,
+        0.9,
+    )
     assert gp.game.penalty_weight == 0.1 and gp.game.n_critic == wgan.game.n_critic == 5
     assert gp.model.critic_hidden == gp.model.generator_hidden == (512, 512, 512)
 
 
 def test_overrides_parse_each_type():
     config = configs.get_config("wgangp_mlp")
-    configs.apply_overrides(config, ["train.steps=7", "optim.critic.learning_rate=3e-4", "data.name=25gaussians",
-                                     "model.critic_hidden=8,4", "data.std=0.1", "optim.critic.b1=none"])
+    configs.apply_overrides(
+        config,
+        [
+            "train.steps=7",
+            "optim.critic.learning_rate=3e-4",
+            "data.name=25gaussians",
+            "model.critic_hidden=8,4",
+            "data.std=0.1",
+            "optim.critic.b1=none",
+        ],
+    )
     assert config.train.steps == 7 and config.optim.critic.learning_rate == 3e-4
     assert config.data.name == "25gaussians" and config.model.critic_hidden == (8, 4)
     assert config.data.std == 0.1 and config.optim.critic.b1 is None

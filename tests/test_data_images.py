@@ -9,8 +9,12 @@ from jaxgan.data import images
 
 def _digits(n=40, seed=0):
     rng = np.random.default_rng(seed)
-    return images.ImageSet(rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8),
-                           (np.arange(n) % 10).astype(np.int32), 10, name="made-up digits")
+    return images.ImageSet(
+        rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8),
+        (np.arange(n) % 10).astype(np.int32),
+        10,
+        name="made-up digits",
+    )
 
 
 def test_tfds_path_reads_a_mocked_dataset_without_tensorflow():
@@ -53,7 +57,10 @@ def test_npz_images_with_and_without_channels_and_labels(tmp_path):
         ({"images": np.zeros((2, 4, 4), np.float32)}, r"images must be uint8 in 0..255, got float32; convert with"),
         ({"images": np.zeros((2, 4, 4, 2), np.uint8)}, r"shape \(n, height, width, 1 or 3\)"),
         ({"images": np.zeros((2, 16), np.uint8)}, r"shape \(n, height, width, 1 or 3\) with n > 0, got \(2, 16\)"),
-        ({"images": np.zeros((2, 4, 4), np.uint8), "labels": np.array([0.5, 1.0])}, r"labels must be integers of shape \(2,\)"),
+        (
+            {"images": np.zeros((2, 4, 4), np.uint8), "labels": np.array([0.5, 1.0])},
+            r"labels must be integers of shape \(2,\)",
+        ),
     ],
 )
 def test_bad_npz_files_get_clear_errors(arrays, message, tmp_path):
@@ -90,7 +97,7 @@ def test_stacked_mnist_stacks_three_digits_with_their_label():
     digits = _digits(n=30)
     stacked = images.stacked_mnist(digits, n=50, seed=0)
     assert stacked.images.shape == (50, 28, 28, 3) and stacked.num_classes == 1000
-    for image, label in zip(stacked.images[:10], stacked.labels[:10]):
+    for image, label in zip(stacked.images[:10], stacked.labels[:10], strict=True):
         for channel, digit in enumerate((label // 100, label // 10 % 10, label % 10)):
             # Each channel is one of the source images with that digit's label.
             matches = [i for i in range(30) if np.array_equal(digits.images[i, ..., 0], image[..., channel])]

@@ -97,8 +97,9 @@ def test_gaussian_kl_matches_the_univariate_closed_form_and_monte_carlo():
     mean_p, log_var_p, mean_q, log_var_q = 0.3, np.log(0.5), -1.0, np.log(2.0)
     sp, sq = np.exp(0.5 * log_var_p), np.exp(0.5 * log_var_q)
     closed = np.log(sq / sp) + (sp**2 + (mean_p - mean_q) ** 2) / (2 * sq**2) - 0.5
-    value = dv.kl_diagonal_gaussians(jnp.array([mean_p]), jnp.array([log_var_p]), jnp.array([mean_q]),
-                                     jnp.array([log_var_q]))
+    value = dv.kl_diagonal_gaussians(
+        jnp.array([mean_p]), jnp.array([log_var_p]), jnp.array([mean_q]), jnp.array([log_var_q])
+    )
     np.testing.assert_allclose(value, closed, rtol=1e-5)
     x = RNG.normal(mean_p, sp, size=400_000)
     monte_carlo = np.mean(scipy.stats.norm.logpdf(x, mean_p, sp) - scipy.stats.norm.logpdf(x, mean_q, sq))
@@ -151,8 +152,13 @@ def test_sinkhorn_matches_pot_and_its_marginals_are_right():
     cost = ot.dist(x, y)
     epsilon = 0.5
     expected = ot.sinkhorn2(a, b, cost, epsilon, numItermax=2000, stopThr=1e-12)
-    result = dv.sinkhorn(jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32), jnp.asarray(cost, jnp.float32),
-                         epsilon, iterations=500)
+    result = dv.sinkhorn(
+        jnp.asarray(a, jnp.float32),
+        jnp.asarray(b, jnp.float32),
+        jnp.asarray(cost, jnp.float32),
+        epsilon,
+        iterations=500,
+    )
     np.testing.assert_allclose(result.transport_cost, expected, rtol=1e-4)
 
 
@@ -164,8 +170,13 @@ def test_sinkhorn_stays_exact_where_the_kernel_underflows():
     cost = ot.dist(x, y)
     epsilon = 0.05
     assert np.mean(np.exp(-cost / epsilon).astype(np.float32) == 0) > 0.5
-    result = dv.sinkhorn(jnp.asarray(uniform, jnp.float32), jnp.asarray(uniform, jnp.float32),
-                         jnp.asarray(cost, jnp.float32), epsilon, 3000)
+    result = dv.sinkhorn(
+        jnp.asarray(uniform, jnp.float32),
+        jnp.asarray(uniform, jnp.float32),
+        jnp.asarray(cost, jnp.float32),
+        epsilon,
+        3000,
+    )
     assert np.all(np.isfinite(result.f)) and np.all(np.isfinite(result.g))
     expected = ot.sinkhorn2(uniform, uniform, cost, epsilon, method="sinkhorn_log", numItermax=20000, stopThr=1e-13)
     np.testing.assert_allclose(result.transport_cost, expected, rtol=1e-3)
@@ -176,9 +187,17 @@ def test_sinkhorn_is_batched_and_differentiable():
     a, b = jnp.full((3, 20), 1 / 20), jnp.full((3, 25), 1 / 25)
     batched = dv.sinkhorn(a, b, dv.squared_euclidean_cost(x, y), 0.1, 500).transport_cost
     # Absorptions are decided for the whole batch at once, so compare each member at convergence.
-    expected = [ot.sinkhorn2(np.asarray(a[i], np.float64), np.asarray(b[i], np.float64),
-                             ot.dist(np.asarray(x[i], np.float64), np.asarray(y[i], np.float64)), 0.1,
-                             numItermax=5000, stopThr=1e-12) for i in range(3)]
+    expected = [
+        ot.sinkhorn2(
+            np.asarray(a[i], np.float64),
+            np.asarray(b[i], np.float64),
+            ot.dist(np.asarray(x[i], np.float64), np.asarray(y[i], np.float64)),
+            0.1,
+            numItermax=5000,
+            stopThr=1e-12,
+        )
+        for i in range(3)
+    ]
     np.testing.assert_allclose(batched, expected, rtol=1e-4)
     grad = jax.grad(lambda y0: dv.sinkhorn_divergence(x[0], y0, 0.1, 200))(y[0])
     assert grad.shape == y[0].shape and np.all(np.isfinite(grad))
@@ -210,7 +229,7 @@ def test_mmd_is_unbiased_and_detects_a_shift():
     y = RNG.normal(size=(80, 2))
     k = lambda u, v: np.exp(-scipy.spatial.distance.cdist(u, v, "sqeuclidean") / 2)  # noqa: E731
     kxx, kyy, kxy = k(x, x), k(y, y), k(x, y)
-    expected = ((kxx.sum() - np.trace(kxx)) / (60 * 59) + (kyy.sum() - np.trace(kyy)) / (80 * 79) - 2 * kxy.mean())
+    expected = (kxx.sum() - np.trace(kxx)) / (60 * 59) + (kyy.sum() - np.trace(kyy)) / (80 * 79) - 2 * kxy.mean()
     np.testing.assert_allclose(dv.mmd_rbf(jnp.asarray(x), jnp.asarray(y), 1.0), expected, rtol=1e-4, atol=1e-6)
     same = np.mean([float(dv.mmd_rbf(RNG.normal(size=(50, 2)), RNG.normal(size=(50, 2)), 1.0)) for _ in range(30)])
     assert abs(same) < 0.01  # unbiased: mean ≈ 0 for equal distributions

@@ -50,9 +50,13 @@ def test_least_squares_and_hinge_losses_match_their_definitions():
     real, fake = jnp.array([[2.0], [0.5]]), jnp.array([[-1.5], [0.3]])
     loss, _ = games.least_squares_critic_loss(critic, real, fake, jax.random.PRNGKey(0))
     np.testing.assert_allclose(loss, 0.5 * np.mean([1.0, 0.25]) + 0.5 * np.mean([2.25, 0.09]), rtol=1e-6)
-    np.testing.assert_allclose(games.least_squares_generator_loss(critic, fake, None)[0], 0.5 * np.mean([6.25, 0.49]), rtol=1e-6)
+    np.testing.assert_allclose(
+        games.least_squares_generator_loss(critic, fake, None)[0], 0.5 * np.mean([6.25, 0.49]), rtol=1e-6
+    )
     # relu(1 − D(x)) = (0, 0.5); relu(1 + D(G(z))) = (0, 1.3).
-    np.testing.assert_allclose(games.hinge_critic_loss(critic, real, fake, jax.random.PRNGKey(0))[0], 0.25 + 0.65, rtol=1e-6)
+    np.testing.assert_allclose(
+        games.hinge_critic_loss(critic, real, fake, jax.random.PRNGKey(0))[0], 0.25 + 0.65, rtol=1e-6
+    )
     assert jaxgan.games.hinge().generator_loss is games.wasserstein_generator_loss
 
 

@@ -16,8 +16,9 @@ def test_frechet_distance_matches_closed_forms_and_scipy_sqrtm():
     std_a, std_b = rng.uniform(0.5, 2, 4), rng.uniform(0.5, 2, 4)
     # Diagonal covariances: ‖Δμ‖² + Σ (σ_a − σ_b)².
     expected = np.sum((mean_a - mean_b) ** 2) + np.sum((std_a - std_b) ** 2)
-    np.testing.assert_allclose(metrics.frechet_distance(mean_a, np.diag(std_a**2), mean_b, np.diag(std_b**2)),
-                               expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        metrics.frechet_distance(mean_a, np.diag(std_a**2), mean_b, np.diag(std_b**2)), expected, rtol=1e-10
+    )
     # Full covariances: Heusel et al.'s formula with scipy's general matrix square root.
     a, b = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
     cov_a, cov_b = a @ a.T + 0.1 * np.eye(4), b @ b.T + 0.1 * np.eye(4)
@@ -63,7 +64,7 @@ def _separable_digits(n=300, seed=0):
     labels = rng.integers(0, 10, n).astype(np.int32)
     pixels = rng.integers(0, 60, (n, 28, 28, 1))
     for i, c in enumerate(labels):
-        pixels[i, 2 * c:2 * c + 4] = 250
+        pixels[i, 2 * c : 2 * c + 4] = 250
     return ImageSet(pixels.astype(np.uint8), labels, 10, name="bands")
 
 

@@ -22,14 +22,17 @@ def test_collapsed_and_off_manifold_samples():
     collapsed = np.repeat(ring.centres[:1], 100, axis=0)
     # All mass on one of 8 modes: KL(δ ‖ uniform) = log 8.
     assert mode_coverage(collapsed, ring.centres, ring.std) == pytest.approx(
-        {"modes": 1, "high_quality": 1.0, "reverse_kl": np.log(8)})
+        {"modes": 1, "high_quality": 1.0, "reverse_kl": np.log(8)}
+    )
     far_out = 100 * ring.centres  # each point's nearest centre is its own mode, but far away
     assert mode_coverage(far_out, ring.centres, ring.std) == pytest.approx(
-        {"modes": 0, "high_quality": 0.0, "reverse_kl": 0.0}, abs=1e-6)
+        {"modes": 0, "high_quality": 0.0, "reverse_kl": 0.0}, abs=1e-6
+    )
     half = np.concatenate([ring.centres[:4], ring.centres[:4] + 10 * ring.std])
     # Four modes, each with 1/4 of the samples: KL = log 8 − log 4 = log 2.
     assert mode_coverage(half, ring.centres, ring.std) == pytest.approx(
-        {"modes": 4, "high_quality": 0.5, "reverse_kl": np.log(2)})
+        {"modes": 4, "high_quality": 0.5, "reverse_kl": np.log(2)}
+    )
 
 
 def test_mode_coverage_rejects_mismatched_dimensions():

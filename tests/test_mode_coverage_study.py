@@ -21,13 +21,28 @@ def _study():
 
 def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatch):
     study = _study()
-    study.main(["--seeds", "2", "--steps", "2", "--methods", "nsgan_mlp", "--datasets", "8gaussians", "25gaussians",
-                "--out", str(tmp_path)])
+    study.main(
+        [
+            "--seeds",
+            "2",
+            "--steps",
+            "2",
+            "--methods",
+            "nsgan_mlp",
+            "--datasets",
+            "8gaussians",
+            "25gaussians",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     table = (tmp_path / "mode_coverage.md").read_text().splitlines()
     assert table[0].startswith("| method | 8gaussians: modes") and table[2].startswith("| `nsgan_mlp` |")
     results = json.loads((tmp_path / "mode_coverage.json").read_text())
     assert [(r["method"], r["dataset"], r["seeds"]) for r in results] == [
-        ("nsgan_mlp", "8gaussians", [0, 1]), ("nsgan_mlp", "25gaussians", [0, 1])]
+        ("nsgan_mlp", "8gaussians", [0, 1]),
+        ("nsgan_mlp", "25gaussians", [0, 1]),
+    ]
     for result in results:
         assert len(result["per_seed"]) == 2 and result["finite_losses"]
         for coverage in result["per_seed"]:
@@ -42,18 +57,48 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
         raise InterruptedError
 
     monkeypatch.setattr(study, "run_seeds", training_stub)
-    study.main(["--seeds", "2", "--steps", "2", "--methods", "nsgan_mlp", "--datasets", "8gaussians", "25gaussians",
-                "--out", str(tmp_path), "--resume"])
+    study.main(
+        [
+            "--seeds",
+            "2",
+            "--steps",
+            "2",
+            "--methods",
+            "nsgan_mlp",
+            "--datasets",
+            "8gaussians",
+            "25gaussians",
+            "--out",
+            str(tmp_path),
+            "--resume",
+        ]
+    )
     assert trained == [] and (tmp_path / "mode_coverage.md").read_text().splitlines() == table
     with pytest.raises(InterruptedError):  # a pair with another budget is trained again
-        study.main(["--seeds", "2", "--steps", "3", "--methods", "nsgan_mlp", "--datasets", "8gaussians",
-                    "--out", str(tmp_path), "--resume"])
+        study.main(
+            [
+                "--seeds",
+                "2",
+                "--steps",
+                "3",
+                "--methods",
+                "nsgan_mlp",
+                "--datasets",
+                "8gaussians",
+                "--out",
+                str(tmp_path),
+                "--resume",
+            ]
+        )
     assert trained == [("nsgan_mlp", "8gaussians")]
 
 
 def test_table_reports_mean_and_std_over_seeds():
     study = _study()
-    per_seed = [{"modes": 8, "high_quality": 0.9, "reverse_kl": 0.0}, {"modes": 6, "high_quality": 0.5, "reverse_kl": 0.2}]
+    per_seed = [
+        {"modes": 8, "high_quality": 0.9, "reverse_kl": 0.0},
+        {"modes": 6, "high_quality": 0.5, "reverse_kl": 0.2},
+    ]
     result = {"method": "m", "dataset": "d", "per_seed": per_seed, "modes_total": 8, "seconds": 120.0}
     row = study.markdown_table([result], ["d"]).splitlines()[2]
     assert row == "| `m` | 7.0 ± 1.0 / 8 | 70.0 ± 20.0 | 0.100 ± 0.100 | 2.0 |"

@@ -83,7 +83,9 @@ def test_mlp_features_are_the_last_hidden_layer_and_bad_normalization_is_refused
     features = model.apply(variables, x, method="features")
     chex.assert_shape(features, (3, 4))
     head = jax.tree.map(np.asarray, variables["params"]["head"])
-    np.testing.assert_allclose(model.apply(variables, x), np.asarray(features) @ head["kernel"] + head["bias"], rtol=1e-5)
+    np.testing.assert_allclose(
+        model.apply(variables, x), np.asarray(features) @ head["kernel"] + head["bias"], rtol=1e-5
+    )
     with pytest.raises(ValueError, match="normalization='group'"):
         MLP((8,), 1, normalization="group").init(jax.random.PRNGKey(0), x)
 

@@ -39,11 +39,16 @@ def test_matmul_layer_computes_the_transposed_convolution_of_its_parameters():
     # Gradients agree too (the training step differentiates through the layer's own VJP), and so
     # do second derivatives (a penalty on ∂loss/∂x, differentiated in the parameters).
     loss = lambda module: lambda p, x: jnp.sum(jnp.sin(module.apply(p, x)))  # noqa: E731
-    chex.assert_trees_all_close(jax.grad(loss(layer), argnums=(0, 1))(params, x),
-                                jax.grad(loss(reference), argnums=(0, 1))(params, x), rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(
+        jax.grad(loss(layer), argnums=(0, 1))(params, x),
+        jax.grad(loss(reference), argnums=(0, 1))(params, x),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     penalty = lambda module: lambda p: jnp.sum(jax.grad(loss(module), argnums=1)(p, x) ** 2)  # noqa: E731
-    chex.assert_trees_all_close(jax.grad(penalty(layer))(params), jax.grad(penalty(reference))(params),
-                                rtol=1e-4, atol=1e-5)
+    chex.assert_trees_all_close(
+        jax.grad(penalty(layer))(params), jax.grad(penalty(reference))(params), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_window_extraction_and_overlap_add_are_adjoint():
@@ -52,13 +57,15 @@ def test_window_extraction_and_overlap_add_are_adjoint():
     windows = jax.random.normal(jax.random.PRNGKey(1), (2, 3, 4, 16 * 3))
     chex.assert_shape(stride2_windows(x), windows.shape)
     chex.assert_shape(stride2_overlap_add(windows), x.shape)
-    np.testing.assert_allclose(jnp.vdot(stride2_windows(x), windows), jnp.vdot(x, stride2_overlap_add(windows)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        jnp.vdot(stride2_windows(x), windows), jnp.vdot(x, stride2_overlap_add(windows)), rtol=1e-5
+    )
     # A window holds x[2i + s − 1, 2j + t − 1] at tap (s, t), zero off the image.
     padded = np.pad(np.asarray(x), ((0, 0), (1, 1), (1, 1), (0, 0)))
     i, j, s, t = 1, 2, 3, 0
-    np.testing.assert_array_equal(stride2_windows(x)[:, i, j].reshape(2, 4, 4, 3)[:, s, t],
-                                  padded[:, 2 * i + s, 2 * j + t])
+    np.testing.assert_array_equal(
+        stride2_windows(x)[:, i, j].reshape(2, 4, 4, 3)[:, s, t], padded[:, 2 * i + s, 2 * j + t]
+    )
 
 
 @pytest.mark.parametrize("image_size, channels", [(28, 1), (32, 3), (64, 3)])
@@ -102,8 +109,9 @@ def test_conditional_models_use_the_labels(conditioning):
     # Make the label pathway non-trivial, then check that the score changes with the label.
     critic_variables = jax.tree.map(lambda p: p + 0.05, critic_variables)
     chex.assert_shape(critic.apply(critic_variables, images, labels), (4, 1))
-    assert not np.allclose(critic.apply(critic_variables, images, labels),
-                           critic.apply(critic_variables, images, labels[::-1]))
+    assert not np.allclose(
+        critic.apply(critic_variables, images, labels), critic.apply(critic_variables, images, labels[::-1])
+    )
     with pytest.raises(ValueError, match="conditional on 4 classes: call it with labels"):
         generator.apply(variables, z)
     with pytest.raises(ValueError, match="labels given to an unconditional model"):

@@ -72,22 +72,62 @@ def _free_port() -> int:
 def test_two_processes_train_like_one(tmp_path):
     """Two processes with 2 CPU devices each train a few steps; they must agree with each other
     and with a single process on the same global batch, and checkpoint together."""
-    common = ["--exp", "wgangp_mlp", "--steps", "4", "--no-progress", "--set", "model.generator_hidden=16,16",
-              "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16", "--set", "train.steps_per_call=2",
-              "--set", "train.checkpoint_every=2", "--set", "eval.samples=100", "--set", "eval.every=0"]
+    common = [
+        "--exp",
+        "wgangp_mlp",
+        "--steps",
+        "4",
+        "--no-progress",
+        "--set",
+        "model.generator_hidden=16,16",
+        "--set",
+        "model.critic_hidden=16,16",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "train.steps_per_call=2",
+        "--set",
+        "train.checkpoint_every=2",
+        "--set",
+        "eval.samples=100",
+        "--set",
+        "eval.every=0",
+    ]
     address = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     processes = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, *common, "--workdir", str(tmp_path / "two"), "--coordinator",
-                          address, "--num-processes", "2", "--process-id", str(rank)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                *common,
+                "--workdir",
+                str(tmp_path / "two"),
+                "--coordinator",
+                address,
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(rank),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for rank in range(2)
     ]
     outputs = [process.communicate(timeout=240)[0] for process in processes]
-    for process, output in zip(processes, outputs):
+    for process, output in zip(processes, outputs, strict=True):
         assert process.returncode == 0, output
-    single = subprocess.run([sys.executable, "-c", _WORKER, *common, "--workdir", str(tmp_path / "one"), "--devices", "1"],
-                            env=env, capture_output=True, text=True, timeout=240)
+    single = subprocess.run(
+        [sys.executable, "-c", _WORKER, *common, "--workdir", str(tmp_path / "one"), "--devices", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert single.returncode == 0, single.stderr
     two = json.loads((tmp_path / "two" / "summary.json").read_text())
     one = json.loads((tmp_path / "one" / "summary.json").read_text())
@@ -136,8 +176,16 @@ _LIBRARY_WORKER = textwrap.dedent(
 def test_two_processes_end_with_bit_identical_parameters():
     address = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    processes = [subprocess.Popen([sys.executable, "-c", _LIBRARY_WORKER, address, str(rank)], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for rank in range(2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _LIBRARY_WORKER, address, str(rank)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for rank in range(2)
+    ]
     outputs = [process.communicate(timeout=240)[0] for process in processes]
     digests = [line.split()[1] for output in outputs for line in output.splitlines() if line.startswith("DIGEST")]
     assert all(process.returncode == 0 for process in processes), outputs

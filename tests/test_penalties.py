@@ -24,15 +24,18 @@ def test_gradient_penalty_on_images_uses_the_whole_example_gradient():
     # f(x) = Σ w ⊙ x over (h, w, c): the per-example gradient is w, of norm ‖w‖_F.
     w = jax.random.normal(jax.random.PRNGKey(1), (4, 4, 3))
     real, fake = jnp.ones((5, 4, 4, 3)), jnp.zeros((5, 4, 4, 3))
-    penalty = penalties.gradient_penalty(lambda x: jnp.sum(x * w[None], axis=(1, 2, 3)), real, fake, jax.random.PRNGKey(2))
+    penalty = penalties.gradient_penalty(
+        lambda x: jnp.sum(x * w[None], axis=(1, 2, 3)), real, fake, jax.random.PRNGKey(2)
+    )
     np.testing.assert_allclose(penalty, (jnp.linalg.norm(w) - 1.0) ** 2, rtol=1e-5)
 
 
 def test_gradient_penalty_has_finite_gradient_where_critic_gradient_vanishes():
     # A zero critic: ‖∇f‖ = 0, penalty 1; the penalty's own gradient must not be NaN.
     def penalty_of(scale):
-        return penalties.gradient_penalty(lambda x: scale * jnp.sum(x, axis=1), jnp.ones((4, 2)), jnp.zeros((4, 2)),
-                                          jax.random.PRNGKey(0))
+        return penalties.gradient_penalty(
+            lambda x: scale * jnp.sum(x, axis=1), jnp.ones((4, 2)), jnp.zeros((4, 2)), jax.random.PRNGKey(0)
+        )
 
     value, grad = jax.value_and_grad(penalty_of)(0.0)
     np.testing.assert_allclose(value, 1.0)

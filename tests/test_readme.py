@@ -20,7 +20,7 @@ def _section(heading: str) -> str:
     """The README's text from `## heading` to the next `## ` heading."""
     start = README.index(f"## {heading}\n")
     end = README.find("\n## ", start + 1)
-    return README[start:end if end >= 0 else len(README)]
+    return README[start : end if end >= 0 else len(README)]
 
 
 def _row(section: str, name: str) -> list[str]:
@@ -39,42 +39,64 @@ def _signed(value: float, decimals: int) -> str:
 @pytest.mark.parametrize("name", ["wgan_mlp", "wgangp_mlp"])
 def test_toy_results_table(name):
     s = _summary(name)
-    assert _row("Results", name) == [f"{s['steps']:,}", f"{s['wall_s']:,.0f}", f"{s['gen_iters_per_s']:.1f}",
-                                     f"{s['modes']} / {s['modes_total']}", f"{100 * s['high_quality']:.1f} %",
-                                     f"{s['w1_to_data']:.3f}"]
+    assert _row("Results", name) == [
+        f"{s['steps']:,}",
+        f"{s['wall_s']:,.0f}",
+        f"{s['gen_iters_per_s']:.1f}",
+        f"{s['modes']} / {s['modes_total']}",
+        f"{100 * s['high_quality']:.1f} %",
+        f"{s['w1_to_data']:.3f}",
+    ]
 
 
 @pytest.mark.parametrize("name", ["dcgan_mnist", "wgangp_dcgan_mnist", "cgan_mnist"])
 def test_image_results_table(name):
     s = _summary(name)
     assert _row("Image results", name) == [
-        f"{s['wall_s']:,.0f}", f"{s['classifier_fid']:.1f}",
-        f"{s['classifier_kid']:,.0f} ± {s['classifier_kid_std']:,.0f}", f"{s['classifier_inception_score']:.2f}"]
+        f"{s['wall_s']:,.0f}",
+        f"{s['classifier_fid']:.1f}",
+        f"{s['classifier_kid']:,.0f} ± {s['classifier_kid_std']:,.0f}",
+        f"{s['classifier_inception_score']:.2f}",
+    ]
 
 
 def test_stacked_mnist_row():
     s = _summary("dcgan_stacked_mnist")
-    assert _row("Image results", "dcgan_stacked_mnist") == [f"{s['stacked_modes']:,}", f"{s['stacked_kl_to_uniform']:.3f}"]
+    assert _row("Image results", "dcgan_stacked_mnist") == [
+        f"{s['stacked_modes']:,}",
+        f"{s['stacked_kl_to_uniform']:.3f}",
+    ]
 
 
 @pytest.mark.parametrize("name", ["vae_mnist", "vae_mnist_2d"])
 def test_autoencoder_results_table(name):
     s = _summary(name)
-    assert _row("Autoencoders", name)[1:] == [f"{s['steps']:,}", f"{s['wall_s']:,.0f}", _signed(s["held_out_elbo"], 2),
-                                              _signed(s["held_out_iwae"], 2)]
+    assert _row("Autoencoders", name)[1:] == [
+        f"{s['steps']:,}",
+        f"{s['wall_s']:,.0f}",
+        _signed(s["held_out_elbo"], 2),
+        _signed(s["held_out_iwae"], 2),
+    ]
 
 
 def test_theory_table_quotes_the_summaries():
     optimal, critic = _summary("optimal_discriminator"), _summary("critic_1d")
     bilinear, lines = _summary("bilinear_game"), _summary("parallel_lines")
     quoted = {
-        "optimal_discriminator": [_signed(optimal["distinct"][key], 5) for key in
-                                  ("value_at_D_star", "two_js_minus_log4", "value_trained")]
-        + [f"{optimal['distinct']['mean_abs_error_D']:.3f}", f"{optimal['distinct']['max_abs_error_D']:.3f}",
-           f"{optimal['equal']['max_abs_error_D']:.4f}", _signed(optimal["equal"]["value_trained"], 5)],
-        "critic_1d": [f"{critic['discriminator_relative_gradient_at_fake']:.1e}".replace("e-0", "e-"),
-                      f"{critic['critic_relative_gradient_at_fake']:.1f}",
-                      f"{critic['critic_linear_r2_between_modes']:.3f}"],
+        "optimal_discriminator": [
+            _signed(optimal["distinct"][key], 5) for key in ("value_at_D_star", "two_js_minus_log4", "value_trained")
+        ]
+        + [
+            f"{optimal['distinct']['mean_abs_error_D']:.3f}",
+            f"{optimal['distinct']['max_abs_error_D']:.3f}",
+            f"{optimal['equal']['max_abs_error_D']:.4f}",
+            _signed(optimal["equal"]["value_trained"], 5),
+        ],
+        "critic_1d": [
+            f"{critic['discriminator_relative_gradient_at_fake']:.1e}".replace("e-0", "e-"),
+            f"{critic['critic_relative_gradient_at_fake']:.1f}",
+            f"{critic['critic_linear_r2_between_modes']:.3f}",
+        ],
         "parallel_lines": [f"{lines['max_abs_w_error']:.3f}"],
         "bilinear_game": [f"{bilinear['final_distance'][key]:.3f}" for key in bilinear["final_distance"]]
         + [f"{bilinear['simultaneous_closed_form']:.3f}"],

@@ -10,7 +10,8 @@ to 1e-6. Refactors of the step land under this test.
 from __future__ import annotations
 
 import functools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import chex
 import jax
@@ -96,8 +97,9 @@ def _meg_generator(critic, fake, z, generator, real, entropy_weight=0.7):
 def _relativistic_critic(critic, real, fake, key, generator):
     """−E_r[log σ(C(x_r) − E C(x_f))] − E_f[log(1 − σ(C(x_f) − E C(x_r)))], with 1 − σ(t) = σ(−t)."""
     log_sigmoid = jax.nn.log_sigmoid
-    return (-jnp.mean(log_sigmoid(critic(real) - jnp.mean(critic(fake))))
-            - jnp.mean(log_sigmoid(-(critic(fake) - jnp.mean(critic(real))))))
+    return -jnp.mean(log_sigmoid(critic(real) - jnp.mean(critic(fake)))) - jnp.mean(
+        log_sigmoid(-(critic(fake) - jnp.mean(critic(real))))
+    )
 
 
 def _relativistic_generator(critic, fake, z, generator, real):
@@ -105,21 +107,38 @@ def _relativistic_generator(critic, fake, z, generator, real):
 
 
 REFERENCES = {
-    "gan": (jaxgan.gan(non_saturating=False, n_critic=N_CRITIC), _minimax_critic,
-            lambda critic, fake, z, generator, real: -jnp.mean(softplus(critic(fake)))),
-    "nsgan": (jaxgan.gan(n_critic=N_CRITIC), _minimax_critic,
-              lambda critic, fake, z, generator, real: jnp.mean(softplus(-critic(fake)))),
-    "lsgan": (jaxgan.lsgan(N_CRITIC),
-              lambda critic, real, fake, key, generator: (0.5 * jnp.mean((critic(real) - 1) ** 2)
-                                                          + 0.5 * jnp.mean(critic(fake) ** 2)),
-              lambda critic, fake, z, generator, real: 0.5 * jnp.mean((critic(fake) - 1) ** 2)),
-    "hinge": (jaxgan.hinge(N_CRITIC),
-              lambda critic, real, fake, key, generator: (jnp.mean(relu(1 - critic(real)))
-                                                          + jnp.mean(relu(1 + critic(fake)))),
-              lambda critic, fake, z, generator, real: -jnp.mean(critic(fake))),
-    "wgan": (jaxgan.wgan(N_CRITIC), _wasserstein_critic, lambda critic, fake, z, generator, real: -jnp.mean(critic(fake))),
-    "wgan_gp": (jaxgan.wgan_gp(0.5, N_CRITIC), _gradient_penalised_critic,
-                lambda critic, fake, z, generator, real: -jnp.mean(critic(fake))),
+    "gan": (
+        jaxgan.gan(non_saturating=False, n_critic=N_CRITIC),
+        _minimax_critic,
+        lambda critic, fake, z, generator, real: -jnp.mean(softplus(critic(fake))),
+    ),
+    "nsgan": (
+        jaxgan.gan(n_critic=N_CRITIC),
+        _minimax_critic,
+        lambda critic, fake, z, generator, real: jnp.mean(softplus(-critic(fake))),
+    ),
+    "lsgan": (
+        jaxgan.lsgan(N_CRITIC),
+        lambda critic, real, fake, key, generator: (
+            0.5 * jnp.mean((critic(real) - 1) ** 2) + 0.5 * jnp.mean(critic(fake) ** 2)
+        ),
+        lambda critic, fake, z, generator, real: 0.5 * jnp.mean((critic(fake) - 1) ** 2),
+    ),
+    "hinge": (
+        jaxgan.hinge(N_CRITIC),
+        lambda critic, real, fake, key, generator: jnp.mean(relu(1 - critic(real))) + jnp.mean(relu(1 + critic(fake))),
+        lambda critic, fake, z, generator, real: -jnp.mean(critic(fake)),
+    ),
+    "wgan": (
+        jaxgan.wgan(N_CRITIC),
+        _wasserstein_critic,
+        lambda critic, fake, z, generator, real: -jnp.mean(critic(fake)),
+    ),
+    "wgan_gp": (
+        jaxgan.wgan_gp(0.5, N_CRITIC),
+        _gradient_penalised_critic,
+        lambda critic, fake, z, generator, real: -jnp.mean(critic(fake)),
+    ),
     "ebgan": (jaxgan.ebgan(0.5, 0.1, N_CRITIC), _energy_margin_critic, _energy_generator),
     "rasgan": (jaxgan.make_game("rasgan", n_critic=N_CRITIC), _relativistic_critic, _relativistic_generator),
     "meg": (jaxgan.meg(0.5, 0.7, N_CRITIC), _meg_critic, _meg_generator),
@@ -150,11 +169,12 @@ def _reference_iteration(game_losses, networks: Networks, params, opt_states, re
     generator_opt, critic_opt = opt_states
     generator_fn = _critic_scores(networks.generator, generator_params)
     critic_losses = []
-    for batch, key in zip(real, jax.random.split(key_critic, N_CRITIC)):
+    for batch, key in zip(real, jax.random.split(key_critic, N_CRITIC), strict=True):
         key_fake, key_loss = jax.random.split(key)
         fake = generator_fn(jax.random.normal(key_fake, (BATCH, LATENT_DIM)))
         loss, grads = jax.value_and_grad(
-            lambda p: critic_loss(_critic_scores(networks.critic, p), batch, fake, key_loss, generator_fn))(critic_params)
+            lambda p: critic_loss(_critic_scores(networks.critic, p), batch, fake, key_loss, generator_fn)
+        )(critic_params)
         updates, critic_opt = critic_tx.update(grads, critic_opt, critic_params)
         critic_params = optax.apply_updates(critic_params, updates)
         critic_losses.append(loss)
@@ -181,9 +201,12 @@ def _real(seed: int, dim: int = DATA_DIM, low: float | None = None) -> np.ndarra
 def _library_step(name: str):
     game = REFERENCES[name][0]
     generator, critic = _modules(name)
-    spec = jaxgan.GANSpec(game=game, generator=jaxgan.PlayerSpec.from_linen(generator, _momentum()),
-                          critic=jaxgan.PlayerSpec.from_linen(critic, _momentum()),
-                          sample_latent=jaxgan.standard_normal_latent(LATENT_DIM))
+    spec = jaxgan.GANSpec(
+        game=game,
+        generator=jaxgan.PlayerSpec.from_linen(generator, _momentum()),
+        critic=jaxgan.PlayerSpec.from_linen(critic, _momentum()),
+        sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
+    )
     return spec, jaxgan.make_train_step(spec), Networks(generator.apply, critic.apply)
 
 
@@ -198,7 +221,8 @@ def test_library_step_equals_the_hand_written_iteration(name):
     state = jaxgan.init_state(spec, jax.random.PRNGKey(3), real[0, 0])
     start = (state.generator.params, state.critic.params), (state.generator.opt_state, state.critic.opt_state)
     params, opt_states, critic_loss, generator_loss = _reference_iteration(
-        REFERENCES[name][1:], networks, *start, real[0], state.rng, 0, (_momentum(), _momentum()))
+        REFERENCES[name][1:], networks, *start, real[0], state.rng, 0, (_momentum(), _momentum())
+    )
     new_state, metrics = train(state, real)  # donates `state`: the reference runs first
     _assert_close((new_state.generator.params, new_state.critic.params), params)
     _assert_close((new_state.generator.opt_state, new_state.critic.opt_state), opt_states)
@@ -211,10 +235,14 @@ def test_generator_average_and_instance_noise_follow_their_formulas():
     decay, std, anneal = 0.9, 0.3, 4
     game = REFERENCES["wgan_gp"][0]
     generator, critic = _modules("wgan_gp")
-    spec = jaxgan.GANSpec(game=game, generator=jaxgan.PlayerSpec.from_linen(generator, _adam()),
-                          critic=jaxgan.PlayerSpec.from_linen(critic, _adam()),
-                          sample_latent=jaxgan.standard_normal_latent(LATENT_DIM), generator_ema_decay=decay,
-                          instance_noise=jaxgan.InstanceNoise(std, anneal))
+    spec = jaxgan.GANSpec(
+        game=game,
+        generator=jaxgan.PlayerSpec.from_linen(generator, _adam()),
+        critic=jaxgan.PlayerSpec.from_linen(critic, _adam()),
+        sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
+        generator_ema_decay=decay,
+        instance_noise=jaxgan.InstanceNoise(std, anneal),
+    )
     real = np.concatenate([_real(seed=11), _real(seed=12)])
     state = jaxgan.init_state(spec, jax.random.PRNGKey(5), real[0, 0])
 
@@ -227,17 +255,27 @@ def test_generator_average_and_instance_noise_follow_their_formulas():
         critic_keys = jax.random.split(jax.random.split(step_key)[0], N_CRITIC)
         # Each critic update draws its noise from fold_in(its key, 1): one draw for real, one for fake.
         noises = [jax.random.split(jax.random.fold_in(k, 1)) for k in critic_keys]
-        draws = iter([(jax.random.normal(a, (BATCH, DATA_DIM)), jax.random.normal(b, (BATCH, DATA_DIM)))
-                      for a, b in noises])
+        draws = iter(
+            [(jax.random.normal(a, (BATCH, DATA_DIM)), jax.random.normal(b, (BATCH, DATA_DIM))) for a, b in noises]
+        )
 
         def critic_loss(critic_fn, batch, fake, key, generator_fn, step=step):
             sigma = std * max(0.0, 1.0 - step / anneal)
             noise_real, noise_fake = next(draws)
-            return _gradient_penalised_critic(critic_fn, batch + sigma * noise_real, fake + sigma * noise_fake, key,
-                                              generator_fn)
+            return _gradient_penalised_critic(
+                critic_fn, batch + sigma * noise_real, fake + sigma * noise_fake, key, generator_fn
+            )
 
-        params, opt_states, _, _ = _reference_iteration((critic_loss, REFERENCES["wgan_gp"][2]), networks, params,
-                                                        opt_states, real[step], state.rng, step, (_adam(), _adam()))
+        params, opt_states, _, _ = _reference_iteration(
+            (critic_loss, REFERENCES["wgan_gp"][2]),
+            networks,
+            params,
+            opt_states,
+            real[step],
+            state.rng,
+            step,
+            (_adam(), _adam()),
+        )
         average = jax.tree.map(lambda m, p: decay * m + (1 - decay) * p, average, params[0])
     new_state, _ = jaxgan.make_train_step(spec)(state, real)
     _assert_close((new_state.generator.params, new_state.critic.params), params)
@@ -249,8 +287,11 @@ def test_vae_step_is_one_adam_step_on_the_negative_elbo():
     """A VAE's iteration: one update of −ELBO (Kingma & Welling 2014) with the key fold_in(step key, 2)."""
     data_dim = 6
     network = VariationalAutoencoder((8,), LATENT_DIM, data_dim)
-    spec = jaxgan.VAESpec(generator=jaxgan.PlayerSpec.from_linen(network, _adam(), init_method="initialize"),
-                          sample_latent=jaxgan.standard_normal_latent(LATENT_DIM), loss=vae.negative_elbo)
+    spec = jaxgan.VAESpec(
+        generator=jaxgan.PlayerSpec.from_linen(network, _adam(), init_method="initialize"),
+        sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
+        loss=vae.negative_elbo,
+    )
     real = np.random.default_rng(0).uniform(0, 1, (1, 1, BATCH, data_dim)).astype(np.float32)
     state = jaxgan.init_state(spec, jax.random.PRNGKey(1), real[0, 0])
 
@@ -278,10 +319,14 @@ def test_adversarial_autoencoder_step_runs_makhzanis_three_phases():
     data_dim = 6
     network, critic = AdversarialAutoencoder((8,), LATENT_DIM, data_dim), MLP((16,), 1)
     encoder_tx = optax.sgd(0.05)
-    spec = jaxgan.AAESpec(game=REFERENCES["nsgan"][0], sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
-                          generator=jaxgan.PlayerSpec.from_linen(network, _adam(), init_method="initialize"),
-                          critic=jaxgan.PlayerSpec.from_linen(critic, _adam()), encoder_tx=encoder_tx,
-                          reconstruction_loss=vae.reconstruction_cross_entropy)
+    spec = jaxgan.AAESpec(
+        game=REFERENCES["nsgan"][0],
+        sample_latent=jaxgan.standard_normal_latent(LATENT_DIM),
+        generator=jaxgan.PlayerSpec.from_linen(network, _adam(), init_method="initialize"),
+        critic=jaxgan.PlayerSpec.from_linen(critic, _adam()),
+        encoder_tx=encoder_tx,
+        reconstruction_loss=vae.reconstruction_cross_entropy,
+    )
     real = _real(seed=7, dim=data_dim, low=0.0)
     state = jaxgan.init_state(spec, jax.random.PRNGKey(2), real[0, 0])
 
@@ -299,11 +344,12 @@ def test_adversarial_autoencoder_step_runs_makhzanis_three_phases():
 
     key_critic, key_generator = jax.random.split(jax.random.fold_in(state.rng, 0))
     critic_params, critic_opt = state.critic.params, state.critic.opt_state
-    for batch, key in zip(real[0], jax.random.split(key_critic, N_CRITIC)):
+    for batch, key in zip(real[0], jax.random.split(key_critic, N_CRITIC), strict=True):
         prior_draws = jax.random.normal(jax.random.split(key)[0], (BATCH, LATENT_DIM))
         codes = apply(generator_params, batch, method="encode")
         grads = jax.grad(lambda p: _minimax_critic(_critic_scores(critic.apply, p), prior_draws, codes, None, None))(
-            critic_params)
+            critic_params
+        )
         updates, critic_opt = _adam().update(grads, critic_opt, critic_params)
         critic_params = optax.apply_updates(critic_params, updates)
 
@@ -317,6 +363,8 @@ def test_adversarial_autoencoder_step_runs_makhzanis_three_phases():
     generator_params = optax.apply_updates(generator_params, updates)
     new_state, metrics = jaxgan.make_train_step(spec)(state, real)
     _assert_close((new_state.generator.params, new_state.critic.params), (generator_params, critic_params))
-    _assert_close((new_state.generator.opt_state, new_state.critic.opt_state, new_state.phase_opt_states["regularisation"]),
-                  (generator_opt, critic_opt, encoder_opt))
+    _assert_close(
+        (new_state.generator.opt_state, new_state.critic.opt_state, new_state.phase_opt_states["regularisation"]),
+        (generator_opt, critic_opt, encoder_opt),
+    )
     assert np.isfinite(float(metrics["regularisation_loss"]))

@@ -15,15 +15,29 @@ import pytest
 
 from jaxgan import configs, run, steps, train
 from jaxgan import eval as jaxgan_eval
-from jaxgan.runs import builders
 from jaxgan.data import toy
+from jaxgan.runs import builders
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
 # Tiny models and few steps: these tests check the plumbing, not the learning.
-TINY = ["--set", "model.generator_hidden=16,16", "--set", "model.critic_hidden=16,16", "--set", "train.batch_size=16",
-        "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.samples=100",
-        "--set", "eval.every=4", "--no-progress"]
+TINY = [
+    "--set",
+    "model.generator_hidden=16,16",
+    "--set",
+    "model.critic_hidden=16,16",
+    "--set",
+    "train.batch_size=16",
+    "--set",
+    "train.steps_per_call=2",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "eval.samples=100",
+    "--set",
+    "eval.every=4",
+    "--no-progress",
+]
 
 
 def _run(argv):
@@ -39,8 +53,17 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, confi
     assert _run(["--exp", experiment, "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
-    for key in ("steps", "wall_s", "gen_iters_per_s", "modes", "high_quality", "w1_to_data", "reverse_kl",
-                "critic_loss", "generator_loss"):
+    for key in (
+        "steps",
+        "wall_s",
+        "gen_iters_per_s",
+        "modes",
+        "high_quality",
+        "w1_to_data",
+        "reverse_kl",
+        "critic_loss",
+        "generator_loss",
+    ):
         assert key in summary, key
     assert ("wasserstein" in summary) == configs.get_config(experiment).game.name.startswith("wgan")
     assert summary["steps"] == 4 and summary["modes_total"] == 8 and 0 <= summary["modes"] <= 8
@@ -53,12 +76,30 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, confi
     assert "modes captured" in capsys.readouterr().out
 
 
-IMAGE_EXPERIMENTS = sorted(name for name in configs.list_experiments()
-                           if configs.get_config(name).runner == "image_gan")
-TINY_IMAGES = ["--set", "model.generator_width=4", "--set", "model.critic_width=4", "--set", "train.batch_size=8",
-               "--set", "train.steps_per_call=2", "--set", "train.checkpoint_every=2", "--set", "eval.every=2",
-               "--set", "eval.grid_columns=4", "--set", "eval.samples=40", "--set", "eval.classifier_steps=5",
-               "--no-progress"]
+IMAGE_EXPERIMENTS = sorted(
+    name for name in configs.list_experiments() if configs.get_config(name).runner == "image_gan"
+)
+TINY_IMAGES = [
+    "--set",
+    "model.generator_width=4",
+    "--set",
+    "model.critic_width=4",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.steps_per_call=2",
+    "--set",
+    "train.checkpoint_every=2",
+    "--set",
+    "eval.every=2",
+    "--set",
+    "eval.grid_columns=4",
+    "--set",
+    "eval.samples=40",
+    "--set",
+    "eval.classifier_steps=5",
+    "--no-progress",
+]
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
@@ -66,7 +107,9 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     workdir = tmp_path / experiment
     extra = ["--set", "data.stacked_size=64"] if configs.get_config(experiment).data.stacked else []
     classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
-    assert _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
+    assert (
+        _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
+    )
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
@@ -112,30 +155,48 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
         (["--exp", "wgan_mlp", "--set", "game.name=dcgan"], "game.name='dcgan': choose one of gan, nsgan"),
-        (["--exp", "wgangp_mlp", "--set", "game.name=hinge"], "game.penalty_weight is not an option of hinge (it takes n_critic)"),
+        (
+            ["--exp", "wgangp_mlp", "--set", "game.name=hinge"],
+            "game.penalty_weight is not an option of hinge (it takes n_critic)",
+        ),
         (["--exp", "ebgan_mlp", "--set", "game.margin=none"], "ebgan needs game.margin; set it"),
         (["--exp", "nsgan_mlp", "--set", "game.margin=1.0"], "game.margin is not an option of nsgan"),
-        (["--exp", "nsgan_mlp", "--set", "train.instance_noise=0.1", "--set", "train.instance_noise_steps=0"],
-         "train.instance_noise_steps must be at least 1, got 0"),
+        (
+            ["--exp", "nsgan_mlp", "--set", "train.instance_noise=0.1", "--set", "train.instance_noise_steps=0"],
+            "train.instance_noise_steps must be at least 1, got 0",
+        ),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
-        (["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"], "must be a non-negative multiple of train.steps_per_call"),
+        (
+            ["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"],
+            "must be a non-negative multiple of train.steps_per_call",
+        ),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),
         (["--exp", "wgan_mlp", "--set", "train.generator_ema=1.5"], "generator_ema_decay must be in [0, 1)"),
         (["--exp", "wgan_mlp", "--set", "game.n_critic=0"], "n_critic must be at least 1"),
         (["--exp", "wgan_mlp", "--steps", "0"], "train.steps must be at least 1"),
         (["--exp", "wgangp_mlp", "--set", "game.penalty_weight=none"], "wgan_gp needs game.penalty_weight"),
-        (["--exp", "wgangp_mlp", "--set", "model.critic_norm=batch"], "wgan_gp penalises each example's input gradient"),
+        (
+            ["--exp", "wgangp_mlp", "--set", "model.critic_norm=batch"],
+            "wgan_gp penalises each example's input gradient",
+        ),
         (["--exp", "meg_mlp", "--set", "model.minibatch_kernels=4"], "meg penalises each example's input gradient"),
         (["--exp", "nsgan_mlp", "--set", "model.generator_norm=group"], "model.generator_norm='group': choose none"),
-        (["--exp", "ebgan_mlp", "--set", "game.feature_matching=true"], "ebgan+feature_matching calls the critic's method 'features', which AutoencoderEnergy lacks"),
+        (
+            ["--exp", "ebgan_mlp", "--set", "game.feature_matching=true"],
+            "ebgan+feature_matching calls the critic's method 'features', which AutoencoderEnergy lacks",
+        ),
         (["--exp", "ebgan_mlp", "--set", "model.critic_norm=layer"], "ebgan's auto-encoder critic takes no"),
         (["--exp", "wgangp_dcgan_mnist", "--set", "model.critic_norm=batch"], "wgan_gp penalises each example's"),
         (["--exp", "dcgan_mnist", "--set", "data.name=npz"], "data.name=npz needs data.path"),
-        (["--exp", "dcgan_mnist", "--set", "data.name=npz", "--set", "data.path=/nowhere.npz"],
-         "no image file at '/nowhere.npz'"),
+        (
+            ["--exp", "dcgan_mnist", "--set", "data.name=npz", "--set", "data.path=/nowhere.npz"],
+            "no image file at '/nowhere.npz'",
+        ),
         (["--exp", "dcgan_mnist", "--set", "game.name=ebgan"], "ebgan needs game.margin"),
-        (["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"],
-         "only mnist has an offline copy"),
+        (
+            ["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"],
+            "only mnist has an offline copy",
+        ),
         ([], "--exp is required"),
     ],
 )
@@ -151,7 +212,9 @@ def _checkpoint_leaves(workdir):
     """{path: array} of the latest checkpoint, read back without a template."""
     manager = ocp.CheckpointManager(str(workdir / "checkpoints"))
     restored = manager.restore(manager.latest_step())
-    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(restored)}
+    return {
+        jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(restored)
+    }
 
 
 def test_resumed_run_ends_exactly_where_an_uninterrupted_one_does(tmp_path):
@@ -198,8 +261,18 @@ def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys,
 
 def test_sigterm_saves_a_checkpoint_then_resume_finishes(tmp_path):
     workdir = tmp_path / "run"
-    argv = [sys.executable, "-m", "jaxgan.run", "--exp", "wgan_mlp", "--steps", "100000", "--workdir", str(workdir),
-            *TINY]
+    argv = [
+        sys.executable,
+        "-m",
+        "jaxgan.run",
+        "--exp",
+        "wgan_mlp",
+        "--steps",
+        "100000",
+        "--workdir",
+        str(workdir),
+        *TINY,
+    ]
     process = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     metrics = workdir / "metrics.jsonl"
     deadline = time.monotonic() + 120
@@ -218,9 +291,16 @@ def test_sigterm_saves_a_checkpoint_then_resume_finishes(tmp_path):
 
 def test_optimistic_optimizers_are_selectable_per_player():
     config = configs.get_config("nsgan_mlp")
-    configs.apply_overrides(config, ["optim.generator.name=optimistic_gradient_descent", "optim.generator.b1=none",
-                                     "optim.generator.b2=none", "optim.generator.learning_rate=0.1",
-                                     "optim.critic.name=optimistic_adam"])
+    configs.apply_overrides(
+        config,
+        [
+            "optim.generator.name=optimistic_gradient_descent",
+            "optim.generator.b1=none",
+            "optim.generator.b2=none",
+            "optim.generator.learning_rate=0.1",
+            "optim.critic.name=optimistic_adam",
+        ],
+    )
     tx = builders.build_optimizer(config, "generator")
     state = tx.init(np.zeros(1, np.float32))
     _, state = tx.update(np.array([1.0], np.float32), state)
@@ -229,14 +309,23 @@ def test_optimistic_optimizers_are_selectable_per_player():
     # The critic's optimistic Adam, with the config's rate and betas, is optax's.
     critic_tx, reference = builders.build_optimizer(config, "critic"), optax.optimistic_adam_v2(2e-4, b1=0.5, b2=0.999)
     grads = np.array([1.0, -2.0], np.float32)
-    np.testing.assert_allclose(critic_tx.update(grads, critic_tx.init(grads))[0],
-                               reference.update(grads, reference.init(grads))[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        critic_tx.update(grads, critic_tx.init(grads))[0], reference.update(grads, reference.init(grads))[0], rtol=1e-6
+    )
 
 
 def test_historical_averaging_chains_before_the_optimizer():
     config = configs.get_config("nsgan_mlp")
-    configs.apply_overrides(config, ["optim.critic.name=sgd", "optim.critic.b1=none", "optim.critic.b2=none",
-                                     "optim.critic.learning_rate=1.0", "optim.critic.historical_averaging=0.5"])
+    configs.apply_overrides(
+        config,
+        [
+            "optim.critic.name=sgd",
+            "optim.critic.b1=none",
+            "optim.critic.b2=none",
+            "optim.critic.learning_rate=1.0",
+            "optim.critic.historical_averaging=0.5",
+        ],
+    )
     tx = builders.build_optimizer(config, "critic")
     params = np.array([2.0], np.float32)
     state = tx.init(params)
@@ -249,50 +338,91 @@ def test_historical_averaging_chains_before_the_optimizer():
 @pytest.mark.parametrize(
     "experiment, overrides, check",
     [
-        ("nsgan_mlp", ["game.feature_matching=true"],
-         lambda spec, state: spec.game.name == "nsgan+feature_matching"),
-        ("nsgan_mlp", ["model.minibatch_kernels=3", "model.minibatch_kernel_dim=2"],
-         lambda spec, state: state.critic.params["minibatch"]["T"]["kernel"].shape == (16, 3, 2)),
-        ("nsgan_mlp", ["model.critic_norm=batch", "model.generator_norm=batch"],
-         lambda spec, state: spec.critic.mutable == spec.generator.mutable == ("batch_stats",)
-         and "batch_stats" in state.critic.collections and "batch_stats" in state.generator.collections),
-        ("nsgan_mlp", ["model.generator_norm=virtual_batch"],
-         lambda spec, state: state.generator.collections["reference"]["body"]["inputs"].shape == (16, 2)),
+        ("nsgan_mlp", ["game.feature_matching=true"], lambda spec, state: spec.game.name == "nsgan+feature_matching"),
+        (
+            "nsgan_mlp",
+            ["model.minibatch_kernels=3", "model.minibatch_kernel_dim=2"],
+            lambda spec, state: state.critic.params["minibatch"]["T"]["kernel"].shape == (16, 3, 2),
+        ),
+        (
+            "nsgan_mlp",
+            ["model.critic_norm=batch", "model.generator_norm=batch"],
+            lambda spec, state: (
+                spec.critic.mutable == spec.generator.mutable == ("batch_stats",)
+                and "batch_stats" in state.critic.collections
+                and "batch_stats" in state.generator.collections
+            ),
+        ),
+        (
+            "nsgan_mlp",
+            ["model.generator_norm=virtual_batch"],
+            lambda spec, state: state.generator.collections["reference"]["body"]["inputs"].shape == (16, 2),
+        ),
         ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
-        ("meg_mlp", ["model.statistics_hidden=8"],
-         lambda spec, state: set(state.generator.params) == {"generator", "statistics_network"}),
+        (
+            "meg_mlp",
+            ["model.statistics_hidden=8"],
+            lambda spec, state: set(state.generator.params) == {"generator", "statistics_network"},
+        ),
     ],
 )
 def test_technique_switches_build_what_they_name_and_train(experiment, overrides, check):
     config = configs.get_config(experiment)
-    configs.apply_overrides(config, [*overrides, "model.generator_hidden=16", "model.critic_hidden=16",
-                                     "train.batch_size=16", "parallel.devices=1"])
+    configs.apply_overrides(
+        config,
+        [
+            *overrides,
+            "model.generator_hidden=16",
+            "model.critic_hidden=16",
+            "train.batch_size=16",
+            "parallel.devices=1",
+        ],
+    )
     _, built, _ = train.build_run(config)
     spec = built.spec
     real = toy.batches_for_steps(built.source, 0, 0, 2, (spec.batches_per_iteration, 16))
     state = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
     assert check(spec, state)
-    references = jax.tree.map(np.asarray, [state.generator.collections.get("reference"),
-                                           state.critic.collections.get("reference")])
+    references = jax.tree.map(
+        np.asarray, [state.generator.collections.get("reference"), state.critic.collections.get("reference")]
+    )
     state, metrics = steps.make_train_step(spec)(state, real)
     assert int(state.step) == 2 and all(np.isfinite(float(value)) for value in metrics.values())
     # A virtual-batch-norm reference batch is fixed at the start and never trained.
-    jax.tree.map(np.testing.assert_array_equal, references,
-                 [state.generator.collections.get("reference"), state.critic.collections.get("reference")])
+    jax.tree.map(
+        np.testing.assert_array_equal,
+        references,
+        [state.generator.collections.get("reference"), state.critic.collections.get("reference")],
+    )
 
 
 def test_each_player_trains_at_its_own_learning_rate():
     # A zero rate for one player freezes it exactly while the other one moves.
     for frozen, moving in (("generator", "critic"), ("critic", "generator")):
         config = configs.get_config("nsgan_mlp")
-        configs.apply_overrides(config, [f"optim.{frozen}.learning_rate=0", f"optim.{moving}.learning_rate=1e-3",
-                                         "model.generator_hidden=8", "model.critic_hidden=8", "train.batch_size=8",
-                                         "parallel.devices=1", "train.generator_ema=none"])
+        configs.apply_overrides(
+            config,
+            [
+                f"optim.{frozen}.learning_rate=0",
+                f"optim.{moving}.learning_rate=1e-3",
+                "model.generator_hidden=8",
+                "model.critic_hidden=8",
+                "train.batch_size=8",
+                "parallel.devices=1",
+                "train.generator_ema=none",
+            ],
+        )
         _, built, _ = train.build_run(config)
         spec = built.spec
         real = toy.batches_for_steps(built.source, 0, 0, 1, (1, 8))
         before = steps.init_state(spec, jax.random.PRNGKey(0), real[0, 0])
         after, _ = steps.train_step(spec, before, real[0])
         jax.tree.map(np.testing.assert_array_equal, getattr(after, frozen).params, getattr(before, frozen).params)
-        assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(getattr(after, moving).params),
-                                                              jax.tree.leaves(getattr(before, moving).params)))
+        assert any(
+            not np.array_equal(a, b)
+            for a, b in zip(
+                jax.tree.leaves(getattr(after, moving).params),
+                jax.tree.leaves(getattr(before, moving).params),
+                strict=True,
+            )
+        )

@@ -21,8 +21,14 @@ def test_state_and_metric_shapes(gp_spec, gp_train):
     new_state, metrics = gp_train(fresh_state(gp_spec), real_batches(0, iterations=3))
     chex.assert_trees_all_equal_shapes_and_dtypes(new_state, state)
     assert int(new_state.step) == 3
-    assert set(metrics) == {"critic_loss", "generator_loss", "wasserstein", "gradient_penalty",
-                            "critic_grad_norm", "generator_grad_norm"}
+    assert set(metrics) == {
+        "critic_loss",
+        "generator_loss",
+        "wasserstein",
+        "gradient_penalty",
+        "critic_grad_norm",
+        "generator_grad_norm",
+    }
     chex.assert_rank(list(metrics.values()), 0)
     chex.assert_shape(jaxgan.generate(gp_spec, new_state, jax.random.PRNGKey(1), 7), (7, DIM))
 
@@ -30,7 +36,8 @@ def test_state_and_metric_shapes(gp_spec, gp_train):
 def test_critic_step_leaves_generator_bit_identical(gp_spec):
     state = fresh_state(gp_spec)
     new_state, _ = jax.jit(lambda s, r, k: jaxgan.critic_step(gp_spec, s, r, k))(
-        state, real_batches(1)[0, 0], jax.random.PRNGKey(0))
+        state, real_batches(1)[0, 0], jax.random.PRNGKey(0)
+    )
     chex.assert_trees_all_equal(new_state.generator, state.generator)
     assert not _trees_equal(new_state.critic.params, state.critic.params)
 
@@ -38,7 +45,8 @@ def test_critic_step_leaves_generator_bit_identical(gp_spec):
 def test_generator_step_leaves_critic_bit_identical(gp_spec):
     state = fresh_state(gp_spec)
     new_state, _ = jax.jit(lambda s, r, k: jaxgan.generator_step(gp_spec, s, r, k))(
-        state, real_batches(1)[0, 0], jax.random.PRNGKey(0))
+        state, real_batches(1)[0, 0], jax.random.PRNGKey(0)
+    )
     chex.assert_trees_all_equal(new_state.critic, state.critic)
     assert not _trees_equal(new_state.generator.params, state.generator.params)
 
@@ -84,7 +92,7 @@ def test_wgan_critic_stays_clipped_through_training():
 
 
 def _trees_equal(a, b) -> bool:
-    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+    return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 def test_generator_average_follows_its_recursion():
@@ -99,7 +107,7 @@ def test_generator_average_follows_its_recursion():
         trajectory.append(state.generator.params)
     # m_3 / (1 − β³) with m_t = β m_{t−1} + (1 − β) θ_t: weights ∝ β², β, 1 on θ_1, θ_2, θ_3.
     weights = np.array([decay**2, decay, 1.0]) / (1 + decay + decay**2)
-    expected = jax.tree.map(lambda *thetas: sum(w * t for w, t in zip(weights, thetas)), *trajectory)
+    expected = jax.tree.map(lambda *thetas: sum(w * t for w, t in zip(weights, thetas, strict=True)), *trajectory)
     chex.assert_trees_all_close(jaxgan.averaged_generator_params(spec, state), expected, rtol=1e-5, atol=1e-6)
     new_state = state
     averaged = jaxgan.generate(spec, new_state, jax.random.PRNGKey(0), 5, use_ema=True)
@@ -117,8 +125,9 @@ def test_generating_from_a_missing_average_is_a_clear_error(gp_spec):
 def test_instance_noise_perturbs_the_critic_until_it_is_annealed_away(gp_spec):
     noise = jaxgan.InstanceNoise(std=0.5, anneal_steps=10)
     np.testing.assert_allclose([noise.std_at(jnp.array(t)) for t in (0, 5, 10, 20)], [0.5, 0.25, 0.0, 0.0])
-    noisy_spec = jaxgan.GANSpec(gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent,
-                                instance_noise=noise)
+    noisy_spec = jaxgan.GANSpec(
+        gp_spec.game, gp_spec.generator, gp_spec.critic, gp_spec.sample_latent, instance_noise=noise
+    )
     step = jax.jit(lambda spec, s, r, k: jaxgan.critic_step(spec, s, r, k)[0], static_argnums=0)
     real, key = real_batches(12)[0, 0], jax.random.PRNGKey(3)
     for at_step, differs in ((0, True), (10, False)):
@@ -131,14 +140,19 @@ def test_instance_noise_perturbs_the_critic_until_it_is_annealed_away(gp_spec):
 
 def _constant_generator(value: float) -> jaxgan.PlayerSpec:
     """A 'generator' whose samples all equal `value`: fake batches are known exactly."""
-    return jaxgan.PlayerSpec(apply=lambda variables, z: jnp.zeros((z.shape[0], DIM)) + variables["params"]["value"],
-                             init=lambda key, z: {"params": {"value": jnp.array(value)}}, tx=optax.sgd(0.0))
+    return jaxgan.PlayerSpec(
+        apply=lambda variables, z: jnp.zeros((z.shape[0], DIM)) + variables["params"]["value"],
+        init=lambda key, z: {"params": {"value": jnp.array(value)}},
+        tx=optax.sgd(0.0),
+    )
 
 
 def test_batch_norm_normalises_real_and_fake_batches_separately():
     # Critic: Dense -> BatchNorm -> ReLU -> Dense. The critic step runs it on the real and the
     # generated batch in two calls, so its running mean takes two momentum updates, 0.9 each.
-    critic = jaxgan.PlayerSpec.from_linen(MLP((4,), 1, normalization="batch"), optax.adam(1e-3), mutable=["batch_stats"])
+    critic = jaxgan.PlayerSpec.from_linen(
+        MLP((4,), 1, normalization="batch"), optax.adam(1e-3), mutable=["batch_stats"]
+    )
     spec = jaxgan.GANSpec(jaxgan.gan(), _constant_generator(3.0), critic, jaxgan.standard_normal_latent(2))
     state, real = fresh_state(spec), real_batches(13)[0, 0]
     new_state, _ = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(0))
@@ -155,8 +169,9 @@ def test_batch_norm_normalises_real_and_fake_batches_separately():
 
 
 def test_generator_batch_statistics_update_in_the_generator_step_only(gp_spec):
-    generator = jaxgan.PlayerSpec.from_linen(MLP((16,), DIM, normalization="batch"), optax.adam(1e-3),
-                                             mutable=["batch_stats"])
+    generator = jaxgan.PlayerSpec.from_linen(
+        MLP((16,), DIM, normalization="batch"), optax.adam(1e-3), mutable=["batch_stats"]
+    )
     spec = jaxgan.GANSpec(gp_spec.game, generator, gp_spec.critic, gp_spec.sample_latent)
     state, real = fresh_state(spec), real_batches(14)[0, 0]
     after_critic, _ = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(0))
@@ -191,10 +206,12 @@ class _ConditionalMLP(nn.Module):
 
 
 def test_conditional_gan_passes_the_labels_to_both_players():
-    spec = jaxgan.GANSpec(jaxgan.wgan_gp(0.1, n_critic=N_CRITIC),
-                          jaxgan.PlayerSpec.from_linen(_ConditionalMLP(DIM), optax.adam(1e-3)),
-                          jaxgan.PlayerSpec.from_linen(_ConditionalMLP(1), optax.adam(1e-3)),
-                          jaxgan.standard_normal_latent(2))
+    spec = jaxgan.GANSpec(
+        jaxgan.wgan_gp(0.1, n_critic=N_CRITIC),
+        jaxgan.PlayerSpec.from_linen(_ConditionalMLP(DIM), optax.adam(1e-3)),
+        jaxgan.PlayerSpec.from_linen(_ConditionalMLP(1), optax.adam(1e-3)),
+        jaxgan.standard_normal_latent(2),
+    )
     samples = real_batches(17, iterations=2)
     labels = np.random.default_rng(0).integers(0, 3, samples.shape[:3]).astype(np.int32)
     state = jaxgan.init_state(spec, jax.random.PRNGKey(0), jaxgan.LabelledBatch(samples[0, 0], labels[0, 0]))
@@ -205,8 +222,10 @@ def test_conditional_gan_passes_the_labels_to_both_players():
     batch = jaxgan.LabelledBatch(samples[0, 0], labels[0, 0])
     other = jaxgan.LabelledBatch(samples[0, 0], (labels[0, 0] + 1) % 3)
     state = jaxgan.init_state(spec, jax.random.PRNGKey(0), batch)
-    assert not _trees_equal(jaxgan.critic_step(spec, state, batch, key)[0].critic.params,
-                            jaxgan.critic_step(spec, state, other, key)[0].critic.params)
+    assert not _trees_equal(
+        jaxgan.critic_step(spec, state, batch, key)[0].critic.params,
+        jaxgan.critic_step(spec, state, other, key)[0].critic.params,
+    )
     fake = jaxgan.generate(spec, state, key, BATCH, labels=batch.labels)
     assert not np.allclose(fake, jaxgan.generate(spec, state, key, BATCH, labels=other.labels))
     with pytest.raises(ValueError, match="3 samples asked for but 8 labels given"):

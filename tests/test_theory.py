@@ -88,8 +88,12 @@ def _bilinear_game_checks(summary):
 
 
 # The README's claims for each theory experiment at its default config, with their tolerances.
-README_CLAIMS = {"optimal_discriminator": _optimal_discriminator_checks, "critic_1d": _critic_1d_checks,
-                 "parallel_lines": _parallel_lines_checks, "bilinear_game": _bilinear_game_checks}
+README_CLAIMS = {
+    "optimal_discriminator": _optimal_discriminator_checks,
+    "critic_1d": _critic_1d_checks,
+    "parallel_lines": _parallel_lines_checks,
+    "bilinear_game": _bilinear_game_checks,
+}
 
 
 @pytest.mark.parametrize("experiment", sorted(README_CLAIMS))
@@ -130,6 +134,7 @@ def _config(name, **overrides):
 def test_every_theory_experiment_has_a_smoke_run():
     from jaxgan import configs, runs
 
-    names = {name for name in configs.list_experiments()
-             if runs.family_of(configs.get_config(name)) is runs.theory.FAMILY}
+    names = {
+        name for name in configs.list_experiments() if runs.family_of(configs.get_config(name)) is runs.theory.FAMILY
+    }
     assert names == set(README_CLAIMS) == set(theory.EXPERIMENTS)

@@ -42,8 +42,9 @@ def test_bounds_equal_the_evidence_when_q_is_the_exact_posterior():
     # IWAE is exact whatever the samples. The ELBO uses the KL in closed form instead of that
     # per-sample difference, so it is exact in expectation only.
     for key in _keys(3):
-        np.testing.assert_allclose(vae.iwae_bound(key, X, _posterior, _log_likelihood, k=7), _log_evidence(X),
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            vae.iwae_bound(key, X, _posterior, _log_likelihood, k=7), _log_evidence(X), rtol=1e-5
+        )
     samples = jax.vmap(lambda key: vae.elbo(key, X, _posterior, _log_likelihood))(_keys(20000))
     standard_error = samples.std(axis=0) / np.sqrt(len(samples))
     np.testing.assert_array_less(np.abs(samples.mean(axis=0) - _log_evidence(X)), 4 * standard_error)
@@ -53,8 +54,9 @@ def test_elbo_matches_its_closed_form_for_an_inexact_posterior():
     mean, log_var = (np.asarray(a)[:, 0] for a in _offset_posterior(X))
     variance = np.exp(log_var)
     residual = X - B - mean[:, None] * W
-    expected_log_likelihood = (-1.5 * np.log(2 * np.pi * SIGMA**2)
-                               - (np.sum(residual**2, axis=1) + W @ W * variance) / (2 * SIGMA**2))
+    expected_log_likelihood = -1.5 * np.log(2 * np.pi * SIGMA**2) - (np.sum(residual**2, axis=1) + W @ W * variance) / (
+        2 * SIGMA**2
+    )
     kl = 0.5 * (mean**2 + variance - log_var - 1)
     samples = jax.vmap(lambda key: vae.elbo(key, X, _offset_posterior, _log_likelihood))(_keys(20000))
     standard_error = samples.std(axis=0) / np.sqrt(len(samples))
@@ -63,8 +65,12 @@ def test_elbo_matches_its_closed_form_for_an_inexact_posterior():
 
 
 def test_iwae_bound_tightens_with_k_towards_the_evidence():
-    bounds = [float(jnp.mean(jax.vmap(lambda key: vae.iwae_bound(key, X, _offset_posterior, _log_likelihood, k))(
-        _keys(2000)))) for k in (1, 5, 50, 500)]
+    bounds = [
+        float(
+            jnp.mean(jax.vmap(lambda key: vae.iwae_bound(key, X, _offset_posterior, _log_likelihood, k))(_keys(2000)))
+        )
+        for k in (1, 5, 50, 500)
+    ]
     evidence = float(np.mean(_log_evidence(X)))
     assert bounds[0] < bounds[1] < bounds[2] < bounds[3] <= evidence + 1e-3
     assert evidence - bounds[3] < 0.05 * (evidence - bounds[0])
@@ -95,8 +101,9 @@ def test_likelihoods_match_scipy():
     x = np.array([[1.0, 0.0, 1.0]])
     logits = np.array([[0.3, -1.2, 2.0]])
     p = 1 / (1 + np.exp(-logits))
-    np.testing.assert_allclose(vae.bernoulli_log_likelihood(x, logits), scipy.stats.bernoulli.logpmf(x, p).sum(1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        vae.bernoulli_log_likelihood(x, logits), scipy.stats.bernoulli.logpmf(x, p).sum(1), rtol=1e-6
+    )
     mean, log_var = np.array([[0.5, -1.0, 0.0]]), np.array([[0.0, 1.0, -1.0]])
     expected = scipy.stats.norm.logpdf(x, mean, np.exp(0.5 * log_var)).sum(1)
     np.testing.assert_allclose(vae.gaussian_log_likelihood(x, mean, log_var), expected, rtol=1e-6)

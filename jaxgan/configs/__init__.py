@@ -14,9 +14,7 @@ import ml_collections
 
 def list_experiments() -> dict[str, str]:
     """{experiment name: one-line description}, sorted by name."""
-    names = sorted(
-        info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")
-    )
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
     return {name: _module(name).__doc__.strip().splitlines()[0] for name in names}
 
 

@@ -25,9 +25,14 @@ def vae_config() -> ConfigDict:
                 "likelihood": "bernoulli",  # or gaussian
             },
             "optim": {"generator": optimizer("adam", 1e-3, b1=0.9, b2=0.999)},
-            "train": {"steps": 20000, "batch_size": 100, "steps_per_call": 500, "checkpoint_every": 5000,
-                      "fetch_metrics_every": 10,
-                      "unroll_loops": False},
+            "train": {
+                "steps": 20000,
+                "batch_size": 100,
+                "steps_per_call": 500,
+                "checkpoint_every": 5000,
+                "fetch_metrics_every": 10,
+                "unroll_loops": False,
+            },
             "parallel": {"devices": 0},
             # Every eval.every steps the held-out ELBO is logged; at the end, the IWAE bound with
             # eval.iwae_samples samples per held-out digit and the figures.
@@ -53,8 +58,9 @@ def aae_config() -> ConfigDict:
     # at DCGAN's Adam 2e-4, β₁ = 0.5: with reconstruction at 1e-3 the encoder drifted off the
     # prior faster than regularisation pulled it back, and the critic won (its loss fell from
     # log 4 to 0.03 by step 10,000).
-    config.optim = ConfigDict({player: optimizer("adam", 2e-4, b1=0.5, b2=0.999)
-                               for player in ("generator", "encoder", "critic")})
+    config.optim = ConfigDict(
+        {player: optimizer("adam", 2e-4, b1=0.5, b2=0.999) for player in ("generator", "encoder", "critic")}
+    )
     config.train.steps = 5000
     config.eval.every = 0
     del config.eval.iwae_samples

@@ -60,8 +60,10 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "attention": False,  # SAGAN self-attention in both players
             },
             "game": image_game(game),
-            "optim": {"generator": optimizer("adam", 2e-4, b1=0.5, b2=0.999),
-                      "critic": optimizer("adam", 2e-4, b1=0.5, b2=0.999)},
+            "optim": {
+                "generator": optimizer("adam", 2e-4, b1=0.5, b2=0.999),
+                "critic": optimizer("adam", 2e-4, b1=0.5, b2=0.999),
+            },
             "train": {
                 "steps": 2000,
                 "batch_size": 64,
@@ -79,7 +81,12 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             # A grid of samples is written every `eval.every` steps (0: at the end only). At the
             # end, eval.samples generated images are scored in the feature space of a classifier
             # trained on the real images (cached in eval.classifier_dir).
-            "eval": {"every": 500, "grid_columns": 10, "samples": 10000, "classifier_dir": "runs/classifiers",
-                     "classifier_steps": 1500},
+            "eval": {
+                "every": 500,
+                "grid_columns": 10,
+                "samples": 10000,
+                "classifier_dir": "runs/classifiers",
+                "classifier_steps": 1500,
+            },
         }
     )

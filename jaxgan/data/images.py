@@ -20,7 +20,7 @@ import importlib.util
 import os
 import queue
 import threading
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -49,14 +49,18 @@ class ImageSet:
     def __post_init__(self):
         images, labels = self.images, self.labels
         if images.dtype != np.uint8:
-            raise ValueError(f"{self.name}: images must be uint8 in 0..255, got {images.dtype}; "
-                             "convert with (x * 255).round().astype(np.uint8) from [0, 1]")
+            raise ValueError(
+                f"{self.name}: images must be uint8 in 0..255, got {images.dtype}; "
+                "convert with (x * 255).round().astype(np.uint8) from [0, 1]"
+            )
         if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
-            raise ValueError(f"{self.name}: images must have shape (n, height, width, 1 or 3) with n > 0, "
-                             f"got {images.shape}")
+            raise ValueError(
+                f"{self.name}: images must have shape (n, height, width, 1 or 3) with n > 0, got {images.shape}"
+            )
         if labels is not None and (labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer)):
-            raise ValueError(f"{self.name}: labels must be integers of shape ({len(images)},), "
-                             f"got {labels.dtype} {labels.shape}")
+            raise ValueError(
+                f"{self.name}: labels must be integers of shape ({len(images)},), got {labels.dtype} {labels.shape}"
+            )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -123,7 +127,9 @@ def tfds_images(name: str, split: str = "train", data_dir: str | None = None) ->
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
-        raise ValueError(f"TFDS has no dataset {name!r}; the catalogue is https://www.tensorflow.org/datasets/catalog") from None
+        raise ValueError(
+            f"TFDS has no dataset {name!r}; the catalogue is https://www.tensorflow.org/datasets/catalog"
+        ) from None
     try:
         source = builder.as_data_source(split=split)
     except (NotImplementedError, FileNotFoundError, AssertionError):  # what TFDS raises for unprepared data
@@ -150,11 +156,13 @@ def stacked_mnist(digits: ImageSet, n: int, seed: int) -> ImageSet:
       seed: seeds the choice of digits.
     """
     if digits.images.shape[-1] != 1 or digits.labels is None:
-        raise ValueError(f"stacked MNIST needs labelled grey-scale digits, got {digits.name} with shape "
-                         f"{digits.images.shape} and {'no ' if digits.labels is None else ''}labels")
+        raise ValueError(
+            f"stacked MNIST needs labelled grey-scale digits, got {digits.name} with shape "
+            f"{digits.images.shape} and {'no ' if digits.labels is None else ''}labels"
+        )
     which = np.random.default_rng([seed, 3]).integers(0, len(digits), size=(n, 3))
     images = np.concatenate([digits.images[which[:, k]] for k in range(3)], axis=-1)
-    labels = (100 * digits.labels[which[:, 0]] + 10 * digits.labels[which[:, 1]] + digits.labels[which[:, 2]])
+    labels = 100 * digits.labels[which[:, 0]] + 10 * digits.labels[which[:, 1]] + digits.labels[which[:, 2]]
     return ImageSet(images, labels.astype(np.int32), 1000, name=f"stacked {digits.name}")
 
 
@@ -172,12 +180,13 @@ def batch_indices(n: int, seed: int, first_batch: int, count: int, batch_size: i
     for k in range(first_batch, first_batch + count):
         epoch, position = divmod(k, per_epoch)
         order = np.random.default_rng([seed, TRAINING_STREAM, epoch]).permutation(n)
-        rows.append(order[position * batch_size:(position + 1) * batch_size])
+        rows.append(order[position * batch_size : (position + 1) * batch_size])
     return np.stack(rows)
 
 
-def batches_for_steps(images: ImageSet, seed: int, start: int, count: int, shape: tuple[int, int],
-                      with_labels: bool = False):
+def batches_for_steps(
+    images: ImageSet, seed: int, start: int, count: int, shape: tuple[int, int], with_labels: bool = False
+):
     """Real batches for generator iterations start .. start + count − 1, in [−1, 1].
 
     Args:

@@ -44,16 +44,18 @@ class SwissRoll:
         return (self.scale * points).astype(np.float32)
 
 
-def ring_of_gaussians(radius: float = 2.0, std: float = 0.02, scale: float = 1 / 1.414,
-                      modes: int = 8) -> GaussianMixture:
+def ring_of_gaussians(
+    radius: float = 2.0, std: float = 0.02, scale: float = 1 / 1.414, modes: int = 8
+) -> GaussianMixture:
     """`modes` Gaussians evenly spaced on a circle (8gaussians)."""
     angles = 2 * np.pi * np.arange(modes) / modes
     unit = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return GaussianMixture(centres=scale * radius * unit, std=scale * std)
 
 
-def grid_of_gaussians(spacing: float = 2.0, std: float = 0.05, scale: float = 1 / 2.828,
-                      side: int = 5) -> GaussianMixture:
+def grid_of_gaussians(
+    spacing: float = 2.0, std: float = 0.05, scale: float = 1 / 2.828, side: int = 5
+) -> GaussianMixture:
     """side × side Gaussians on a square grid centred at 0 (25gaussians)."""
     offsets = spacing * (np.arange(side) - (side - 1) / 2)
     centres = np.stack(np.meshgrid(offsets, offsets, indexing="ij"), axis=-1).reshape(-1, 2)

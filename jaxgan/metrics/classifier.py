@@ -56,13 +56,16 @@ class TrainedClassifier:
     def features_and_probabilities(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
         """Features (n, 128) and class probabilities (n, classes) of float images in [−1, 1]."""
         evaluate = _evaluation(self.module)
-        parts = [evaluate(self.params, jnp.asarray(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+        parts = [
+            evaluate(self.params, jnp.asarray(images[i : i + batch_size])) for i in range(0, len(images), batch_size)
+        ]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _evaluation(module: ConvClassifier):
     """(features, probabilities) of a batch, jitted once per classifier shape."""
+
     def evaluate(params, x):
         variables = {"params": params}
         return module.apply(variables, x, method="features"), jax.nn.softmax(module.apply(variables, x))
@@ -70,8 +73,9 @@ def _evaluation(module: ConvClassifier):
     return jax.jit(evaluate)
 
 
-def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, batch_size: int = 128,
-                     seed: int = 0) -> TrainedClassifier:
+def train_classifier(
+    train: ImageSet, held_out: ImageSet, steps: int = 1500, batch_size: int = 128, seed: int = 0
+) -> TrainedClassifier:
     """Adam (1e-3) on the cross-entropy, `steps` minibatches, then the held-out accuracy."""
     module = ConvClassifier(train.num_classes)
     params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *train.images.shape[1:])))["params"]
@@ -81,8 +85,11 @@ def train_classifier(train: ImageSet, held_out: ImageSet, steps: int = 1500, bat
     def run(params, opt_state, x, y):
         def step(carry, batch):
             params, opt_state = carry
-            grads = jax.grad(lambda p: optax.softmax_cross_entropy_with_integer_labels(
-                module.apply({"params": p}, batch[0]), batch[1]).mean())(params)
+            grads = jax.grad(
+                lambda p: optax.softmax_cross_entropy_with_integer_labels(
+                    module.apply({"params": p}, batch[0]), batch[1]
+                ).mean()
+            )(params)
             return optimizer_step(tx, params, opt_state, grads), None
 
         return jax.lax.scan(step, (params, opt_state), (x, y))[0]
@@ -117,6 +124,9 @@ def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(directory, "params"), classifier.params)
     with open(info_path, "w") as f:
-        json.dump({"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name,
-                   "steps": steps}, f, indent=2)
+        json.dump(
+            {"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name, "steps": steps},
+            f,
+            indent=2,
+        )
     return classifier

@@ -44,8 +44,9 @@ def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def kernel_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 10, subset_size: int = 1000,
-                    seed: int = 0) -> tuple[float, float]:
+def kernel_distance(
+    features_a: np.ndarray, features_b: np.ndarray, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """KID: the unbiased MMD² with k(x, y) = (xᵀy / d + 1)³, mean and std over random subsets.
 
     Each subset draws `subset_size` rows (or all, if fewer) from each set without replacement.
@@ -53,8 +54,10 @@ def kernel_distance(features_a: np.ndarray, features_b: np.ndarray, subsets: int
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     size = min(subset_size, len(a), len(b))
     rng = np.random.default_rng(seed)
-    values = [_unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
-              for _ in range(subsets)]
+    values = [
+        _unbiased_mmd2(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
+        for _ in range(subsets)
+    ]
     return float(np.mean(values)), float(np.std(values))
 
 

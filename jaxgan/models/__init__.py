@@ -6,5 +6,15 @@ from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
-__all__ = ["MLP", "AdversarialAutoencoder", "AutoencoderEnergy", "DCGANCritic", "DCGANGenerator", "MaxEntropyGenerator",
-           "MatmulConvTranspose", "MinibatchDiscrimination", "VariationalAutoencoder", "VirtualBatchNorm"]
+__all__ = [
+    "MLP",
+    "AdversarialAutoencoder",
+    "AutoencoderEnergy",
+    "DCGANCritic",
+    "DCGANGenerator",
+    "MaxEntropyGenerator",
+    "MatmulConvTranspose",
+    "MinibatchDiscrimination",
+    "VariationalAutoencoder",
+    "VirtualBatchNorm",
+]

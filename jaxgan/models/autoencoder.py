@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
@@ -96,7 +96,7 @@ class VariationalAutoencoder(nn.Module):
     def __call__(self, z: jax.Array) -> jax.Array:
         """E[x|z]: the Bernoulli means σ(logits), or the Gaussian means."""
         outputs = self.decoder(z)
-        return nn.sigmoid(outputs) if self.likelihood == "bernoulli" else outputs[..., :self.data_dim]
+        return nn.sigmoid(outputs) if self.likelihood == "bernoulli" else outputs[..., : self.data_dim]
 
     def initialize(self, z: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Runs the decoder and the encoder, so `init` creates both (`PlayerSpec.from_linen`'s init_method)."""

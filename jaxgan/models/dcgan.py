@@ -27,7 +27,7 @@ _TAP_OFFSET = (-1, 0, 0, 1)
 def _shifted(z: jax.Array, di: int, dj: int) -> jax.Array:
     """out[:, i, j] = z[:, i + di, j + dj], zero where that falls outside z (|di|, |dj| ≤ 1)."""
     height, width = z.shape[1:3]
-    inside = z[:, max(di, 0):height + min(di, 0), max(dj, 0):width + min(dj, 0)]
+    inside = z[:, max(di, 0) : height + min(di, 0), max(dj, 0) : width + min(dj, 0)]
     padding = ((0, 0, 0), (max(-di, 0), max(di, 0), 0), (max(-dj, 0), max(dj, 0), 0)) + ((0, 0, 0),) * (z.ndim - 3)
     return jax.lax.pad(inside, jnp.zeros((), z.dtype), padding)
 
@@ -42,7 +42,7 @@ def stride2_windows(x: jax.Array) -> jax.Array:
     n, height, width, channels = x.shape
     rows, columns = height // 2, width // 2
     blocks = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))).reshape(n, rows + 1, 2, columns + 1, 2, channels)
-    shifts = jnp.stack([jnp.stack([blocks[:, q:q + rows, :, p:p + columns] for p in range(2)]) for q in range(2)])
+    shifts = jnp.stack([jnp.stack([blocks[:, q : q + rows, :, p : p + columns] for p in range(2)]) for q in range(2)])
     # (q, p, n, i, r, j, u, c) -> (n, i, j, q, r, p, u, c): taps s = 2q + r, t = 2p + u.
     return shifts.transpose(2, 3, 5, 0, 4, 1, 6, 7).reshape(n, rows, columns, 16 * channels)
 
@@ -58,8 +58,13 @@ def stride2_overlap_add(windows: jax.Array) -> jax.Array:
     by_tap = windows.reshape(n, rows, columns, 4, 4, channels)
 
     def phase(a: int, b: int) -> jax.Array:
-        return sum(_shifted(by_tap[:, :, :, s, t], -_TAP_OFFSET[s], -_TAP_OFFSET[t])
-                   for s in range(4) if _TAP_PHASE[s] == a for t in range(4) if _TAP_PHASE[t] == b)
+        return sum(
+            _shifted(by_tap[:, :, :, s, t], -_TAP_OFFSET[s], -_TAP_OFFSET[t])
+            for s in range(4)
+            if _TAP_PHASE[s] == a
+            for t in range(4)
+            if _TAP_PHASE[t] == b
+        )
 
     interleaved = jnp.stack([jnp.stack([phase(a, b) for b in range(2)], axis=3) for a in range(2)], axis=2)
     return interleaved.reshape(n, 2 * rows, 2 * columns, channels)
@@ -172,8 +177,9 @@ class DCGANGenerator(nn.Module):
         if self.upsampling == "matmul":
             return MatmulConvTranspose(features, name=name)(h)
         if self.upsampling == "transpose":
-            return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), kernel_init=DCGAN_INIT,
-                                    name=name)(h)
+            return nn.ConvTranspose(
+                features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), kernel_init=DCGAN_INIT, name=name
+            )(h)
         raise ValueError(f"upsampling={self.upsampling!r}: choose 'matmul' or 'transpose'")
 
 
@@ -203,14 +209,19 @@ class DCGANCritic(nn.Module):
         _, downsamplings = _check_size(self.image_size)
         if self.conditioning not in ("projection", "concat"):
             raise ValueError(f"conditioning={self.conditioning!r}: choose 'projection' or 'concat'")
-        self.convs = [nn.Conv(self.width * 2**k, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                              kernel_init=DCGAN_INIT) for k in range(downsamplings)]
+        self.convs = [
+            nn.Conv(self.width * 2**k, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=DCGAN_INIT)
+            for k in range(downsamplings)
+        ]
         self.norms = [_Normalization(self.normalization) for _ in range(downsamplings - 1)]
         self.attention_block = SelfAttention() if self.attention else None
         self.score = nn.Conv(1, (self.image_size >> downsamplings,) * 2, padding="VALID", kernel_init=DCGAN_INIT)
         side, last_width = self.image_size >> downsamplings, self.width * 2 ** (downsamplings - 1)
-        self.projection = (nn.Embed(self.num_classes, side * side * last_width, embedding_init=DCGAN_INIT)
-                           if self.num_classes and self.conditioning == "projection" else None)
+        self.projection = (
+            nn.Embed(self.num_classes, side * side * last_width, embedding_init=DCGAN_INIT)
+            if self.num_classes and self.conditioning == "projection"
+            else None
+        )
 
     def features(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         """φ(x), the last hidden feature map: what feature matching compares."""
@@ -222,7 +233,7 @@ class DCGANCritic(nn.Module):
         h = nn.leaky_relu(self.convs[0](x), 0.2)
         if self.attention_block is not None:
             h = self.attention_block(h)
-        for conv, norm in zip(self.convs[1:], self.norms):
+        for conv, norm in zip(self.convs[1:], self.norms, strict=True):
             h = nn.leaky_relu(norm(conv(h)), 0.2)
         return h
 

@@ -57,7 +57,9 @@ class VirtualBatchNorm(nn.Module):
 
         def combined(values):  # (N·mean over the reference + the example's own) / (N + 1)
             own = jnp.mean(values, axis=spatial, keepdims=True)
-            return weight * own + (1.0 - weight) * jnp.mean(values[: self.n_reference], axis=(0, *spatial), keepdims=True)
+            return weight * own + (1.0 - weight) * jnp.mean(
+                values[: self.n_reference], axis=(0, *spatial), keepdims=True
+            )
 
         mean = combined(h)
         variance = jnp.maximum(combined(h**2) - mean**2, 0.0)

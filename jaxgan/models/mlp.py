@@ -3,7 +3,7 @@ IWAE experiments on MNIST use 200 × 2 with tanh)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
@@ -45,8 +45,11 @@ class MLP(nn.Module):
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation={self.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
         self.body = _HiddenLayers(tuple(self.hidden), self.normalization, self.activation)
-        self.minibatch = (MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim)
-                          if self.minibatch_kernels else None)
+        self.minibatch = (
+            MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim)
+            if self.minibatch_kernels
+            else None
+        )
         self.head = nn.Dense(self.out_features)
 
     @property

@@ -9,7 +9,8 @@ theory family runs its own short experiments. `family_of(config)` resolves `conf
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any, NamedTuple, Protocol
 
 import ml_collections
 
@@ -45,8 +46,9 @@ class Family(Protocol):
 
     runners: tuple[str, ...]
 
-    def run(self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
-            progress: bool = True) -> dict:
+    def run(
+        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+    ) -> dict:
         """Run `config` in `run_dir`; the summary (also written to summary.json)."""
 
     def summary_lines(self, summary: dict) -> list[str]:
@@ -79,15 +81,18 @@ class TrainedFamily:
     curves: tuple[str, ...] = ()
     scores: tuple[str, ...] = ()
 
-    def run(self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
-            progress: bool = True) -> dict:
+    def run(
+        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+    ) -> dict:
         from jaxgan import train  # train imports this package
 
         return train.train_and_evaluate(config, run_dir, resume=resume, progress=progress)
 
     def summary_lines(self, summary: dict) -> list[str]:
-        header = (f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
-                  f"({summary['gen_iters_per_s']} it/s after compilation)")
+        header = (
+            f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
+            f"({summary['gen_iters_per_s']} it/s after compilation)"
+        )
         scores = [f"  {key:<28} {summary[key]:.5g}" for key in self.scores if summary.get(key) is not None]
         return [header, *self.result_lines(summary), *scores, f"  run directory     {summary['run_dir']}"]
 

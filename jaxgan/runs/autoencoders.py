@@ -64,10 +64,25 @@ class AutoencoderFamily(TrainedFamily):
     """Runs configs whose runner is `autoencoder`."""
 
     runners = ("autoencoder",)
-    curves = ("reconstruction_loss", "elbo", "held_out_elbo", "critic_loss", "regularisation_loss", "wasserstein",
-              "critic_grad_norm", "regularisation_grad_norm")
-    scores = ("held_out_elbo", "held_out_iwae", "held_out_reconstruction_nats", "wasserstein", "reconstruction_loss",
-              "critic_loss", "regularisation_loss")
+    curves = (
+        "reconstruction_loss",
+        "elbo",
+        "held_out_elbo",
+        "critic_loss",
+        "regularisation_loss",
+        "wasserstein",
+        "critic_grad_norm",
+        "regularisation_grad_norm",
+    )
+    scores = (
+        "held_out_elbo",
+        "held_out_iwae",
+        "held_out_reconstruction_nats",
+        "wasserstein",
+        "reconstruction_loss",
+        "critic_loss",
+        "regularisation_loss",
+    )
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         check_config(config)
@@ -84,16 +99,22 @@ class AutoencoderFamily(TrainedFamily):
         rows = images.batch_indices(len(data.train), config.seed, start * shape[1], count * shape[1], shape[2])
         x = data.train.images[rows].reshape(*shape, -1).astype(np.float32) / 255.0
         if data.binarize:
-            x = (np.random.default_rng([config.seed, BINARIZATION_STREAM, start]).random(x.shape) < x).astype(np.float32)
+            x = (np.random.default_rng([config.seed, BINARIZATION_STREAM, start]).random(x.shape) < x).astype(
+                np.float32
+            )
         return x
 
     def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
         bound = held_out_elbo(built.spec, config, built.source)
         figure_path = files.figure_path if files.writes else None
-        return Evaluators(lambda state, step: bound(state),
-                          lambda state: {"experiment": config.experiment,
-                                         **last_losses_and_curves(config, files, self.curves),
-                                         **evaluate(config, built.spec, state, built.source, figure_path)})
+        return Evaluators(
+            lambda state, step: bound(state),
+            lambda state: {
+                "experiment": config.experiment,
+                **last_losses_and_curves(config, files, self.curves),
+                **evaluate(config, built.spec, state, built.source, figure_path),
+            },
+        )
 
 
 def check_config(config: ml_collections.ConfigDict) -> None:
@@ -102,18 +123,24 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     check_choice(config, "model.kind", MODELS)
     image_runs.check_image_data(config)
     if config.eval.latent_grid < 2 or config.eval.grid_columns < 1:
-        raise ConfigError(f"eval.latent_grid must be at least 2 and eval.grid_columns positive, got "
-                          f"{config.eval.latent_grid} and {config.eval.grid_columns}")
+        raise ConfigError(
+            f"eval.latent_grid must be at least 2 and eval.grid_columns positive, got "
+            f"{config.eval.latent_grid} and {config.eval.grid_columns}"
+        )
     if model.latent_dim < 1 or any(width < 1 for width in (*model.hidden, *model.get("critic_hidden", ()))):
-        raise ConfigError(f"model.latent_dim and the widths of model.hidden (and model.critic_hidden) must be "
-                          f"positive, got {model.latent_dim} and {model.hidden}")
+        raise ConfigError(
+            f"model.latent_dim and the widths of model.hidden (and model.critic_hidden) must be "
+            f"positive, got {model.latent_dim} and {model.hidden}"
+        )
     if model.kind == "vae":
         check_choice(config, "model.likelihood", LIKELIHOODS)
         check_choice(config, "model.activation", ACTIVATIONS)
         return
     if config.game.feature_matching:
-        raise ConfigError("game.feature_matching compares critic features of real and generated batches, and an "
-                          "AAE's critic sees codes, not images; unset it")
+        raise ConfigError(
+            "game.feature_matching compares critic features of real and generated batches, and an "
+            "AAE's critic sees codes, not images; unset it"
+        )
     try:
         priors.make_prior(model.prior, model.latent_dim)
     except ValueError as error:
@@ -136,10 +163,15 @@ def build_spec(config: ml_collections.ConfigDict, data: AutoencoderData) -> VAES
     """The VAE or AAE of `config`."""
     model = config.model
     if model.kind == "vae":
-        network = VariationalAutoencoder(model.hidden, model.latent_dim, data.data_dim, model.likelihood, model.activation)
-        return VAESpec(generator=_player(network, build_optimizer(config, "generator")),
-                       sample_latent=standard_normal_latent(model.latent_dim), loss=vae.negative_elbo,
-                       **spec_options(config))
+        network = VariationalAutoencoder(
+            model.hidden, model.latent_dim, data.data_dim, model.likelihood, model.activation
+        )
+        return VAESpec(
+            generator=_player(network, build_optimizer(config, "generator")),
+            sample_latent=standard_normal_latent(model.latent_dim),
+            loss=vae.negative_elbo,
+            **spec_options(config),
+        )
     network = AdversarialAutoencoder(model.hidden, model.latent_dim, data.data_dim)
     return AAESpec(
         game=build_game(config),
@@ -176,7 +208,9 @@ def _vae_functions(network):
     return vae.module_functions(lambda name, *inputs: network(*inputs, method=name))
 
 
-def evaluate(config: ml_collections.ConfigDict, spec: VAESpec | AAESpec, state, data: AutoencoderData, figure_path) -> dict:
+def evaluate(
+    config: ml_collections.ConfigDict, spec: VAESpec | AAESpec, state, data: AutoencoderData, figure_path
+) -> dict:
     """Held-out scores and figures: reconstructions, samples, and for a 2-D code its map.
 
     The VAE reports the held-out ELBO and the IWAE bound with eval.iwae_samples samples (an
@@ -204,33 +238,63 @@ def _likelihood_bounds(network, x: np.ndarray, config: ml_collections.ConfigDict
     encode, log_likelihood = _vae_functions(network)
     key = jax.random.PRNGKey(config.seed + 1)
     k = config.eval.iwae_samples
-    bounds = jax.jit(lambda key, x: (vae.elbo(key, x, encode, log_likelihood),
-                                     vae.iwae_bound(key, x, encode, log_likelihood, k)))
-    parts = [bounds(jax.random.fold_in(key, i), x[start:start + chunk])
-             for i, start in enumerate(range(0, len(x), chunk))]
+    bounds = jax.jit(
+        lambda key, x: (vae.elbo(key, x, encode, log_likelihood), vae.iwae_bound(key, x, encode, log_likelihood, k))
+    )
+    parts = [
+        bounds(jax.random.fold_in(key, i), x[start : start + chunk]) for i, start in enumerate(range(0, len(x), chunk))
+    ]
     elbo, iwae = (np.concatenate([np.asarray(part[j]) for part in parts]) for j in (0, 1))
-    return {"held_out_examples": len(x), "held_out_elbo": round(float(elbo.mean()), 3),
-            "held_out_iwae": round(float(iwae.mean()), 3), "iwae_samples": k}
+    return {
+        "held_out_examples": len(x),
+        "held_out_elbo": round(float(elbo.mean()), 3),
+        "held_out_iwae": round(float(iwae.mean()), 3),
+        "iwae_samples": k,
+    }
 
 
-def _write_figures(config, spec: VAESpec | AAESpec, network, data: AutoencoderData, codes: np.ndarray, figure_path) -> None:
+def _write_figures(
+    config, spec: VAESpec | AAESpec, network, data: AutoencoderData, codes: np.ndarray, figure_path
+) -> None:
     columns, shape = config.eval.grid_columns, data.image_shape
-    originals = data.held_out[:columns * columns // 2]
-    reconstructions = network(codes[:len(originals)])
-    pairs = np.stack([originals.reshape(-1, columns, *shape),  # rows of originals, each above its reconstructions
-                      np.asarray(reconstructions).reshape(-1, columns, *shape)], axis=1).reshape(-1, *shape)
-    plots.plot_image_grid(figure_path("reconstructions.png"), _to_uint8(pairs), columns,
-                          title=f"{config.experiment}: held-out digits (odd rows) and reconstructions")
+    originals = data.held_out[: columns * columns // 2]
+    reconstructions = network(codes[: len(originals)])
+    pairs = np.stack(
+        [
+            originals.reshape(-1, columns, *shape),  # rows of originals, each above its reconstructions
+            np.asarray(reconstructions).reshape(-1, columns, *shape),
+        ],
+        axis=1,
+    ).reshape(-1, *shape)
+    plots.plot_image_grid(
+        figure_path("reconstructions.png"),
+        _to_uint8(pairs),
+        columns,
+        title=f"{config.experiment}: held-out digits (odd rows) and reconstructions",
+    )
     z = spec.sample_latent(jax.random.PRNGKey(config.seed), columns * columns)
-    plots.plot_image_grid(figure_path("samples.png"), _to_uint8(np.asarray(network(z)).reshape(-1, *shape)), columns,
-                          title=f"{config.experiment}: decoded draws of the prior")
+    plots.plot_image_grid(
+        figure_path("samples.png"),
+        _to_uint8(np.asarray(network(z)).reshape(-1, *shape)),
+        columns,
+        title=f"{config.experiment}: decoded draws of the prior",
+    )
     if codes.shape[1] != 2:
         return
     prior = np.asarray(spec.sample_latent(jax.random.PRNGKey(config.seed + 2), len(codes)))
-    plots.plot_latent_scatter(figure_path("latent_map.png"), codes, data.held_out_labels, prior,
-                              title=f"{config.experiment}: held-out codes against the prior")
-    plots.plot_image_grid(figure_path("latent_grid.png"), _to_uint8(_decoded_grid(network, codes, config, shape)),
-                          config.eval.latent_grid, title=f"{config.experiment}: decoded over the code plane")
+    plots.plot_latent_scatter(
+        figure_path("latent_map.png"),
+        codes,
+        data.held_out_labels,
+        prior,
+        title=f"{config.experiment}: held-out codes against the prior",
+    )
+    plots.plot_image_grid(
+        figure_path("latent_grid.png"),
+        _to_uint8(_decoded_grid(network, codes, config, shape)),
+        config.eval.latent_grid,
+        title=f"{config.experiment}: decoded over the code plane",
+    )
 
 
 def _decoded_grid(network, codes: np.ndarray, config, shape) -> np.ndarray:

@@ -31,7 +31,9 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     make, accepted = OPTIMIZERS[options.name]
     given = {key: options[key] for key in ("b1", "b2", "decay") if options[key] is not None}
     for key in sorted(set(given) - set(accepted)):
-        raise ConfigError(f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none")
+        raise ConfigError(
+            f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none"
+        )
     tx = make(options.learning_rate, **given)
     if options.historical_averaging is not None:
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
@@ -79,4 +81,6 @@ def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:
         value = value[part]
     if value not in allowed:
         unset = "none or " if None in allowed else ""
-        raise ConfigError(f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}")
+        raise ConfigError(
+            f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}"
+        )

@@ -23,24 +23,44 @@ from jaxgan.runs.builders import build_game, build_optimizer, check_choice, play
 from jaxgan.runs.files import RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
 
-OFFLINE_MNIST_NOTICE = ("jaxgan: no prepared TFDS mnist found; using the 5,000 offline MNIST digits (for all 60,000: "
-                        "pip install -e '.[tfds-prepare]', prepare mnist, set data.data_dir)")
+OFFLINE_MNIST_NOTICE = (
+    "jaxgan: no prepared TFDS mnist found; using the 5,000 offline MNIST digits (for all 60,000: "
+    "pip install -e '.[tfds-prepare]', prepare mnist, set data.data_dir)"
+)
 
 
 class ImageFamily(TrainedFamily):
     """Runs configs whose runner is `image_gan`."""
 
     runners = ("image_gan",)
-    curves = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "critic_grad_norm",
-              "generator_grad_norm")
-    scores = ("classifier_fid", "classifier_kid", "classifier_inception_score", "stacked_modes",
-              "stacked_kl_to_uniform", "wasserstein", "critic_loss", "generator_loss")
+    curves = (
+        "critic_loss",
+        "generator_loss",
+        "wasserstein",
+        "gradient_penalty",
+        "critic_grad_norm",
+        "generator_grad_norm",
+    )
+    scores = (
+        "classifier_fid",
+        "classifier_kid",
+        "classifier_inception_score",
+        "stacked_modes",
+        "stacked_kl_to_uniform",
+        "wasserstein",
+        "critic_loss",
+        "generator_loss",
+    )
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         """The model choices, checked before any data is read (the method is checked against the
         players when the spec is built)."""
-        for key, allowed in (("generator_norm", ("batch", None)), ("critic_norm", ("batch", "layer", None)),
-                             ("conditioning", ("projection", "concat")), ("upsampling", ("matmul", "transpose"))):
+        for key, allowed in (
+            ("generator_norm", ("batch", None)),
+            ("critic_norm", ("batch", "layer", None)),
+            ("conditioning", ("projection", "concat")),
+            ("upsampling", ("matmul", "transpose")),
+        ):
             check_choice(config, f"model.{key}", allowed)
         check_image_data(config)
 
@@ -54,8 +74,9 @@ class ImageFamily(TrainedFamily):
         shape = (built.spec.batches_per_iteration, config.train.batch_size)
         if not config.model.conditional:
             return images.batches_for_steps(built.source, config.seed, start, count, shape)
-        return LabelledBatch(*images.batches_for_steps(built.source, config.seed, start, count, shape,
-                                                       with_labels=True))
+        return LabelledBatch(
+            *images.batches_for_steps(built.source, config.seed, start, count, shape, with_labels=True)
+        )
 
     def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
         grid = sampler(built.spec, config, built.source)
@@ -63,16 +84,21 @@ class ImageFamily(TrainedFamily):
         def write_grid(state, name: str) -> dict:
             if files.writes:
                 title = f"{config.experiment}: step {int(parallel.to_host(state.step))}"
-                plots.plot_image_grid(files.figure_path(name), images.to_uint8(grid(state)),
-                                      config.eval.grid_columns, title=title)
+                plots.plot_image_grid(
+                    files.figure_path(name), images.to_uint8(grid(state)), config.eval.grid_columns, title=title
+                )
             return {}
 
         def final(state) -> dict:
             write_grid(state, "samples.png")
-            return {"experiment": config.experiment, **last_losses_and_curves(config, files, self.curves),
-                    **evaluate(config, built.spec, state, built.source)}
+            return {
+                "experiment": config.experiment,
+                **last_losses_and_curves(config, files, self.curves),
+                **evaluate(config, built.spec, state, built.source),
+            }
 
         return Evaluators(lambda state, step: write_grid(state, f"samples_{step:06d}.png"), final)
+
 
 def check_image_data(config: ml_collections.ConfigDict) -> None:
     """The data choices that need no data read: data.path only with data.name=npz, a positive
@@ -127,13 +153,17 @@ def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet) -> GAN
         raise ConfigError(f"model.conditional needs labels, and {source.name} has none")
     size, channels = source.images.shape[1:3], source.images.shape[3]
     if size[0] != size[1] or size[0] not in IMAGE_SIZES:
-        raise ConfigError(f"{source.name}: DCGAN models take square images of {', '.join(map(str, IMAGE_SIZES))} "
-                          f"pixels, got {size[0]} × {size[1]}")
+        raise ConfigError(
+            f"{source.name}: DCGAN models take square images of {', '.join(map(str, IMAGE_SIZES))} "
+            f"pixels, got {size[0]} × {size[1]}"
+        )
     num_classes = source.num_classes if model.conditional else 0
-    generator = DCGANGenerator(size[0], channels, model.generator_width, model.generator_norm, model.upsampling,
-                               num_classes, model.attention)
-    critic = DCGANCritic(size[0], model.critic_width, model.critic_norm, num_classes, model.conditioning,
-                         model.attention)
+    generator = DCGANGenerator(
+        size[0], channels, model.generator_width, model.generator_norm, model.upsampling, num_classes, model.attention
+    )
+    critic = DCGANCritic(
+        size[0], model.critic_width, model.critic_norm, num_classes, model.conditioning, model.attention
+    )
     return GANSpec(
         game=build_game(config),
         generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
@@ -188,31 +218,42 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     if source.labels is None and not config.data.stacked:
         return {"classifier": "none: the images carry no labels to train one"}
     train, held_out = train_and_held_out(config, source)
-    classifier = classifiers.cached_classifier(train, held_out, config.eval.classifier_dir, config.eval.classifier_steps)
+    classifier = classifiers.cached_classifier(
+        train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
+    )
     fake = generate_many(spec, state, config, source)
-    summary = {"classifier": f"jaxgan's classifier of {train.name}", "classifier_accuracy": round(classifier.accuracy, 4),
-               "evaluated_samples": len(fake)}
+    summary = {
+        "classifier": f"jaxgan's classifier of {train.name}",
+        "classifier_accuracy": round(classifier.accuracy, 4),
+        "evaluated_samples": len(fake),
+    }
     if config.data.stacked:
         channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
         digits = classifier.features_and_probabilities(channels)[1].argmax(axis=1).reshape(3, -1).T
         return {**summary, **{f"stacked_{k}": v for k, v in metrics.stacked_mnist_modes(digits).items()}}
     fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
     real_features, _ = classifier.features_and_probabilities(images.to_model_range(held_out.images))
-    training_features, _ = classifier.features_and_probabilities(images.to_model_range(train.images[:len(fake)]))
+    training_features, _ = classifier.features_and_probabilities(images.to_model_range(train.images[: len(fake)]))
     real_statistics = metrics.gaussian_statistics(real_features)
     kid, kid_std = metrics.kernel_distance(fake_features, real_features)
-    return {**summary,
-            "classifier_fid": round(metrics.frechet_distance(*metrics.gaussian_statistics(fake_features),
-                                                             *real_statistics), 4),
-            # The same distance from real training images: the floor for a perfect generator.
-            "classifier_fid_real_images": round(metrics.frechet_distance(
-                *metrics.gaussian_statistics(training_features), *real_statistics), 4),
-            "classifier_kid": round(kid, 5), "classifier_kid_std": round(kid_std, 5),
-            "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4)}
+    return {
+        **summary,
+        "classifier_fid": round(
+            metrics.frechet_distance(*metrics.gaussian_statistics(fake_features), *real_statistics), 4
+        ),
+        # The same distance from real training images: the floor for a perfect generator.
+        "classifier_fid_real_images": round(
+            metrics.frechet_distance(*metrics.gaussian_statistics(training_features), *real_statistics), 4
+        ),
+        "classifier_kid": round(kid, 5),
+        "classifier_kid_std": round(kid_std, 5),
+        "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4),
+    }
 
 
-def generate_many(spec: GANSpec, state, config: ml_collections.ConfigDict, source: images.ImageSet,
-                  batch_size: int = 500) -> np.ndarray:
+def generate_many(
+    spec: GANSpec, state, config: ml_collections.ConfigDict, source: images.ImageSet, batch_size: int = 500
+) -> np.ndarray:
     """eval.samples images (numpy, [−1, 1]) in batches, from the averaged generator if kept;
     a conditional generator cycles through the classes."""
     use_ema = spec.generator_ema_decay is not None
@@ -224,8 +265,10 @@ def generate_many(spec: GANSpec, state, config: ml_collections.ConfigDict, sourc
 
     n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
     labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
-    parts = [np.asarray(batch(state, jax.random.fold_in(key, i), labels[i * batch_size:(i + 1) * batch_size]))
-             for i in range(-(-n // batch_size))]
+    parts = [
+        np.asarray(batch(state, jax.random.fold_in(key, i), labels[i * batch_size : (i + 1) * batch_size]))
+        for i in range(-(-n // batch_size))
+    ]
     return np.concatenate(parts)[:n]
 
 

@@ -13,15 +13,19 @@ class TheoryFamily:
 
     runners = tuple(theory.EXPERIMENTS)
 
-    def run(self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False,
-            progress: bool = True) -> dict:
+    def run(
+        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+    ) -> dict:
         return theory.run(config, run_dir, resume=resume, progress=progress)
 
     def summary_lines(self, summary: dict) -> list[str]:
         """The experiment's figures as they are."""
         shown = {key: value for key, value in summary.items() if key not in ("experiment", "run_dir", "rows")}
-        return [f"{summary['experiment']}:", *(f"  {key:<24} {value}" for key, value in shown.items()),
-                f"  {'run directory':<24} {summary['run_dir']}"]
+        return [
+            f"{summary['experiment']}:",
+            *(f"  {key:<24} {value}" for key, value in shown.items()),
+            f"  {'run directory':<24} {summary['run_dir']}",
+        ]
 
 
 FAMILY = TheoryFamily()

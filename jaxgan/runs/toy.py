@@ -28,8 +28,16 @@ class ToyFamily(TrainedFamily):
     """Runs configs whose runner is `gan`."""
 
     runners = ("gan",)
-    curves = ("critic_loss", "generator_loss", "wasserstein", "gradient_penalty", "critic_grad_norm",
-              "generator_grad_norm", "modes", "high_quality")
+    curves = (
+        "critic_loss",
+        "generator_loss",
+        "wasserstein",
+        "gradient_penalty",
+        "critic_grad_norm",
+        "generator_grad_norm",
+        "modes",
+        "high_quality",
+    )
     scores = ("wasserstein", "critic_loss", "generator_loss")
 
     def check(self, config: ml_collections.ConfigDict) -> None:
@@ -38,13 +46,16 @@ class ToyFamily(TrainedFamily):
             if any(width < 1 for width in model[key]):
                 raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
         if model.latent_dim < 1 or model.code_dim < 1:
-            raise ConfigError(f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and "
-                              f"{model.code_dim}")
+            raise ConfigError(
+                f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and {model.code_dim}"
+            )
         for key in ("generator_norm", "critic_norm"):
             check_choice(config, f"model.{key}", (None, *NORMALIZATIONS))
         if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
-            raise ConfigError(f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
-                              f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}")
+            raise ConfigError(
+                f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
+                f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}"
+            )
         if config.eval.samples < 2:
             raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
 
@@ -63,8 +74,10 @@ class ToyFamily(TrainedFamily):
 
     def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
         sample = _sampler(built.spec)
-        return Evaluators(lambda state, step: _coverage(config, built.source, sample(state, config.eval.samples)),
-                          lambda state: self._final(config, built, state, sample, files))
+        return Evaluators(
+            lambda state, step: _coverage(config, built.source, sample(state, config.eval.samples)),
+            lambda state: self._final(config, built, state, sample, files),
+        )
 
     def result_lines(self, summary: dict) -> list[str]:
         lines = []
@@ -89,8 +102,13 @@ class ToyFamily(TrainedFamily):
         if files.writes:
             variables = parallel.to_host(state.critic.variables())
             critic = jax.jit(lambda x: built.spec.critic.apply(variables, x))
-            plots.plot_samples_2d(files.figure_path("samples.png"), real, fake, critic,
-                                  title=f"{config.experiment}: step {int(parallel.to_host(state.step))}")
+            plots.plot_samples_2d(
+                files.figure_path("samples.png"),
+                real,
+                fake,
+                critic,
+                title=f"{config.experiment}: step {int(parallel.to_host(state.step))}",
+            )
         return summary
 
 
@@ -105,8 +123,9 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
     if game.critic_needs.energy_autoencoder:
         if model.critic_norm is not None or model.minibatch_kernels:
-            raise ConfigError(f"{game.name}'s auto-encoder critic takes no model.critic_norm or "
-                              "model.minibatch_kernels; unset them")
+            raise ConfigError(
+                f"{game.name}'s auto-encoder critic takes no model.critic_norm or model.minibatch_kernels; unset them"
+            )
         critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
     else:
         critic = MLP(model.critic_hidden, 1, model.critic_norm, model.minibatch_kernels, model.minibatch_kernel_dim)
