@@ -17,6 +17,11 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_num_cpu_devices", 8)
 
 N_CRITIC, BATCH, DIM = 2, 8, 2
+# Command-line overrides for a tiny toy run: these tests check the plumbing, not the learning.
+TINY_TOY_RUN = (
+    "--set model.generator_hidden=16,16 --set model.critic_hidden=16,16 --set train.batch_size=16 "
+    "--set train.steps_per_call=2 --set train.checkpoint_every=2 --set eval.samples=100"
+).split()
 
 
 @pytest.fixture(autouse=True)

@@ -19,23 +19,14 @@ def _study():
     return module
 
 
+def _tiny_study(out) -> list[str]:
+    """Two seeds, two iterations, one method on both datasets, written to `out`."""
+    return "--seeds 2 --steps 2 --methods nsgan_mlp --datasets 8gaussians 25gaussians --out".split() + [str(out)]
+
+
 def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatch):
     study = _study()
-    study.main(
-        [
-            "--seeds",
-            "2",
-            "--steps",
-            "2",
-            "--methods",
-            "nsgan_mlp",
-            "--datasets",
-            "8gaussians",
-            "25gaussians",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    study.main(_tiny_study(tmp_path))
     table = (tmp_path / "mode_coverage.md").read_text().splitlines()
     assert table[0].startswith("| method | 8gaussians: modes") and table[2].startswith("| `nsgan_mlp` |")
     results = json.loads((tmp_path / "mode_coverage.json").read_text())
@@ -57,22 +48,7 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
         raise InterruptedError
 
     monkeypatch.setattr(study, "run_seeds", training_stub)
-    study.main(
-        [
-            "--seeds",
-            "2",
-            "--steps",
-            "2",
-            "--methods",
-            "nsgan_mlp",
-            "--datasets",
-            "8gaussians",
-            "25gaussians",
-            "--out",
-            str(tmp_path),
-            "--resume",
-        ]
-    )
+    study.main([*_tiny_study(tmp_path), "--resume"])
     assert trained == [] and (tmp_path / "mode_coverage.md").read_text().splitlines() == table
     with pytest.raises(InterruptedError):  # a pair with another budget is trained again
         study.main(

@@ -11,7 +11,7 @@ import chex
 import jax
 import numpy as np
 import pytest
-from conftest import BATCH, fresh_state, real_batches
+from conftest import BATCH, TINY_TOY_RUN, fresh_state, real_batches
 
 import jaxgan
 from jaxgan import parallel
@@ -72,27 +72,7 @@ def _free_port() -> int:
 def test_two_processes_train_like_one(tmp_path):
     """Two processes with 2 CPU devices each train a few steps; they must agree with each other
     and with a single process on the same global batch, and checkpoint together."""
-    common = [
-        "--exp",
-        "wgangp_mlp",
-        "--steps",
-        "4",
-        "--no-progress",
-        "--set",
-        "model.generator_hidden=16,16",
-        "--set",
-        "model.critic_hidden=16,16",
-        "--set",
-        "train.batch_size=16",
-        "--set",
-        "train.steps_per_call=2",
-        "--set",
-        "train.checkpoint_every=2",
-        "--set",
-        "eval.samples=100",
-        "--set",
-        "eval.every=0",
-    ]
+    common = ["--exp", "wgangp_mlp", "--steps", "4", "--no-progress", *TINY_TOY_RUN, "--set", "eval.every=0"]
     address = f"127.0.0.1:{_free_port()}"
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     processes = [

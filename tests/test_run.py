@@ -12,6 +12,7 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 import pytest
+from conftest import TINY_TOY_RUN
 
 from jaxgan import configs, run, steps, train
 from jaxgan import eval as jaxgan_eval
@@ -20,24 +21,7 @@ from jaxgan.runs import builders
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
-# Tiny models and few steps: these tests check the plumbing, not the learning.
-TINY = [
-    "--set",
-    "model.generator_hidden=16,16",
-    "--set",
-    "model.critic_hidden=16,16",
-    "--set",
-    "train.batch_size=16",
-    "--set",
-    "train.steps_per_call=2",
-    "--set",
-    "train.checkpoint_every=2",
-    "--set",
-    "eval.samples=100",
-    "--set",
-    "eval.every=4",
-    "--no-progress",
-]
+TINY = [*TINY_TOY_RUN, "--set", "eval.every=4", "--no-progress"]
 
 
 def _run(argv):

@@ -11,6 +11,16 @@ import ml_collections
 from jaxgan import plots
 
 LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss", "regularisation_loss")
+# What losses.png draws for a GAN: both losses, the Wasserstein estimate and penalty when the
+# method has them, and both gradient norms.
+GAN_CURVES = (
+    "critic_loss",
+    "generator_loss",
+    "wasserstein",
+    "gradient_penalty",
+    "critic_grad_norm",
+    "generator_grad_norm",
+)
 
 
 class RunFiles:

@@ -20,7 +20,7 @@ from jaxgan.models import DCGANCritic, DCGANGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
-from jaxgan.runs.files import RunFiles, last_losses_and_curves
+from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
 
 OFFLINE_MNIST_NOTICE = (
@@ -33,14 +33,7 @@ class ImageFamily(TrainedFamily):
     """Runs configs whose runner is `image_gan`."""
 
     runners = ("image_gan",)
-    curves = (
-        "critic_loss",
-        "generator_loss",
-        "wasserstein",
-        "gradient_penalty",
-        "critic_grad_norm",
-        "generator_grad_norm",
-    )
+    curves = GAN_CURVES
     scores = (
         "classifier_fid",
         "classifier_kid",

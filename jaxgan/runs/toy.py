@@ -20,7 +20,7 @@ from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
-from jaxgan.runs.files import RunFiles, last_losses_and_curves
+from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, generate, standard_normal_latent
 
 
@@ -28,16 +28,7 @@ class ToyFamily(TrainedFamily):
     """Runs configs whose runner is `gan`."""
 
     runners = ("gan",)
-    curves = (
-        "critic_loss",
-        "generator_loss",
-        "wasserstein",
-        "gradient_penalty",
-        "critic_grad_norm",
-        "generator_grad_norm",
-        "modes",
-        "high_quality",
-    )
+    curves = (*GAN_CURVES, "modes", "high_quality")
     scores = ("wasserstein", "critic_loss", "generator_loss")
 
     def check(self, config: ml_collections.ConfigDict) -> None:
