@@ -241,7 +241,7 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
             log.add(step, step + count, metrics)
             step += count
             evaluates = bool(eval_every) and step % eval_every == 0
-            due = log.fetches == 0 or log.calls_since_fetch >= config.train.fetch_metrics_every
+            due = not log.timed or len(log.pending) >= config.train.fetch_metrics_every
             if due or evaluates or stop or step == steps or checkpointer.due(step):
                 log.fetch(periodic(state, step) if evaluates else {})
             checkpointer.save(step, state, force=step == steps)
@@ -265,11 +265,7 @@ class _MetricsLog:
     def __init__(self, files: RunFiles, checkpointer: Checkpointer, bar):
         self.files, self.checkpointer, self.bar = files, checkpointer, bar
         self.pending = []  # (first iteration, last iteration, metrics on the device) per call
-        self.fetches, self.timed, self.last_fetch = 0, [], time.perf_counter()  # timed: (iterations, s) per fetch
-
-    @property
-    def calls_since_fetch(self) -> int:
-        return len(self.pending)
+        self.timed, self.last_fetch = [], time.perf_counter()  # timed: (iterations, s) per fetch
 
     def add(self, start: int, end: int, metrics: dict) -> None:
         self.pending.append((start, end, metrics))
@@ -294,7 +290,7 @@ class _MetricsLog:
             {key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in LOSSES if key in metrics}, refresh=False
         )
         self.bar.update(iterations)
-        self.pending, self.fetches = [], self.fetches + 1
+        self.pending = []
 
     def speed(self) -> float | None:
         """Iterations per second after the first fetch (the first call, with compilation)."""

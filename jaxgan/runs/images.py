@@ -94,8 +94,9 @@ class ImageFamily(TrainedFamily):
 
 
 def check_image_data(config: ml_collections.ConfigDict) -> None:
-    """The data choices that need no data read: data.path only with data.name=npz, a positive
-    Stacked MNIST size."""
+    """The data choices that need no data read: a known data.source, data.path only with
+    data.name=npz, a positive Stacked MNIST size."""
+    check_choice(config, "data.source", ("auto", "tfds", "offline"))
     if config.data.path is not None and config.data.name != "npz":
         raise ConfigError(f"data.path is for data.name=npz, not {config.data.name!r}; unset it with data.path=none")
     if config.data.stacked_size < 1:
@@ -109,8 +110,6 @@ def build_source(config: ml_collections.ConfigDict, notices: list[str]) -> image
     5,000 offline digits otherwise, with a one-line notice appended to `notices`.
     """
     data = config.data
-    if data.source not in ("auto", "tfds", "offline"):
-        raise ConfigError(f"data.source={data.source!r}: choose auto, tfds or offline")
     if data.source == "offline" and data.name != "mnist":
         raise ConfigError(f"only mnist has an offline copy, not {data.name!r}; prepare it with TFDS")
     try:
