@@ -46,6 +46,20 @@ def make_mesh(num_devices: int = 0) -> Mesh:
     return Mesh(np.array(devices[:count]), (DATA_AXIS,))
 
 
+def free_memory(device: jax.Device) -> int | None:
+    """Bytes free on `device`: its allocator's limit less what is in use on an accelerator, the
+    host's available memory (MemAvailable) on a CPU; None where neither is known."""
+    stats = device.memory_stats() if device.platform != "cpu" else None
+    if stats and "bytes_limit" in stats:
+        return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+    except OSError:
+        return None
+    return int(fields["MemAvailable"].split()[0]) * 1024 if "MemAvailable" in fields else None
+
+
 def describe_devices(mesh: Mesh | None = None) -> str:
     """One line: what the run computes on."""
     devices = list(mesh.devices.flat) if mesh is not None else jax.devices()

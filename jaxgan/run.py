@@ -1,28 +1,45 @@
 """Command line: python -m jaxgan.run --exp NAME [--steps N] [--seed S] [--workdir DIR]
-[--set dotted.key=value ...] [--resume] [--list]
+[--set dotted.key=value ...] [--resume [--allow-change KEY ...]] [--list]
 
-Exit status: 0 done, 1 training diverged, 2 bad usage (nothing written), 128 + signal number
-when stopped by SIGINT/SIGTERM (a checkpoint is saved first).
+Exit status: 0 done, 1 training diverged or the disk filled up (the last good checkpoint is
+kept), 2 bad usage (nothing written), 128 + signal number when stopped by SIGINT/SIGTERM (once
+training has started, a checkpoint of the current step is saved first).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 from jaxgan import configs
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr and exit status 2, like jaxgan's own."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Once(argparse.Action):
+    """An option that may be given once: a repeat is refused, not silently overwritten."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"{option_string} is given twice; give it once")
+        setattr(namespace, self.dest, values)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m jaxgan.run", description="Train and evaluate a named jaxgan experiment."
-    )
-    parser.add_argument("--exp", help="experiment name (see --list)")
+    parser = _OneLineParser(prog="python -m jaxgan.run", description="Train and evaluate a named jaxgan experiment.")
+    parser.register("action", "once", _Once)
+    parser.add_argument("--exp", action="once", help="experiment name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
-    parser.add_argument("--steps", type=int, help="training steps in total (train.steps, or steps)")
-    parser.add_argument("--seed", type=int, help="random seed (seed)")
-    parser.add_argument("--workdir", help="run directory (default: runs/EXP)")
+    parser.add_argument("--steps", type=int, action="once", help="training steps in total (train.steps, or steps)")
+    parser.add_argument("--seed", type=int, action="once", help="random seed (seed)")
+    parser.add_argument("--workdir", action="once", help="run directory (default: runs/EXP)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -31,9 +48,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set model.critic_hidden=128,128",
     )
-    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the workdir")
+    parser.add_argument("--resume", action="store_true", help="continue from the newest good checkpoint in the workdir")
+    parser.add_argument(
+        "--allow-change",
+        dest="allow_changes",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="with --resume: let config key KEY differ from the run's (recorded in config_changes.jsonl)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--devices", type=int, help="devices to split the batch over, 0 for all (parallel.devices)")
+    parser.add_argument(
+        "--devices", type=int, action="once", help="devices to split the batch over, 0 for all (parallel.devices)"
+    )
     cluster = parser.add_argument_group("multi-process runs (one command per process; see README)")
     cluster.add_argument("--coordinator", metavar="HOST:PORT", help="address of process 0")
     cluster.add_argument("--num-processes", type=int, help="number of processes")
@@ -45,13 +72,13 @@ def resolve_config(args: argparse.Namespace):
     """The experiment's config with the command line's overrides; raises on any bad part."""
     config = configs.get_config(args.exp)
     overrides = list(args.overrides)
-    if args.steps is not None:  # GAN runs keep it in train.steps, theory experiments in steps
-        overrides.append(f"{'train.steps' if 'train' in config else 'steps'}={args.steps}")
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    if args.devices is not None:
-        overrides.append(f"parallel.devices={args.devices}")
-    configs.apply_overrides(config, overrides)
+    shortcuts = {  # GAN runs keep the step count in train.steps, theory experiments in steps
+        "train.steps" if "train" in config else "steps": args.steps,
+        "seed": args.seed,
+        "parallel.devices": args.devices,
+    }
+    overrides += [f"{key}={value}" for key, value in shortcuts.items() if value is not None]
+    configs.apply_overrides(config, overrides)  # refuses a key set twice, e.g. by --steps and --set
     return config
 
 
@@ -66,6 +93,11 @@ def _usage_error(message: str) -> int:
     """A bad experiment, key, value or option: one line on stderr, exit status 2."""
     print(f"python -m jaxgan.run: error: {message}", file=sys.stderr)
     return 2
+
+
+def _quiet_closed_event_loops(unraisable) -> None:
+    if not (isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"):
+        sys.__unraisablehook__(unraisable)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,14 +126,26 @@ def main(argv: list[str] | None = None) -> int:
             return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
     from jaxgan import runs
+    from jaxgan.storage import DiskFull
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
+    # Orbax logs every failed write of its background threads, a traceback each, and the writes a
+    # full disk cut short leave callbacks for a closed event loop; the failure itself reaches
+    # this function as one exception, reported in one line below.
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
+    sys.unraisablehook = _quiet_closed_event_loops
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
-        summary = runs.family_of(config).run(config, workdir, resume=args.resume, progress=not args.no_progress)
+        summary = runs.family_of(config).run(
+            config,
+            workdir,
+            resume=args.resume,
+            progress=not args.no_progress,
+            allow_changes=tuple(args.allow_changes),
+        )
     except configs.ConfigError as error:
         return _usage_error(str(error))
-    except TrainingDiverged as error:
+    except (TrainingDiverged, DiskFull) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except TrainingInterrupted as error:

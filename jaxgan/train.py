@@ -22,11 +22,12 @@ import ml_collections
 import tqdm
 
 from jaxgan import parallel, runs
-from jaxgan.checkpoint import Checkpointer
+from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError
 from jaxgan.data.images import prefetch
 from jaxgan.runs.files import LOSSES, RunFiles
 from jaxgan.steps import init_state, make_train_step
+from jaxgan.storage import DiskFull, RunDirectoryBusy, RunLock
 
 
 class TrainingDiverged(RuntimeError):
@@ -74,111 +75,253 @@ def build_run(config: ml_collections.ConfigDict):
     return family, built, mesh
 
 
-def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume: bool) -> None:
+def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume: bool, allow_changes) -> dict:
+    """Refuse a fresh run over checkpoints and a resume without any; for a resume, refuse a
+    config that differs from the run's except in train.steps and the `allow_changes` keys.
+
+    Returns:
+      {dotted key: [saved value, new value]} of the changes a resume makes.
+    """
     latest = checkpointer.latest_step()
     if not resume and latest is not None:
         raise ConfigError(
             f"{files.run_dir} already holds checkpoints (latest step {latest}); pass --resume to "
             "continue that run, or choose another --workdir"
         )
-    if resume and latest is None:
+    if not resume:
+        if allow_changes:
+            raise ConfigError("--allow-change applies to --resume only")
+        return {}
+    if latest is None:
         raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
-    if resume:
-        if not os.path.exists(files.config):
-            raise ConfigError(f"--resume: {files.config} is missing, so the run's config cannot be checked")
-        with open(files.config) as f:
-            saved = json.load(f)
-        current = json.loads(config.to_json_best_effort())
-        changed = sorted(_flat_diff(saved, current) - {"train.steps"})
-        if changed:
-            raise ConfigError(
-                f"--resume with a config that differs from the run's in {', '.join(changed)}; "
-                "only --steps may change on resume"
-            )
+    if not os.path.exists(files.config):
+        raise ConfigError(f"--resume: {files.config} is missing, so the run's config cannot be checked")
+    with open(files.config) as f:
+        saved = _as_resolved(json.load(f))
+    current = _as_resolved(json.loads(config.to_json_best_effort()))
+    changes = _flat_changes(saved, current)
+    refused = sorted(set(changes) - {"train.steps", *allow_changes})
+    if refused:
+        raise ConfigError(
+            f"--resume with a config that differs from the run's in {', '.join(refused)}; only --steps may "
+            f"change on resume, and keys named by --allow-change (e.g. --allow-change {refused[0]})"
+        )
+    return changes
 
 
-def _flat_diff(a: dict, b: dict, prefix: str = "") -> set[str]:
-    keys = set(a) | set(b)
-    diff = set()
-    for key in keys:
-        dotted = f"{prefix}{key}"
-        if isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
-            diff |= _flat_diff(a[key], b[key], dotted + ".")
-        elif a.get(key) != b.get(key):
-            diff.add(dotted)
-    return diff
+def _as_resolved(config: dict) -> dict:
+    """The config as the run resolves it: parallel.devices=0 means every device there is."""
+    parallel_config = config.get("parallel", {})
+    if parallel_config.get("devices") == 0:
+        return {**config, "parallel": {**parallel_config, "devices": jax.device_count()}}
+    return config
 
 
-@contextlib.contextmanager
-def _stop_requests():
-    """Turn SIGINT/SIGTERM into a flag the loop checks between jitted calls."""
-    received: list[int] = []
-    handled = (signal.SIGINT, signal.SIGTERM)
-    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in handled}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
+def _flat_changes(saved: dict, current: dict, prefix: str = "") -> dict:
+    changes = {}
+    for key in sorted(set(saved) | set(current)):
+        dotted, old, new = f"{prefix}{key}", saved.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes |= _flat_changes(old, new, dotted + ".")
+        elif old != new:
+            changes[dotted] = [old, new]
+    return changes
+
+
+class _Signals:
+    """SIGINT and SIGTERM for the whole of a run, so that every one ends in one line and the
+    documented exit status.
+
+    Inside `deferred()` (the training loop, checkpoint writes) a signal is only recorded in
+    `received`; the loop acts on it between jitted calls and saves the current step first.
+    Anywhere else it raises `TrainingInterrupted` at once, with `self.where` saying what was
+    going on and what is kept.
+    """
+
+    HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: list[int] = []
+        self.where = "before training started; nothing was written"
+        self._deferring = False
+
+    def _handle(self, signum, frame):
+        del frame
+        self.received.append(signum)
+        if not self._deferring:
+            raise TrainingInterrupted(f"stopped by {signal.Signals(signum).name} {self.where}", signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        self._deferring = True
+        try:
+            yield self.received
+        finally:
+            self._deferring = False
+
+    def __enter__(self):
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.HANDLED}
+        return self
+
+    def __exit__(self, *exc_info):
+        for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
 
 def train_and_evaluate(
-    config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+    config: ml_collections.ConfigDict,
+    run_dir: str,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    allow_changes: tuple[str, ...] = (),
 ) -> dict:
-    """Train `config` in `run_dir` (resuming from its latest checkpoint if asked) and evaluate.
+    """Train `config` in `run_dir` (resuming from its newest good checkpoint if asked) and evaluate.
+
+    A resume restores the newest checkpoint that restores and verifies, moving any newer
+    damaged one into `damaged_checkpoints/` with one line each; `allow_changes` names config
+    keys that may differ from the run's (recorded in config_changes.jsonl). The run directory
+    is locked for the run's duration.
 
     Returns:
       The summary, also written to summary.json.
 
     Raises:
       ConfigError: an unusable config or run directory; nothing is written.
-      TrainingDiverged: a non-finite loss; the last good checkpoint is kept.
-      TrainingInterrupted: SIGINT/SIGTERM; a checkpoint of the current step is saved first.
+      TrainingDiverged: a non-finite loss or state; the last good checkpoint is kept.
+      TrainingInterrupted: SIGINT/SIGTERM; once training has started, a checkpoint of the
+        current step is saved first.
+      storage.DiskFull: the device filled up; the last committed checkpoint is kept.
     """
     started = time.perf_counter()
-    family, built, mesh = build_run(config)
-    for notice in built.notices:
-        print(notice, file=sys.stderr)
-    if progress:
-        print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
-    files = RunFiles(run_dir)
-    checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
-    try:
-        _check_resumable(config, files, checkpointer, resume)
-        files.write_config(config)
-        state = _initial_state(config, family, built, mesh)
-        if resume:
-            state = checkpointer.restore(state)
-            files.keep_metrics_until(int(parallel.to_host(state.step)))
-        evaluators = family.evaluators(config, built, files)
-        state, timing = _train_loop(
-            config, family, built, mesh, state, evaluators.periodic, files, checkpointer, progress
-        )
-        summary = evaluators.final(state)
-    finally:
-        checkpointer.close()
-    summary.update(
-        timing,
-        devices=mesh.devices.size,
-        wall_s=round(time.perf_counter() - started, 2),
-        run_dir=os.path.abspath(run_dir),
-    )
-    files.write_summary(summary)
+    with _Signals() as signals:
+        family, built, mesh = build_run(config)
+        for notice in built.notices:
+            print(notice, file=sys.stderr)
+        if progress:
+            print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
+        files = RunFiles(run_dir)
+        with _locked(run_dir, files.writes):
+            checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
+            try:
+                changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
+                state = _initial_state(config, family, built, mesh)
+                if resume:
+                    state = _resume(config, files, checkpointer, state, changes)
+                else:
+                    files.start_metrics(None)
+                files.write_config(config)
+                evaluators = family.evaluators(config, built, files)
+                signals.where = "before the first training step; nothing was trained"
+                with signals.deferred() as stop:
+                    state, timing = _train_loop(
+                        config, family, built, mesh, state, evaluators.periodic, files, checkpointer, progress, stop
+                    )
+                    _raise_if_stopped(stop, timing["steps"], state, checkpointer)
+                signals.where = (
+                    f"during the final evaluation; training finished and its checkpoint is in "
+                    f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
+                )
+                summary = evaluators.final(state)
+            except DiskFull as error:
+                latest = checkpointer.latest_step()
+                error.advice = "then run again" if latest is None else f"then --resume from step {latest}"
+                raise
+            finally:
+                with signals.deferred():
+                    checkpointer.close()
+            summary.update(
+                timing,
+                devices=mesh.devices.size,
+                wall_s=round(time.perf_counter() - started, 2),
+                run_dir=os.path.abspath(run_dir),
+            )
+            files.write_summary(summary)
     return summary
 
 
+@contextlib.contextmanager
+def _locked(run_dir: str, writes: bool):
+    """Hold the run directory's lock (process 0 of a run holds it for all)."""
+    if not writes:
+        yield
+        return
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except (RunDirectoryBusy, NotADirectoryError) as error:
+        raise ConfigError(str(error)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _resume(config, files: RunFiles, checkpointer: Checkpointer, template, changes: dict):
+    """The newest good checkpoint's state; damaged newer ones are set aside with a line each,
+    the metrics log is cut back to its step and the resume's changes recorded."""
+    restored = checkpointer.restore(template)
+    if config.train.steps < restored.step:
+        raise ConfigError(
+            f"--resume --steps {config.train.steps}: the run is at step {restored.step} already; "
+            f"give --steps of at least {restored.step}"
+        )
+    for skipped in restored.skipped:
+        aside = checkpointer.set_aside(skipped)
+        print(f"skipped checkpoint {skipped.step}: {skipped.reason}; moved to {aside}", file=sys.stderr)
+    files.start_metrics(restored.step)
+    if changes:
+        files.record_changes(restored.step, changes)
+    return restored.state
+
+
+def _save(checkpointer: Checkpointer, step: int, state, *, force: bool = False) -> None:
+    """Checkpoint `state` when due; a non-finite state stops training instead."""
+    try:
+        checkpointer.save(step, state, force=force)
+    except NonFiniteState as error:
+        raise TrainingDiverged(f"{error}; training stopped; {_last_good(checkpointer)}. {_ADVICE}") from None
+
+
+def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpointer) -> None:
+    """Wait for pending saves; after a signal, commit `state` at `step` too, then stop with one line."""
+    checkpointer.wait()
+    if not stop:
+        return
+    if checkpointer.latest_step() != step:
+        _save(checkpointer, step, state, force=True)
+        checkpointer.wait()
+    name = signal.Signals(stop[0]).name
+    raise TrainingInterrupted(
+        f"stopped by {name} at step {step}; checkpoint saved in {checkpointer.path(step)}; continue with --resume",
+        stop[0],
+    )
+
+
 def _initial_state(config, family, built: runs.Built, mesh):
-    """The run's step-0 state, replicated over the mesh (a template for restoring, too)."""
+    """The run's step-0 state, replicated over the mesh (a template for restoring, too).
+
+    Raises:
+      ConfigError: the state alone would not fit in the memory the first device has free.
+    """
     example = jax.tree.map(lambda chunk: chunk[0, 0], family.real_chunk(config, built, 0, 1))
-    state = init_state(built.spec, jax.random.PRNGKey(config.seed), example)
-    return parallel.put_global(state, parallel.replicated(mesh))
+    key = jax.random.PRNGKey(config.seed)
+    shapes = jax.eval_shape(lambda: init_state(built.spec, key, example))
+    needed = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))
+    free = parallel.free_memory(mesh.devices.flat[0])
+    if free is not None and needed > free:
+        raise ConfigError(
+            f"the training state (parameters, optimizer states, averages) needs {needed / 2**30:.1f} GiB "
+            f"but {mesh.devices.flat[0].platform} memory has {free / 2**30:.1f} GiB free; make the model smaller"
+        )
+    return parallel.put_global(init_state(built.spec, key, example), parallel.replicated(mesh))
 
 
 def evaluate_run(run_dir: str) -> dict:
     """Evaluate a run's latest checkpoint as the end of training does; summary.json is updated.
 
     Raises:
-      ConfigError: `run_dir` holds no config.json or no checkpoint.
+      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies.
     """
     files = RunFiles(run_dir)
     if not os.path.exists(files.config):
@@ -190,8 +333,10 @@ def evaluate_run(run_dir: str) -> dict:
     try:
         if checkpointer.latest_step() is None:
             raise ConfigError(f"{checkpointer.directory} holds no checkpoint to evaluate")
-        state = checkpointer.restore(_initial_state(config, family, built, mesh))
-        summary = family.evaluators(config, built, files).final(state)
+        restored = checkpointer.restore(_initial_state(config, family, built, mesh))
+        for skipped in restored.skipped:
+            print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
+        summary = family.evaluators(config, built, files).final(restored.state)
     finally:
         checkpointer.close()
     if os.path.exists(files.summary):
@@ -201,14 +346,15 @@ def evaluate_run(run_dir: str) -> dict:
     return summary
 
 
-def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files, checkpointer, progress):
+def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files, checkpointer, progress, stop):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN.
 
     Metrics stay on the device for up to `train.fetch_metrics_every` calls and are fetched
     together, so the device never waits on Python between calls. They are also fetched after the
     first call (whose time includes compilation), before every checkpoint and evaluation, on a
     stop request and at the end: a non-finite loss is caught with the exact iterations of its
-    call before any later state is saved.
+    call before any later state is saved. A signal (recorded in `stop`) ends the loop after the
+    current call, with its step committed.
     """
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
     train = make_train_step(built.spec, mesh, unroll=config.train.unroll_loops)
@@ -234,7 +380,7 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
 
     # Data for the next calls is prepared on a background thread while the device computes.
     chunks = prefetch(real_chunk(start) for start in range(step, steps, per_call))
-    with _stop_requests() as stop, log.bar:
+    with log.bar:
         for real in chunks:
             count = jax.tree.leaves(real)[0].shape[0]
             state, metrics = train(state, real)
@@ -244,17 +390,9 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
             due = not log.timed or len(log.pending) >= config.train.fetch_metrics_every
             if due or evaluates or stop or step == steps or checkpointer.due(step):
                 log.fetch(periodic(state, step) if evaluates else {})
-            checkpointer.save(step, state, force=step == steps)
+            _save(checkpointer, step, state, force=step == steps)
             if stop:
-                checkpointer.wait()
-                if checkpointer.latest_step() != step:
-                    checkpointer.save(step, state, force=True)
-                name = signal.Signals(stop[0]).name
-                raise TrainingInterrupted(
-                    f"stopped by {name} at step {step}; checkpoint saved in {checkpointer.path(step)}; "
-                    "continue with --resume",
-                    stop[0],
-                )
+                _raise_if_stopped(stop, step, state, checkpointer)
     return state, {"steps": step, "gen_iters_per_s": log.speed()}
 
 
@@ -298,14 +436,23 @@ class _MetricsLog:
         return round(sum(n for n, _ in timed) / sum(t for _, t in timed), 2) if timed else None
 
 
-def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Checkpointer) -> None:
-    non_finite = sorted(key for key, value in metrics.items() if not math.isfinite(value))
-    if not non_finite:
-        return
+_ADVICE = (
+    "Lower the learning rates or check the data; to go on from that checkpoint with a lower rate, "
+    "rerun with --resume --allow-change optim.critic.learning_rate --set optim.critic.learning_rate=..."
+)
+
+
+def _last_good(checkpointer: Checkpointer) -> str:
+    """Names the newest committed checkpoint: saved only when finite, with its digest."""
     checkpointer.wait()
     last = checkpointer.latest_step()
-    kept = f"last good checkpoint: {checkpointer.path(last)}" if last is not None else "no checkpoint was saved yet"
-    raise TrainingDiverged(
-        f"non-finite {', '.join(non_finite)} during generator iterations {step + 1}-{next_step}; "
-        f"training stopped; {kept}. Lower the learning rates or check the data."
-    )
+    return f"last good checkpoint: {checkpointer.path(last)}" if last is not None else "no checkpoint was saved yet"
+
+
+def _stop_if_diverged(metrics: dict, step: int, next_step: int, checkpointer: Checkpointer) -> None:
+    non_finite = sorted(key for key, value in metrics.items() if not math.isfinite(value))
+    if non_finite:
+        raise TrainingDiverged(
+            f"non-finite {', '.join(non_finite)} during generator iterations {step + 1}-{next_step}; "
+            f"training stopped; {_last_good(checkpointer)}. {_ADVICE}"
+        )

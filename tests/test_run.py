@@ -10,12 +10,12 @@ import time
 import jax
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 import pytest
 from conftest import TINY_TOY_RUN
 
 from jaxgan import configs, run, steps, train
 from jaxgan import eval as jaxgan_eval
+from jaxgan.checkpoint import Checkpointer
 from jaxgan.data import toy
 from jaxgan.runs import builders
 
@@ -56,7 +56,7 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, confi
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [2, 4]
     assert "modes" not in rows[0] and 0 <= rows[1]["modes"] <= 8 and 0 <= rows[1]["high_quality"] <= 1
-    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2, 4]
+    assert Checkpointer(str(workdir), save_every=1).all_steps() == [2, 4]
     assert "modes captured" in capsys.readouterr().out
 
 
@@ -105,7 +105,7 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
         assert 0 <= summary["classifier_fid_real_images"]
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
-    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]
+    assert Checkpointer(str(workdir), save_every=1).all_steps() == [2]
     assert "using the 5,000 offline MNIST digits" in capsys.readouterr().err
     # python -m jaxgan.eval RUN_DIR restores the last checkpoint and reproduces the run's own scores.
     assert jaxgan_eval.main([str(workdir)]) == 0
@@ -194,8 +194,7 @@ def test_bad_usage_exits_2_with_one_clear_line_and_writes_nothing(argv, message,
 
 def _checkpoint_leaves(workdir):
     """{path: array} of the latest checkpoint, read back without a template."""
-    manager = ocp.CheckpointManager(str(workdir / "checkpoints"))
-    restored = manager.restore(manager.latest_step())
+    restored = Checkpointer(str(workdir), save_every=1).load()
     return {
         jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(restored)
     }
@@ -239,7 +238,7 @@ def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys,
     err = capsys.readouterr().err
     assert re.search(r"non-finite [a-z_, ]*\bcritic_loss\b", err) and "generator iterations 3-4" in err
     assert f"last good checkpoint: {workdir / 'checkpoints' / '2'}" in err
-    assert ocp.CheckpointManager(str(workdir / "checkpoints")).all_steps() == [2]
+    assert Checkpointer(str(workdir), save_every=1).all_steps() == [2]
     assert not (workdir / "summary.json").exists()
 
 
@@ -267,7 +266,7 @@ def test_sigterm_saves_a_checkpoint_then_resume_finishes(tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 128 + signal.SIGTERM, err
     assert "stopped by SIGTERM" in err
-    saved = ocp.CheckpointManager(str(workdir / "checkpoints")).latest_step()
+    saved = Checkpointer(str(workdir), save_every=1).latest_step()
     assert f"checkpoint saved in {workdir / 'checkpoints' / str(saved)}" in err
     assert _run(["--exp", "wgan_mlp", "--steps", str(saved + 2), "--workdir", str(workdir), "--resume", *TINY]) == 0
     assert json.loads((workdir / "summary.json").read_text())["steps"] == saved + 2

@@ -47,12 +47,16 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> 
     """Apply `dotted.key=value` overrides in place, parsing each value as the key's type.
 
     Tuples are written comma-separated (`model.critic_hidden=128,128`); `none` unsets an
-    optional value. Raises ConfigError naming the key and the valid choices.
+    optional value. Raises ConfigError naming the key and the valid choices, or a key set twice.
     """
+    seen = {}
     for override in overrides:
         key, sep, text = override.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {override!r} is not of the form dotted.key=value")
+        if key in seen:
+            raise ConfigError(f"{key} is set twice ({key}={seen[key]}, {key}={text}); set it once")
+        seen[key] = text
         parent, leaf = _parent(config, key)
         value_type = parent.get_type(leaf)
         try:

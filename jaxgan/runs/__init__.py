@@ -47,9 +47,16 @@ class Family(Protocol):
     runners: tuple[str, ...]
 
     def run(
-        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+        self,
+        config: ml_collections.ConfigDict,
+        run_dir: str,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        allow_changes: tuple[str, ...] = (),
     ) -> dict:
-        """Run `config` in `run_dir`; the summary (also written to summary.json)."""
+        """Run `config` in `run_dir`; the summary (also written to summary.json). `allow_changes`
+        names config keys a resume may change (see `jaxgan.train.train_and_evaluate`)."""
 
     def summary_lines(self, summary: dict) -> list[str]:
         """The summary as the command line prints it."""
@@ -82,11 +89,17 @@ class TrainedFamily:
     scores: tuple[str, ...] = ()
 
     def run(
-        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+        self,
+        config: ml_collections.ConfigDict,
+        run_dir: str,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        allow_changes: tuple[str, ...] = (),
     ) -> dict:
         from jaxgan import train  # train imports this package
 
-        return train.train_and_evaluate(config, run_dir, resume=resume, progress=progress)
+        return train.train_and_evaluate(config, run_dir, resume=resume, progress=progress, allow_changes=allow_changes)
 
     def summary_lines(self, summary: dict) -> list[str]:
         header = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ml_collections
 
 from jaxgan import theory
+from jaxgan.configs import ConfigError
 
 
 class TheoryFamily:
@@ -14,8 +15,16 @@ class TheoryFamily:
     runners = tuple(theory.EXPERIMENTS)
 
     def run(
-        self, config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True
+        self,
+        config: ml_collections.ConfigDict,
+        run_dir: str,
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        allow_changes: tuple[str, ...] = (),
     ) -> dict:
+        if allow_changes:
+            raise ConfigError("--allow-change applies to --resume, and theory experiments keep no checkpoints")
         return theory.run(config, run_dir, resume=resume, progress=progress)
 
     def summary_lines(self, summary: dict) -> list[str]:
