@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
 from jaxgan import divergences, games, penalties  # noqa: E402
-from jaxgan.configs import ConfigError  # noqa: E402
+from jaxgan.configs import ConfigError, check_seed  # noqa: E402
 from jaxgan.models import MLP  # noqa: E402
 from jaxgan.state import PlayerSpec, apply_gradients, init_player  # noqa: E402
 
@@ -406,6 +406,8 @@ def run(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False
         raise ConfigError(f"{config.experiment} keeps no checkpoints; run it again without --resume")
     if config.runner not in EXPERIMENTS:
         raise ConfigError(f"runner={config.runner!r}: choose gan or one of {', '.join(EXPERIMENTS)}")
+    if "seed" in config:
+        check_seed(config)
     try:
         return EXPERIMENTS[config.runner](config, run_dir)
     except ValueError as error:  # raised while reading the config, before anything is written

@@ -23,7 +23,7 @@ import tqdm
 
 from jaxgan import parallel, runs
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
-from jaxgan.configs import ConfigError
+from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
 from jaxgan.runs.files import LOSSES, RunFiles
 from jaxgan.steps import init_state, make_train_step
@@ -52,6 +52,7 @@ def build_run(config: ml_collections.ConfigDict):
     family = runs.family_of(config)
     if not hasattr(family, "build"):
         raise ConfigError(f"{config.experiment or config.runner} is not trained; run it with python -m jaxgan.run")
+    check_seed(config)
     train = config.train
     for key in ("steps", "batch_size", "steps_per_call", "checkpoint_every", "fetch_metrics_every"):
         if train[key] < 1:
@@ -302,9 +303,13 @@ def _initial_state(config, family, built: runs.Built, mesh):
     """The run's step-0 state, replicated over the mesh (a template for restoring, too).
 
     Raises:
-      ConfigError: the state alone would not fit in the memory the first device has free.
+      ConfigError: the data cannot fill a batch, or the state alone would not fit in the
+        memory the first device has free.
     """
-    example = jax.tree.map(lambda chunk: chunk[0, 0], family.real_chunk(config, built, 0, 1))
+    try:
+        example = jax.tree.map(lambda chunk: chunk[0, 0], family.real_chunk(config, built, 0, 1))
+    except ValueError as error:  # e.g. fewer images than the batch size
+        raise ConfigError(str(error)) from None
     key = jax.random.PRNGKey(config.seed)
     shapes = jax.eval_shape(lambda: init_state(built.spec, key, example))
     needed = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))

@@ -40,6 +40,12 @@ class ConfigError(ValueError):
     """A config override that names no key or carries a value of the wrong type."""
 
 
+def check_seed(config: ml_collections.ConfigDict) -> None:
+    """Refuse a seed that JAX's and numpy's generators cannot both take."""
+    if not 0 <= config.seed < 2**32:
+        raise ConfigError(f"seed must be an integer in 0 .. {2**32 - 1}, got {config.seed}")
+
+
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 

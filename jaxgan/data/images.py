@@ -20,6 +20,7 @@ import importlib.util
 import os
 import queue
 import threading
+import zipfile
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -61,6 +62,13 @@ class ImageSet:
             raise ValueError(
                 f"{self.name}: labels must be integers of shape ({len(images)},), got {labels.dtype} {labels.shape}"
             )
+        if labels is not None and not (
+            self.num_classes and self.num_classes >= 1 and 0 <= labels.min() and labels.max() < self.num_classes
+        ):
+            raise ValueError(
+                f"{self.name}: labels must number the classes 0 .. num_classes − 1 (num_classes = "
+                f"{self.num_classes}), found {labels.min()} .. {labels.max()}"
+            )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -81,16 +89,39 @@ def _with_channels(images: np.ndarray) -> np.ndarray:
 
 
 def npz_images(path: str) -> ImageSet:
-    """A user's images from an .npz file: `images` (n, h, w) or (n, h, w, 1 | 3) uint8, and an
-    optional `labels` (n,) of integers 0 .. k − 1."""
+    """A user's images from an .npz file: `images` (n, h, w) or (n, h, w, 1 | 3) uint8, an
+    optional `labels` (n,) of integers 0 .. k − 1, and optionally `num_classes` (k; else
+    inferred as the largest label + 1, which must not exceed the number of images)."""
+    remedy = "save one with numpy.savez(path, images=uint8 array, labels=optional int array)"
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory; give the path of an .npz file, or {remedy}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no image file at {path!r}; give the path of an .npz with an 'images' array")
-    with np.load(path) as arrays:
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic == b"\x93NUMPY":
+        raise ValueError(f"{path} holds one bare array (.npy format), not an .npz archive; {remedy}")
+    if not magic.startswith(b"PK"):
+        what = "is empty" if not magic else "is not an .npz archive (not a zip file)"
+        raise ValueError(f"{path} {what}; {remedy}")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is a damaged .npz archive ({error}); {remedy}") from None
+    with arrays:
         if "images" not in arrays:
             raise ValueError(f"{path} holds {', '.join(arrays.files) or 'nothing'} but no 'images' array")
         images = _with_channels(arrays["images"])
         labels = arrays["labels"] if "labels" in arrays else None
-    num_classes = None if labels is None else int(labels.max()) + 1
+        stated = int(arrays["num_classes"]) if "num_classes" in arrays else None
+    if labels is None or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
+        return ImageSet(images, labels, None if labels is None else 0, name=path)
+    num_classes = stated if stated is not None else int(labels.max()) + 1
+    if stated is None and num_classes > len(images):
+        raise ValueError(
+            f"{path}: the largest label is {labels.max()} but there are only {len(images)} images; labels must "
+            "number the classes 0 .. k − 1 (store num_classes in the .npz if some classes have no images)"
+        )
     return ImageSet(images, labels, num_classes, name=path)
 
 

@@ -77,8 +77,10 @@ TOY_DATASETS = {
 def make_toy(name: str, **options: float | int | None):
     """A toy source by name. `options` are its factory's keyword arguments; None keeps the default.
 
+    Every option (a std, a scale, a radius, a spacing, a count) must be a finite number above 0.
+
     Raises:
-      ValueError: for an unknown name or an option the dataset does not take.
+      ValueError: for an unknown name, an option the dataset does not take, or a value out of range.
     """
     if name not in TOY_DATASETS:
         raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}")
@@ -88,6 +90,9 @@ def make_toy(name: str, **options: float | int | None):
     unknown = sorted(set(given) - set(accepted))
     if unknown:
         raise ValueError(f"{name} takes no option {', '.join(unknown)}; its options are {', '.join(accepted)}")
+    for key, value in given.items():
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{key} must be a finite number above 0, got {value}")
     return factory(**given)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import orbax.checkpoint as ocp
 
 from jaxgan.data.images import ImageSet, batch_indices, to_model_range
 from jaxgan.state import optimizer_step
+from jaxgan.storage import atomic_write
 
 STEPS_PER_CALL = 100
 
@@ -106,10 +108,10 @@ def train_classifier(
 
 def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps: int = 1500) -> TrainedClassifier:
     """The classifier trained on `train` and scored on `held_out`, trained on first use and then
-    read back from `cache_dir` (an Orbax checkpoint and info.json, keyed by the training set's
-    name and shape and the step count)."""
-    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{train.name}-{'x'.join(map(str, train.images.shape))}-{steps}")
-    directory = os.path.abspath(os.path.join(cache_dir, key))
+    read back from `cache_dir` (an Orbax checkpoint and info.json). The cache is keyed by a
+    digest of everything the classifier depends on: the training and held-out images and labels,
+    the class count and the step count; a file whose contents change gets a classifier of its own."""
+    directory = os.path.abspath(os.path.join(cache_dir, _cache_key(train, held_out, steps)))
     info_path = os.path.join(directory, "info.json")
     module = ConvClassifier(train.num_classes)
     if os.path.exists(info_path):
@@ -123,10 +125,16 @@ def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps
     os.makedirs(directory, exist_ok=True)
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(os.path.join(directory, "params"), classifier.params)
-    with open(info_path, "w") as f:
-        json.dump(
-            {"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name, "steps": steps},
-            f,
-            indent=2,
-        )
+    info = {"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name, "steps": steps}
+    atomic_write(info_path, json.dumps(info, indent=2))
     return classifier
+
+
+def _cache_key(train: ImageSet, held_out: ImageSet, steps: int) -> str:
+    """`name-digest`: the training set's name for people, a SHA-256 of the data and settings."""
+    digest = hashlib.sha256(f"{train.num_classes}|{steps}".encode())
+    for part in (train.images, train.labels, held_out.images, held_out.labels):
+        digest.update(f"{part.dtype}{part.shape}".encode())
+        digest.update(np.ascontiguousarray(part).tobytes())
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(train.name))[-60:]
+    return f"{name}-{digest.hexdigest()[:20]}"

@@ -3,6 +3,8 @@ options, each read from its part of the config."""
 
 from __future__ import annotations
 
+import math
+
 import ml_collections
 import optax
 
@@ -34,14 +36,25 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
         raise ConfigError(
             f"optim.{player}.{key} does not apply to {options.name}; unset it with optim.{player}.{key}=none"
         )
+    for key, value in given.items():
+        if not 0 <= value < 1:
+            raise ConfigError(f"optim.{player}.{key} must be in [0, 1), got {value}")
+    check_positive(config, f"optim.{player}.learning_rate")
     tx = make(options.learning_rate, **given)
     if options.historical_averaging is not None:
+        check_positive(config, f"optim.{player}.historical_averaging")
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
     if options.clip is not None:
-        if options.clip <= 0:
-            raise ConfigError(f"optim.{player}.clip must be positive, got {options.clip}")
+        check_positive(config, f"optim.{player}.clip")
         tx = optax.chain(tx, penalties.clip_weights(options.clip))
     return tx
+
+
+def check_positive(config: ml_collections.ConfigDict, key: str) -> None:
+    """Refuse `config.<key>` (dotted) unless it is a finite number above 0."""
+    value = _value(config, key)
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{key} must be a finite number above 0, got {value}")
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
@@ -75,12 +88,16 @@ def player(module, tx: optax.GradientTransformation, normalization: str | None) 
 
 def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:
     """Refuse `config.<key>` (dotted) unless it is one of `allowed` (None means unset)."""
-    node, *path = key.split(".")
-    value = config[node]
-    for part in path:
-        value = value[part]
+    value = _value(config, key)
     if value not in allowed:
         unset = "none or " if None in allowed else ""
         raise ConfigError(
             f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}"
         )
+
+
+def _value(config: ml_collections.ConfigDict, key: str):
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return value
