@@ -16,6 +16,7 @@ Bonneel et al. 2015 (sliced Wasserstein); Gretton et al. 2012 (MMD).
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -40,8 +41,10 @@ def _check_same_shape(name_a: str, a, name_b: str, b) -> None:
         raise ValueError(f"{name_a} {jnp.shape(a)} and {name_b} {jnp.shape(b)} must have the same shape")
 
 
-def _check_masses(name: str, x, normalised: bool, axis=-1) -> None:
-    """Non-negative masses; with `normalised`, summing to 1 along `axis`."""
+def _check_masses(
+    name: str, x, normalised: bool, axis=-1, remedy: str = "normalise it, e.g. p / p.sum(-1, keepdims=True)"
+) -> None:
+    """Non-negative masses; with `normalised`, summing to 1 along `axis` (else `remedy` is advised)."""
     if not _is_concrete(x):
         return
     x = np.asarray(x)
@@ -51,10 +54,8 @@ def _check_masses(name: str, x, normalised: bool, axis=-1) -> None:
         totals = x.sum(axis=axis)
         if not np.allclose(totals, 1.0, atol=_SUM_TOLERANCE):
             worst = np.asarray(totals).flat[np.argmax(np.abs(np.asarray(totals) - 1.0))]
-            raise ValueError(
-                f"{name} must sum to 1 along its last axis (found a total of {worst:.6g}); "
-                "normalise it, e.g. p / p.sum(-1, keepdims=True)"
-            )
+            along = "its last axis" if axis == -1 else f"axes {axis}"
+            raise ValueError(f"{name} must sum to 1 along {along} (found a total of {worst:.6g}); {remedy}")
 
 
 def _check_pair(p, q, normalised: bool) -> None:
@@ -104,7 +105,13 @@ def mutual_information(joint, base: float | None = None) -> jax.Array:
     """
     if jnp.ndim(joint) < 2:
         raise ValueError(f"mutual_information needs a joint table (..., |X|, |Y|), got shape {jnp.shape(joint)}")
-    _check_masses("joint", joint, normalised=True, axis=(-2, -1))
+    _check_masses(
+        "joint",
+        joint,
+        normalised=True,
+        axis=(-2, -1),
+        remedy="divide the table by its total, joint / joint.sum((-2, -1), keepdims=True)",
+    )
     p_x = jnp.sum(joint, axis=-1, keepdims=True)
     p_y = jnp.sum(joint, axis=-2, keepdims=True)
     return _in_base(jnp.sum(rel_entr(joint, p_x * p_y), axis=(-2, -1)), base)
@@ -233,7 +240,13 @@ def wasserstein_points(x: np.ndarray, y: np.ndarray, p: float = 1.0) -> float:
 
 
 def squared_euclidean_cost(x, y) -> jax.Array:
-    """C_ij = ‖x_i − y_j‖², shape (..., n, m), for clouds (..., n, d) and (..., m, d)."""
+    """C_ij = ‖x_i − y_j‖², shape (..., n, m), for clouds (..., n, d) and (..., m, d).
+
+    Computed as ‖x‖² + ‖y‖² − 2 xᵀy (one matrix product) after moving both clouds by the same
+    vector, the midpoint of their means: the cost does not change, and float32 no longer
+    cancels catastrophically when the clouds lie far from the origin."""
+    centre = jax.lax.stop_gradient(0.5 * (jnp.mean(x, axis=-2, keepdims=True) + jnp.mean(y, axis=-2, keepdims=True)))
+    x, y = x - centre, y - centre
     x_sq = jnp.sum(x**2, axis=-1)[..., :, None]
     y_sq = jnp.sum(y**2, axis=-1)[..., None, :]
     return jnp.maximum(x_sq + y_sq - 2.0 * jnp.einsum("...nd,...md->...nm", x, y), 0.0)
@@ -248,15 +261,29 @@ class SinkhornResult(NamedTuple):
         min_P ⟨P, C⟩ + ε KL(P ‖ a ⊗ b), used by the Sinkhorn divergence.
       f: the potential on a's support, shape (..., n).
       g: the potential on b's support, shape (..., m).
+      marginal_error: ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ of the returned plan, shape (...).
+      converged: whether marginal_error ≤ the tolerance, shape (...).
     """
 
     transport_cost: jax.Array
     regularized_cost: jax.Array
     f: jax.Array
     g: jax.Array
+    marginal_error: jax.Array
+    converged: jax.Array
 
 
-def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: float = 1e3) -> SinkhornResult:
+def sinkhorn(
+    a,
+    b,
+    cost,
+    epsilon: float,
+    iterations: int | None = None,
+    absorb_above: float = 1e3,
+    *,
+    tolerance: float | None = None,
+    max_iterations: int = 10_000,
+) -> SinkhornResult:
     """Entropic OT by Sinkhorn iterations, stabilised in the log domain by absorption.
 
     The plan is P = diag(u) K diag(v) with K_ij = a_i b_j exp((f_i + g_j − C_ij)/ε). Each
@@ -266,16 +293,25 @@ def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: fl
     exact log-domain step f ← −ε LSE_j(log b_j + (g_j − C_ij)/ε) (likewise g) re-centres K,
     so small ε neither underflows nor overflows (Schmitzer 2019, "Stabilized sparse scaling
     algorithms for entropy regularized transport problems", §3; Peyré & Cuturi 2019, §4.4).
-    The first step is a log-domain step. Batched over leading axes and differentiable
-    (reverse mode unrolls the iterations).
+    The first step is a log-domain step. Batched over leading axes.
+
+    By default it iterates until the plan's marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ is at most
+    `tolerance` (checked every 10 iterations), or `max_iterations`; small ε needs many
+    iterations (roughly in proportion to 1/ε). Called outside jit, an unconverged result warns.
+    A fixed `iterations` count runs exactly that many instead, the form reverse-mode
+    differentiation needs (it unrolls them); the result still reports its marginal error.
 
     Args:
       a: source weights, shape (..., n), positive, summing to 1.
       b: target weights, shape (..., m), positive, summing to 1.
       cost: C, shape (..., n, m).
       epsilon: the entropic regularisation ε > 0, in the units of C.
-      iterations: a fixed number of Sinkhorn iterations (no early stop).
+      iterations: a fixed number of iterations (no early stop), or None to stop on `tolerance`.
       absorb_above: τ > 1, the bound on the scalings before absorption.
+      tolerance: the marginal error at which to stop, > 0; by default 1e-4 or the floor the
+        float precision of `cost` allows at this C/ε (4 · machine ε · max|C| / ε), whichever
+        is larger (potentials of size |C| lose that much in exp((f + g − C)/ε)).
+      max_iterations: the most iterations without a fixed count.
     """
     if epsilon <= 0:
         raise ValueError(f"epsilon must be positive, got {epsilon}")
@@ -318,16 +354,63 @@ def sinkhorn(a, b, cost, epsilon: float, iterations: int = 100, absorb_above: fl
 
         return jax.lax.cond(stable, lambda: (f, g, kernel, u, v), absorb)
 
-    zeros_f, zeros_g = jnp.zeros_like(a), jnp.zeros_like(b)
-    f, g, kernel, u, v = jax.lax.fori_loop(1, iterations, iterate, restart(zeros_f, zeros_g))
-    f, g = f + epsilon * jnp.log(u), g + epsilon * jnp.log(v)
-    plan = jnp.exp(log_kernel(f, g))
-    transport_cost = jnp.sum(plan * cost, axis=(-2, -1))
-    regularized_cost = jnp.sum(f * a, axis=-1) + jnp.sum(g * b, axis=-1)
-    return SinkhornResult(transport_cost, regularized_cost, f, g)
+    def potentials_and_plan(state):
+        f, g, _, u, v = state
+        f, g = f + epsilon * jnp.log(u), g + epsilon * jnp.log(v)
+        return f, g, jnp.exp(log_kernel(f, g))
+
+    def marginal_error(plan):
+        return jnp.sum(jnp.abs(plan.sum(-1) - a), -1) + jnp.sum(jnp.abs(plan.sum(-2) - b), -1)
+
+    if tolerance is None:
+        floor = 4 * jnp.finfo(jnp.result_type(cost)).eps * jnp.max(jnp.abs(cost)) / epsilon
+        tolerance = jnp.maximum(1e-4, floor)
+    elif not tolerance > 0:
+        raise ValueError(f"tolerance must be positive, got {tolerance}")
+    state = restart(jnp.zeros_like(a), jnp.zeros_like(b))
+    if iterations is not None:
+        state = jax.lax.fori_loop(1, iterations, iterate, state)
+    else:
+        if max_iterations < 1:
+            raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
+
+        def unconverged(carry):
+            count, state = carry
+            return (count < max_iterations) & jnp.any(~(marginal_error(potentials_and_plan(state)[2]) <= tolerance))
+
+        def ten_more(carry):
+            count, state = carry
+            return count + 10, jax.lax.fori_loop(0, 10, iterate, state)
+
+        _, state = jax.lax.while_loop(unconverged, ten_more, (1, state))
+    f, g, plan = potentials_and_plan(state)
+    error = marginal_error(plan)
+    result = SinkhornResult(
+        transport_cost=jnp.sum(plan * cost, axis=(-2, -1)),
+        regularized_cost=jnp.sum(f * a, axis=-1) + jnp.sum(g * b, axis=-1),
+        f=f,
+        g=g,
+        marginal_error=error,
+        converged=error <= tolerance,
+    )
+    _warn_if_unconverged(result, tolerance, iterations or max_iterations)
+    return result
 
 
-def sinkhorn_divergence(x, y, epsilon: float, iterations: int = 100, a=None, b=None) -> jax.Array:
+def _warn_if_unconverged(result: SinkhornResult, tolerance, iterations: int) -> None:
+    concrete = _is_concrete(result.converged, result.marginal_error, tolerance)
+    if concrete and not np.all(np.asarray(result.converged)):
+        warnings.warn(
+            f"sinkhorn did not converge in {iterations} iterations: marginal error "
+            f"{float(np.max(np.asarray(result.marginal_error))):.2e} > tolerance {float(tolerance):.2e}; raise "
+            "max_iterations (or iterations), or epsilon",
+            stacklevel=3,
+        )
+
+
+def sinkhorn_divergence(
+    x, y, epsilon: float, iterations: int | None = None, a=None, b=None, *, with_info: bool = False, **stopping
+):
     """Debiased Sinkhorn divergence S_ε = OT_ε(x, y) − ½ OT_ε(x, x) − ½ OT_ε(y, y).
 
     With the squared Euclidean cost; S_ε ≥ 0, S_ε(x, x) = 0, and it interpolates between
@@ -335,14 +418,26 @@ def sinkhorn_divergence(x, y, epsilon: float, iterations: int = 100, a=None, b=N
 
     Args:
       x: points, shape (..., n, d); y: points, shape (..., m, d).
+      iterations, stopping: as `sinkhorn`'s (`tolerance`, `max_iterations`); a fixed
+        `iterations` count for reverse-mode gradients.
+      with_info: also return whether all three problems converged and their largest marginal error.
+
+    Returns:
+      S_ε, or (S_ε, converged, marginal error) with `with_info`.
     """
     a = jnp.full(jnp.shape(x)[:-1], 1.0 / jnp.shape(x)[-2]) if a is None else a
     b = jnp.full(jnp.shape(y)[:-1], 1.0 / jnp.shape(y)[-2]) if b is None else b
-
-    def ot(p, u, q, v):
-        return sinkhorn(p, q, squared_euclidean_cost(u, v), epsilon, iterations).regularized_cost
-
-    return ot(a, x, b, y) - 0.5 * ot(a, x, a, x) - 0.5 * ot(b, y, b, y)
+    results = [
+        sinkhorn(p, q, squared_euclidean_cost(u, v), epsilon, iterations, **stopping)
+        for p, u, q, v in ((a, x, b, y), (a, x, a, x), (b, y, b, y))
+    ]
+    xy, xx, yy = (result.regularized_cost for result in results)
+    divergence = xy - 0.5 * xx - 0.5 * yy
+    if not with_info:
+        return divergence
+    converged = results[0].converged & results[1].converged & results[2].converged
+    error = jnp.maximum(jnp.maximum(results[0].marginal_error, results[1].marginal_error), results[2].marginal_error)
+    return divergence, converged, error
 
 
 def sliced_wasserstein(key, x, y, n_projections: int = 128, p: float = 2.0) -> jax.Array:

@@ -153,6 +153,9 @@ class TrainState(flax.struct.PyTreeNode):
         evaluation (Yazıcı et al. 2019), or None when the run keeps none.
       phase_opt_states: the optimizer states of phases that update a player with an optimizer
         of their own, by phase name (an AAE's "regularisation"), or None when no phase does.
+      example: the (shape, dtype name) of one real example the players were built for (a
+        LabelledBatch of them for a conditional GAN), static, so the step can check its input
+        before tracing; None for a state built by hand.
     """
 
     step: jax.Array
@@ -161,6 +164,7 @@ class TrainState(flax.struct.PyTreeNode):
     critic: Player | None
     generator_ema: Any = None
     phase_opt_states: dict[str, optax.OptState] | None = None
+    example: Any = flax.struct.field(pytree_node=False, default=None)
 
 
 GANState = TrainState  # the name of releases before the phase step; a VAE's state is no GAN's

@@ -300,6 +300,7 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
         critic=None if spec.critic is None else init_player(spec.critic, key_critic, critic_inputs, *condition),
         generator_ema=None if spec.generator_ema_decay is None else jax.tree.map(jnp.zeros_like, generator.params),
         phase_opt_states={name: tx.init(generator.params) for name, tx in spec.phase_optimizers.items()} or None,
+        example=jax.tree.map(lambda batch: (tuple(batch.shape[1:]), jnp.dtype(batch.dtype).name), example_real),
     )
 
 
@@ -315,6 +316,8 @@ def generate(
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
     running statistics); with `use_ema`, from the averaged generator; for a conditional
     generator, G(z, y) with the n given `labels`."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"generate: n is the number of samples, a positive int, got {n!r}")
     if use_ema and state.generator_ema is None:
         raise ValueError("use_ema=True but this state keeps no generator average; set the spec's generator_ema_decay")
     if labels is not None and labels.shape[0] != n:
@@ -510,15 +513,14 @@ def _loop(body, state, xs, unroll: bool):
     return state, jax.tree.map(lambda *values: jnp.stack(values), *outputs)
 
 
-def make_train_step(
-    spec: TrainSpec, mesh: Mesh | None = None, *, unroll: bool = False
-) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:
+def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *, unroll: bool = False) -> TrainStep:
     """`train_steps` for `spec`, jitted once, with the input state's buffers donated.
 
     The returned function takes `(state, real)` with `real` shaped
-    (iterations, n_critic, batch, ...) and compiles once per distinct shape. With a `mesh`
-    (see `jaxgan.parallel`), the batch axis of `real` is split over the mesh's `data` axis and
-    the state is replicated; XLA reduces the gradients across devices, so the result is the
+    (iterations, n_critic, batch, ...), checks that shape against the state's `example` before
+    tracing (`check_real_chunk`), and compiles once per distinct shape. With a `mesh` (see
+    `jaxgan.parallel`), the batch axis of `real` is split over the mesh's `data` axis and the
+    state is replicated; XLA reduces the gradients across devices, so the result is the
     single-device computation on the global batch.
 
     `unroll` writes the loops over critic updates and over iterations out in straight code
@@ -528,14 +530,61 @@ def make_train_step(
     """
     step = functools.partial(train_steps, spec, unroll=unroll)
     if mesh is None:
-        return jax.jit(step, donate_argnums=0)
+        return TrainStep(spec, jax.jit(step, donate_argnums=0))
     state_sharding = parallel.replicated(mesh)
-    return jax.jit(
+    jitted = jax.jit(
         step,
         in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=2)),
         out_shardings=(state_sharding, state_sharding),
         donate_argnums=0,
     )
+    return TrainStep(spec, jitted)
+
+
+class TrainStep(NamedTuple):
+    """A jitted `train_steps` whose input is checked in jaxgan's words before XLA sees it;
+    `lower` is the jitted function's (for cost analysis)."""
+
+    spec: TrainSpec
+    jitted: Callable[[TrainState, RealBatch], tuple[TrainState, Metrics]]
+
+    def __call__(self, state: TrainState, real: RealBatch) -> tuple[TrainState, Metrics]:
+        check_real_chunk(self.spec, state, real)
+        return self.jitted(state, real)
+
+    def lower(self, state: TrainState, real: RealBatch):
+        return self.jitted.lower(state, real)
+
+
+def check_real_chunk(spec: TrainSpec, state: TrainState, real: RealBatch) -> None:
+    """Refuse real data that does not fit the step: not arrays, an empty iterations or batch
+    axis, the wrong number of batches per iteration, examples shaped unlike those the players
+    were built for (`state.example`), integer samples or non-integer labels.
+
+    Raises:
+      ValueError: naming the problem and the expected layout.
+    """
+    layout = f"(iterations, {spec.batches_per_iteration} batches per iteration, batch, *example)"
+    samples, condition = _condition(real)
+    for name, array in (("real", samples), *(("labels", labels) for labels in condition)):
+        if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+            raise ValueError(f"{name} must be a numpy or JAX array shaped {layout}, got {type(array).__name__}")
+    if samples.ndim < 3 or min(samples.shape[:3]) < 1 or samples.shape[1] != spec.batches_per_iteration:
+        raise ValueError(f"real must be shaped {layout} with every axis non-empty, got {samples.shape}")
+    if not jnp.issubdtype(samples.dtype, jnp.floating):
+        raise ValueError(f"real samples must be floating point (images scaled to [−1, 1]), got {samples.dtype}")
+    for labels in condition:
+        if labels.shape != samples.shape[:3] or not jnp.issubdtype(labels.dtype, jnp.integer):
+            raise ValueError(
+                f"labels must be integers shaped {samples.shape[:3]}, got {labels.dtype} {tuple(labels.shape)}"
+            )
+    if state.example is not None:
+        expected = _condition(state.example)[0] if isinstance(state.example, LabelledBatch) else state.example
+        if tuple(samples.shape[3:]) != expected[0]:
+            raise ValueError(
+                f"each real example has shape {tuple(samples.shape[3:])}, but the players were built for "
+                f"{expected[0]}; give data of that shape or build the players for this data"
+            )
 
 
 def make_multi_seed_train_step(spec: TrainSpec) -> Callable[[TrainState, jax.Array], tuple[TrainState, Metrics]]:

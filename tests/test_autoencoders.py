@@ -89,7 +89,7 @@ def test_one_player_training_raises_the_elbo_in_one_program(vae_spec):
     for _ in range(3):
         state, metrics = train(state, jnp.broadcast_to(data, (50, 1, BATCH, DATA_DIM)))
     after = float(jnp.mean(vae.elbo(jax.random.PRNGKey(9), data[0, 0], *_vae_functions(vae_spec, state))))
-    assert train._cache_size() == 1 and int(state.step) == 150
+    assert train.jitted._cache_size() == 1 and int(state.step) == 150
     assert set(metrics) == {"reconstruction_loss", "reconstruction_grad_norm", "elbo"}
     assert after > before + 1.0, (before, after)
 

@@ -81,3 +81,15 @@ def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     original, _ = trained.features_and_probabilities(np.zeros((3, 28, 28, 1), np.float32))
     np.testing.assert_allclose(features, original, rtol=1e-6)
+
+
+def test_inception_score_splits_is_the_mean_and_std_of_each_splits_score():
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.full(10, 0.3), size=1003)
+    mean, std = metrics.inception_score_splits(probabilities, splits=10)
+    scores = [metrics.inception_score(probabilities[k * 100 : (k + 1) * 100]) for k in range(10)]
+    assert (mean, std) == pytest.approx((np.mean(scores), np.std(scores)), rel=1e-12)
+    # Each split's own p(y) comes from fewer samples, so the split mean lies below the one-split score.
+    assert mean < metrics.inception_score(probabilities)
+    with pytest.raises(ValueError, match="at least one sample per split"):
+        metrics.inception_score_splits(probabilities[:5], splits=10)

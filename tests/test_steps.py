@@ -54,9 +54,9 @@ def test_generator_step_leaves_critic_bit_identical(gp_spec):
 def test_second_call_does_not_recompile(gp_spec, gp_train):
     state = fresh_state(gp_spec)
     state, _ = gp_train(state, real_batches(2, iterations=2))
-    compiled = gp_train._cache_size()
+    compiled = gp_train.jitted._cache_size()
     state, _ = gp_train(state, real_batches(3, iterations=2))
-    assert gp_train._cache_size() == compiled
+    assert gp_train.jitted._cache_size() == compiled
 
 
 def test_same_seed_same_result_and_other_seed_differs(gp_spec, gp_train):
@@ -238,3 +238,29 @@ def test_unrolled_loops_compute_what_the_scanned_ones_do(gp_spec, gp_train):
     unrolled_state, unrolled_metrics = jaxgan.make_train_step(gp_spec, unroll=True)(fresh_state(gp_spec), data)
     chex.assert_trees_all_close(unrolled_state, scanned_state, rtol=1e-5, atol=1e-6)
     chex.assert_trees_all_close(unrolled_metrics, scanned_metrics, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make_real, message",
+    [
+        (lambda good: good[..., :-1], r"each real example has shape \(1,\), but the players were built for \(2,\)"),
+        (lambda good: good[:, :, :0], rf"with every axis non-empty, got \(2, {N_CRITIC}, 0, {DIM}\)"),
+        (lambda good: good[:0], rf"with every axis non-empty, got \(0, {N_CRITIC}, {BATCH}, {DIM}\)"),
+        (lambda good: good[:, :1], rf"\(iterations, {N_CRITIC} batches per iteration, batch, \*example\)"),
+        (lambda good: good.astype(np.int32), "real samples must be floating point"),
+        (lambda good: np.asarray(good).tolist(), "real must be a numpy or JAX array .* got list"),
+    ],
+)
+def test_malformed_real_data_is_refused_in_jaxgans_words_before_tracing(gp_spec, gp_train, make_real, message):
+    good = np.asarray(real_batches(0, iterations=2))
+    assert good.shape == (2, N_CRITIC, BATCH, DIM)
+    compiled = gp_train.jitted._cache_size()
+    with pytest.raises(ValueError, match=message):
+        gp_train(fresh_state(gp_spec), make_real(good))
+    assert gp_train.jitted._cache_size() == compiled  # refused before anything was traced
+
+
+@pytest.mark.parametrize("n", [-5, 0, 2.5])
+def test_generate_refuses_a_sample_count_that_is_not_a_positive_int(gp_spec, n):
+    with pytest.raises(ValueError, match="n is the number of samples, a positive int"):
+        jaxgan.generate(gp_spec, fresh_state(gp_spec), jax.random.PRNGKey(0), n)
