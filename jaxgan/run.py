@@ -9,6 +9,7 @@ training has started, a checkpoint of the current step is saved first).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -95,15 +96,36 @@ def _usage_error(message: str) -> int:
     return 2
 
 
-def _quiet_closed_event_loops(unraisable) -> None:
-    if not (isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"):
-        sys.__unraisablehook__(unraisable)
+@contextlib.contextmanager
+def _failures_in_one_line():
+    """Silence what Orbax prints as a write fails: absl logs every failed write of its background
+    threads with a traceback, and writes a full disk cut short leave callbacks for a closed event
+    loop (unraisable exceptions). The failure itself reaches `main` as one exception, reported
+    in one line."""
+    absl, unraisable_hook = logging.getLogger("absl"), sys.unraisablehook
+    level = absl.level
+
+    def skip_closed_event_loops(unraisable) -> None:
+        closed = isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"
+        if not closed:
+            unraisable_hook(unraisable)
+
+    absl.setLevel(logging.CRITICAL)
+    sys.unraisablehook = skip_closed_event_loops
+    try:
+        yield
+    finally:
+        absl.setLevel(level)
+        sys.unraisablehook = unraisable_hook
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # --help, or a malformed option (one line, status 2)
+        return exit_request.code
     if args.list:
         for name, description in configs.list_experiments().items():
             print(f"{name:<22} {description}")
@@ -129,20 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     from jaxgan.storage import DiskFull
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
-    # Orbax logs every failed write of its background threads, a traceback each, and the writes a
-    # full disk cut short leave callbacks for a closed event loop; the failure itself reaches
-    # this function as one exception, reported in one line below.
-    logging.getLogger("absl").setLevel(logging.CRITICAL)
-    sys.unraisablehook = _quiet_closed_event_loops
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
-        summary = runs.family_of(config).run(
-            config,
-            workdir,
-            resume=args.resume,
-            progress=not args.no_progress,
-            allow_changes=tuple(args.allow_changes),
-        )
+        with _failures_in_one_line():
+            summary = runs.family_of(config).run(
+                config,
+                workdir,
+                resume=args.resume,
+                progress=not args.no_progress,
+                allow_changes=tuple(args.allow_changes),
+            )
     except configs.ConfigError as error:
         return _usage_error(str(error))
     except (TrainingDiverged, DiskFull) as error:

@@ -90,8 +90,6 @@ def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume
             "continue that run, or choose another --workdir"
         )
     if not resume:
-        if allow_changes:
-            raise ConfigError("--allow-change applies to --resume only")
         return {}
     if latest is None:
         raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
@@ -195,6 +193,8 @@ def train_and_evaluate(
       storage.DiskFull: the device filled up; the last committed checkpoint is kept.
     """
     started = time.perf_counter()
+    if allow_changes and not resume:
+        raise ConfigError("--allow-change applies to --resume only")
     with _Signals() as signals:
         family, built, mesh = build_run(config)
         for notice in built.notices:

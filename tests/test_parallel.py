@@ -44,11 +44,11 @@ def test_mesh_errors_name_the_available_devices():
 def test_vmapped_seeds_equal_separate_runs(gp_spec, gp_train):
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     data = np.stack([real_batches(20 + i, iterations=2) for i in range(3)])
-    states = jaxgan.init_states(gp_spec, keys, data[0, 0, 0, 0])
+    states = jaxgan.init_states(gp_spec, keys, data[0, 0, 0])
     together, metrics = jaxgan.make_multi_seed_train_step(gp_spec)(states, data)
     assert metrics["critic_loss"].shape == (3,)
     for i, key in enumerate(keys):
-        alone, _ = gp_train(jaxgan.init_state(gp_spec, key, data[0, 0, 0, 0]), data[i])
+        alone, _ = gp_train(jaxgan.init_state(gp_spec, key, data[0, 0, 0]), data[i])
         chex.assert_trees_all_close(jax.tree.map(lambda x: x[i], together), alone, rtol=1e-5, atol=1e-6)
 
 

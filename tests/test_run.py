@@ -182,6 +182,25 @@ def test_list_in_a_fresh_interpreter():
             "only mnist has an offline copy",
         ),
         ([], "--exp is required"),
+        # Values out of range, refused where each is read.
+        (
+            ["--exp", "wgan_mlp", "--set", "optim.critic.learning_rate=-1"],
+            "learning_rate must be a finite number of at least 0, got -1.0",
+        ),
+        (["--exp", "wgan_mlp", "--set", "optim.critic.learning_rate=nan"], "got nan"),
+        (["--exp", "wgan_mlp", "--set", "optim.critic.clip=inf"], "optim.critic.clip must be a finite number above 0"),
+        (["--exp", "wgangp_mlp", "--set", "optim.critic.b1=2"], "optim.critic.b1 must be in [0, 1), got 2.0"),
+        (["--exp", "wgan_mlp", "--set", "data.std=-1"], "data: std must be a finite number of at least 0, got -1.0"),
+        (["--exp", "wgan_mlp", "--set", "eval.n_std=-1"], "eval.n_std must be a finite number above 0"),
+        (["--exp", "wgan_mlp", "--set", "model.critic_hidden="], "model.critic_hidden is empty: give at least one"),
+        (["--exp", "wgan_mlp", "--seed", str(2**64)], "seed must be an integer in 0 .. 4294967295"),
+        (["--exp", "critic_1d", "--seed", "-1"], "seed must be an integer in 0 .. 4294967295, got -1"),
+        # Repeated or conflicting options.
+        (["--exp", "wgan_mlp", "--steps", "10", "--set", "train.steps=30"], "train.steps is set twice"),
+        (["--exp", "wgan_mlp", "--exp", "wgangp_mlp"], "--exp is given twice; give it once"),
+        (["--exp", "wgan_mlp", "--set", "seed=1", "--set", "seed=2"], "seed is set twice (seed=1, seed=2)"),
+        (["--exp", "wgan_mlp", "--allow-change", "seed"], "--allow-change applies to --resume only"),
+        (["--exp", "wgan_mlp", "--steps", "x"], "argument --steps: invalid int value: 'x'"),
     ],
 )
 def test_bad_usage_exits_2_with_one_clear_line_and_writes_nothing(argv, message, tmp_path, capsys):
@@ -409,3 +428,24 @@ def test_each_player_trains_at_its_own_learning_rate():
                 strict=True,
             )
         )
+
+
+def test_a_workdir_that_is_a_file_is_one_line(tmp_path, capsys):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert _run(["--exp", "wgan_mlp", "--workdir", str(a_file), *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"python -m jaxgan.run: error: --workdir {a_file} is a file; give a directory for the run"
+    assert a_file.read_text() == "mine"
+
+
+def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, capsys):
+    wide = ["--set", "model.critic_hidden=200000,200000", "--set", "model.generator_hidden=16,16"]
+    assert _run(["--exp", "wgan_mlp", "--workdir", str(tmp_path / "run"), "--no-progress", *wide]) == 2
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(
+        r"python -m jaxgan.run: error: the training state \(parameters, optimizer states, averages\) needs "
+        r"\d+\.\d GiB but cpu memory has \d+\.\d GiB free; make the model smaller",
+        err,
+    ), err
+    assert not (tmp_path / "run").exists()

@@ -99,23 +99,24 @@ def npz_images(path: str) -> ImageSet:
         raise FileNotFoundError(f"no image file at {path!r}; give the path of an .npz with an 'images' array")
     with open(path, "rb") as f:
         magic = f.read(6)
-    if magic == b"\x93NUMPY":
-        raise ValueError(f"{path} holds one bare array (.npy format), not an .npz archive; {remedy}")
-    if not magic.startswith(b"PK"):
-        what = "is empty" if not magic else "is not an .npz archive (not a zip file)"
-        raise ValueError(f"{path} {what}; {remedy}")
-    try:
-        arrays = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is a damaged .npz archive ({error}); {remedy}") from None
-    with arrays:
-        if "images" not in arrays:
-            raise ValueError(f"{path} holds {', '.join(arrays.files) or 'nothing'} but no 'images' array")
-        images = _with_channels(arrays["images"])
-        labels = arrays["labels"] if "labels" in arrays else None
-        stated = int(arrays["num_classes"]) if "num_classes" in arrays else None
+        if magic == b"\x93NUMPY":
+            raise ValueError(f"{path} holds one bare array (.npy format), not an .npz archive; {remedy}")
+        if not magic.startswith(b"PK"):
+            what = "is empty" if not magic else "is not an .npz archive (not a zip file)"
+            raise ValueError(f"{path} {what}; {remedy}")
+        f.seek(0)
+        try:
+            arrays = np.load(f, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is a damaged .npz archive ({error}); {remedy}") from None
+        with arrays:
+            if "images" not in arrays:
+                raise ValueError(f"{path} holds {', '.join(arrays.files) or 'nothing'} but no 'images' array")
+            images = _with_channels(arrays["images"])
+            labels = arrays["labels"] if "labels" in arrays else None
+            stated = int(arrays["num_classes"]) if "num_classes" in arrays else None
     if labels is None or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
-        return ImageSet(images, labels, None if labels is None else 0, name=path)
+        return ImageSet(images, labels, None, name=path)  # refused by ImageSet unless labels is None
     num_classes = stated if stated is not None else int(labels.max()) + 1
     if stated is None and num_classes > len(images):
         raise ValueError(

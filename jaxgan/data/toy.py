@@ -77,7 +77,8 @@ TOY_DATASETS = {
 def make_toy(name: str, **options: float | int | None):
     """A toy source by name. `options` are its factory's keyword arguments; None keeps the default.
 
-    Every option (a std, a scale, a radius, a spacing, a count) must be a finite number above 0.
+    Every option must be a finite number above 0 (a scale, a radius, a spacing, a count), or at
+    least 0 for a std (0 gives points on the centres or on the roll's curve).
 
     Raises:
       ValueError: for an unknown name, an option the dataset does not take, or a value out of range.
@@ -91,8 +92,10 @@ def make_toy(name: str, **options: float | int | None):
     if unknown:
         raise ValueError(f"{name} takes no option {', '.join(unknown)}; its options are {', '.join(accepted)}")
     for key, value in given.items():
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{key} must be a finite number above 0, got {value}")
+        if not (math.isfinite(value) and (value >= 0 if key == "std" else value > 0)):
+            raise ValueError(
+                f"{key} must be a finite number {'of at least' if key == 'std' else 'above'} 0, got {value}"
+            )
     return factory(**given)
 
 

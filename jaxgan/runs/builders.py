@@ -39,22 +39,22 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     for key, value in given.items():
         if not 0 <= value < 1:
             raise ConfigError(f"optim.{player}.{key} must be in [0, 1), got {value}")
-    check_positive(config, f"optim.{player}.learning_rate")
+    check_number(config, f"optim.{player}.learning_rate", zero_allowed=True)  # 0 freezes the player
     tx = make(options.learning_rate, **given)
     if options.historical_averaging is not None:
-        check_positive(config, f"optim.{player}.historical_averaging")
+        check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
     if options.clip is not None:
-        check_positive(config, f"optim.{player}.clip")
+        check_number(config, f"optim.{player}.clip")
         tx = optax.chain(tx, penalties.clip_weights(options.clip))
     return tx
 
 
-def check_positive(config: ml_collections.ConfigDict, key: str) -> None:
-    """Refuse `config.<key>` (dotted) unless it is a finite number above 0."""
+def check_number(config: ml_collections.ConfigDict, key: str, *, zero_allowed: bool = False) -> None:
+    """Refuse `config.<key>` (dotted) unless it is a finite number above 0 (or at least 0)."""
     value = _value(config, key)
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigError(f"{key} must be a finite number above 0, got {value}")
+    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
+        raise ConfigError(f"{key} must be a finite number {'of at least' if zero_allowed else 'above'} 0, got {value}")
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:

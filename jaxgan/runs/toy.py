@@ -19,7 +19,7 @@ from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.runs import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_positive, player, spec_options
+from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, generate, standard_normal_latent
 
@@ -52,7 +52,7 @@ class ToyFamily(TrainedFamily):
             )
         if config.eval.samples < 2:
             raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-        check_positive(config, "eval.n_std")
+        check_number(config, "eval.n_std")
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
         options = {key: config.data[key] for key in config.data if key != "name"}

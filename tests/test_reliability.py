@@ -1,0 +1,387 @@
+"""Fault injection on the command line: what a kill, a full disk, a damaged checkpoint, a second
+run, a signal outside the loop, bad data or a bad value each cost (README, "Reliability").
+
+Every run here is a tiny toy run: these tests check what survives, not what is learnt.
+"""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+from conftest import TINY_TOY_RUN
+from test_checkpoint import DAMAGE, tolerates_abandoned_reads
+
+from jaxgan import run, storage, train
+from jaxgan.checkpoint import Checkpointer
+from jaxgan.data import toy
+from jaxgan.metrics import classifier
+from jaxgan.runs import toy as toy_family
+
+pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
+
+TINY = [*TINY_TOY_RUN, "--set", "eval.every=0", "--no-progress"]
+
+
+def _run(workdir, *argv, steps=4, exp="wgan_mlp"):
+    return run.main(["--exp", exp, "--steps", str(steps), "--workdir", str(workdir), *TINY, *argv])
+
+
+def _rows(workdir):
+    return [json.loads(line)["step"] for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+# --- Files a run depends on --------------------------------------------------------------------
+
+
+def test_a_torn_last_metrics_line_is_dropped_on_resume(tmp_path):
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 0
+    with open(workdir / "metrics.jsonl", "a") as f:
+        f.write('{"step": 6, "critic_lo')  # a kill or a full disk in the middle of an append
+    assert _run(workdir, "--resume", steps=6) == 0
+    assert _rows(workdir) == [2, 4, 6]
+
+
+def test_a_fresh_run_never_appends_to_an_old_metrics_log(tmp_path):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "metrics.jsonl").write_text('{"step": 99, "critic_loss": 1.0}\n')
+    assert _run(workdir, steps=2) == 0
+    assert _rows(workdir) == [2]
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "config.json"
+    path.write_text("old")
+
+    def disk_full(_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(storage.DiskFull, match=r"no space left on the device of .*config.json \(.* MiB free"):
+        storage.atomic_write(str(path), "new")
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["config.json"]
+
+
+@tolerates_abandoned_reads
+def test_resume_skips_a_damaged_newest_checkpoint_in_one_line_and_keeps_it(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=6) == 0
+    DAMAGE["garbled data file"](str(workdir / "checkpoints" / "6"))
+    capsys.readouterr()
+    assert _run(workdir, "--resume", steps=8) == 0
+    skipped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 1 and skipped[0].startswith("skipped checkpoint 6: ")
+    assert skipped[0].endswith(f"moved to {workdir / 'damaged_checkpoints' / '6'}")
+    assert (workdir / "damaged_checkpoints" / "6" / "state").is_dir()
+    assert Checkpointer(str(workdir), save_every=1).all_steps() == [4, 6, 8]  # 6 retrained from 4
+    assert _rows(workdir) == [2, 4, 6, 8]
+
+
+# --- Full disk -----------------------------------------------------------------------------------
+
+_TENSORSTORE_FULL = (
+    'RESOURCE_EXHAUSTED: Error writing "generator.params" in OCDBT database: Failed to write 4096 bytes: '
+    "No space left on device [os_error_code='28']"
+)
+
+
+def test_a_full_disk_during_training_is_one_line_and_resume_works_after(tmp_path, capsys, monkeypatch):
+    """TensorStore's full-device error, injected into Orbax's save from step 4 on."""
+    save = ocp.CheckpointManager.save
+
+    def save_until_full(self, step, *args, **kwargs):
+        if step >= 4:
+            raise ValueError(_TENSORSTORE_FULL)
+        return save(self, step, *args, **kwargs)
+
+    monkeypatch.setattr(ocp.CheckpointManager, "save", save_until_full)
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=8) == 1
+    err = _one_line(capsys)
+    assert err.startswith(f"error: no space left on the device of {workdir / 'checkpoints'} (")
+    assert err.endswith("free some space, then --resume from step 2")
+    monkeypatch.undo()
+    assert _run(workdir, "--resume", steps=8) == 0
+    assert Checkpointer(str(workdir), save_every=1).latest_step() == 8
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs: a real full device (needs the right to mount; skipped where it is refused)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def _fill(disk, leave_bytes: int):
+    filler = disk / "filler"
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    filler.write_bytes(b"\0" * max(0, free - leave_bytes))
+    return filler
+
+
+@tolerates_abandoned_reads
+def test_a_really_full_disk_costs_one_line_and_nothing_half_written(small_disk, capsys):
+    workdir = small_disk / "run"
+    filler = _fill(small_disk, 0)
+    assert _run(workdir, steps=8) == 1
+    err = _one_line(capsys)
+    assert err.startswith("error: no space left on the device of") and "then run again" in err
+    assert not workdir.exists()  # no 0-byte config.json, no directory
+    filler.unlink()
+    filler = _fill(small_disk, 400_000)  # room for three checkpoints of the tiny model (~120 kB each)
+    assert _run(workdir, steps=200) == 1
+    err = _one_line(capsys)
+    assert "no space left on the device of" in err and "then --resume from step" in err
+    assert json.loads((workdir / "config.json").read_text())["experiment"] == "wgan_mlp"
+    assert Checkpointer(str(workdir), save_every=1).latest_step() is not None
+    filler.unlink()
+    assert _run(workdir, "--resume", steps=200) == 0
+    assert Checkpointer(str(workdir), save_every=1).latest_step() == 200
+    assert _rows(workdir) == list(range(2, 201, 2))
+
+
+# --- Concurrent runs -------------------------------------------------------------------------------
+
+
+def test_a_second_run_on_a_busy_directory_gets_one_line_and_exit_2(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=2) == 0
+    with storage.RunLock(str(workdir)):
+        assert _run(workdir, "--resume", steps=4) == 2
+        assert f"{workdir} is in use by another jaxgan run (process {os.getpid()})" in _one_line(capsys)
+        assert _run(tmp_path / "fresh", steps=2) == 0  # other directories are not locked
+    assert _run(workdir, "--resume", steps=4) == 0
+
+
+def test_the_lock_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; from jaxgan.storage import RunLock; lock = RunLock({str(tmp_path)!r}); lock.acquire(); "
+            "print('locked', flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(storage.RunDirectoryBusy, match=f"process {holder.pid}"):
+        storage.RunLock(str(tmp_path)).acquire()
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+    with storage.RunLock(str(tmp_path)):
+        pass
+
+
+# --- Signals outside the loop ----------------------------------------------------------------------
+
+
+def _signal_then(signum, function):
+    def wrapped(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        return function(*args, **kwargs)
+
+    return wrapped
+
+
+def test_sigint_before_training_starts_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(toy_family.ToyFamily, "build", _signal_then(signal.SIGINT, toy_family.ToyFamily.build))
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 128 + signal.SIGINT
+    assert _one_line(capsys) == "stopped by SIGINT before training started; nothing was written"
+    assert not workdir.exists()
+
+
+def test_sigint_during_compilation_saves_the_first_call(tmp_path, capsys, monkeypatch):
+    make_train_step = train.make_train_step
+
+    def interrupted_in_compilation(*args, **kwargs):
+        step = make_train_step(*args, **kwargs)
+        return _signal_then(signal.SIGINT, step)
+
+    monkeypatch.setattr(train, "make_train_step", interrupted_in_compilation)
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=8) == 128 + signal.SIGINT
+    saved = workdir / "checkpoints" / "2"
+    assert _one_line(capsys) == f"stopped by SIGINT at step 2; checkpoint saved in {saved}; continue with --resume"
+    assert Checkpointer(str(workdir), save_every=1).restore(_template(workdir)).step == 2
+
+
+def test_sigint_during_the_final_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(toy_family.ToyFamily, "_final", _signal_then(signal.SIGINT, toy_family.ToyFamily._final))
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 128 + signal.SIGINT
+    assert _one_line(capsys) == (
+        "stopped by SIGINT during the final evaluation; training finished and its checkpoint is in "
+        f"{workdir / 'checkpoints' / '4'}: evaluate it with python -m jaxgan.eval {workdir}"
+    )
+    assert Checkpointer(str(workdir), save_every=1).latest_step() == 4 and not (workdir / "summary.json").exists()
+
+
+def test_sigterm_while_the_final_checkpoint_is_written_keeps_it(tmp_path, capsys, monkeypatch):
+    save = Checkpointer.save
+
+    def terminated_in_the_final_save(self, step, state, *, force=False):
+        saved = save(self, step, state, force=force)
+        if force:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return saved
+
+    monkeypatch.setattr(Checkpointer, "save", terminated_in_the_final_save)
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 128 + signal.SIGTERM
+    saved = workdir / "checkpoints" / "4"
+    assert _one_line(capsys) == f"stopped by SIGTERM at step 4; checkpoint saved in {saved}; continue with --resume"
+    assert Checkpointer(str(workdir), save_every=1).restore(_template(workdir)).step == 4
+
+
+def _template(workdir):
+    """The step-0 state of the run in `workdir`, to restore its checkpoints into."""
+    import ml_collections
+
+    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
+    family, built, mesh = train.build_run(config)
+    return train._initial_state(config, family, built, mesh)  # noqa: SLF001 (the loop's own template)
+
+
+# --- Resume: steps, devices, changes after a NaN ------------------------------------------------------
+
+
+def test_resume_compares_what_the_run_resolved_and_refuses_going_back(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert _run(workdir, "--devices", "0") == 0  # every device: 8 fake CPU devices in the tests
+    config = (workdir / "config.json").read_text()
+    assert _run(workdir, "--resume", "--devices", "8", steps=2) == 2
+    assert _one_line(capsys).endswith("--resume --steps 2: the run is at step 4 already; give --steps of at least 4")
+    assert (workdir / "config.json").read_text() == config
+    assert _run(workdir, "--resume", "--devices", "8", steps=6) == 0  # 0 meant these 8 devices
+
+
+def test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    clean = toy.batches_for_step
+
+    def poisoned_after_step_3(source, seed, step, shape):
+        batch = clean(source, seed, step, shape)
+        return batch * np.nan if step >= 3 else batch
+
+    monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=6) == 1
+    assert "--resume --allow-change optim.critic.learning_rate --set optim.critic.learning_rate=" in _one_line(capsys)
+    monkeypatch.undo()
+    lower = ["--set", "optim.critic.learning_rate=1e-5"]
+    assert _run(workdir, "--resume", *lower, steps=6) == 2
+    assert "--allow-change optim.critic.learning_rate" in _one_line(capsys)
+    assert _run(workdir, "--resume", *lower, "--allow-change", "optim.critic.learning_rate", steps=6) == 0
+    changes = [json.loads(line) for line in (workdir / "config_changes.jsonl").read_text().splitlines()]
+    assert changes == [{"resumed_at_step": 2, "changes": {"optim.critic.learning_rate": [5e-05, 1e-05]}}]
+    assert json.loads((workdir / "config.json").read_text())["optim"]["critic"]["learning_rate"] == 1e-5
+
+
+# --- Bad data ------------------------------------------------------------------------------------------
+
+
+def _images(n):
+    return np.random.default_rng(0).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+
+
+def _npz(**arrays):
+    def write(path):
+        np.savez(path, **arrays)
+
+    return write
+
+
+def _bytes(content: bytes):
+    def write(path):
+        with open(path, "wb") as f:
+            f.write(content)
+
+    return write
+
+
+def _npy_named_npz(path):
+    with open(path, "wb") as f:
+        np.save(f, _images(4))
+
+
+BAD_IMAGE_FILES = {
+    "zero bytes": (_bytes(b""), "is empty; save one with numpy.savez"),
+    ".npy under an .npz name": (_npy_named_npz, "holds one bare array (.npy format), not an .npz archive"),
+    "a text file": (_bytes(b"images = 1, 2, 3\n"), "is not an .npz archive (not a zip file)"),
+    "a damaged zip": (_bytes(b"PK\x03\x04 truncated"), "is a damaged .npz archive"),
+    "a directory": (os.mkdir, "is a directory; give the path of an .npz file"),
+    "zero images": (_npz(images=_images(0), labels=np.zeros(0, int)), "with n > 0, got (0, 28, 28, 1)"),
+    "a label of -1": (
+        _npz(images=_images(100), labels=np.r_[np.zeros(99, int), -1]),
+        "labels must number the classes 0 .. num_classes − 1 (num_classes = 1), found -1 .. 0",
+    ),
+    "all labels -1": (_npz(images=_images(100), labels=-np.ones(100, int)), "found -1 .. -1"),
+    "a label of 1e9": (
+        _npz(images=_images(100), labels=np.r_[np.zeros(99, int), 10**9]),
+        "the largest label is 1000000000 but there are only 100 images",
+    ),
+    "fewer images than the batch": (
+        _npz(images=_images(10), labels=np.arange(10)),
+        "batch size 64 is larger than the 10 images; lower train.batch_size",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_IMAGE_FILES)
+def test_bad_image_files_get_one_line_and_exit_2_before_anything_is_written(case, tmp_path, capsys):
+    write, message = BAD_IMAGE_FILES[case]
+    path = tmp_path / "images.npz"
+    write(str(path))
+    workdir = tmp_path / "run"
+    argv = [
+        "--exp",
+        "cgan_mnist",
+        "--set",
+        "data.name=npz",
+        "--set",
+        f"data.path={path}",
+        "--workdir",
+        str(workdir),
+        "--no-progress",
+    ]
+    assert run.main(argv) == 2
+    assert message in _one_line(capsys)
+    assert not workdir.exists()
+
+
+def test_the_classifier_cache_follows_the_images_contents_not_their_name():
+    from jaxgan.data.images import ImageSet
+
+    def image_set(seed):
+        rng = np.random.default_rng(seed)
+        return ImageSet(
+            _images(20)[..., None] ^ rng.integers(0, 2, (20, 28, 28, 1), np.uint8),
+            rng.integers(0, 2, 20),
+            2,
+            "same.npz",
+        )
+
+    train_a, train_b, held_out = image_set(1), image_set(2), image_set(3)
+    key = classifier._cache_key  # noqa: SLF001
+    assert key(train_a, held_out, 10) == key(image_set(1), held_out, 10)
+    assert len({key(train_a, held_out, 10), key(train_b, held_out, 10), key(train_a, held_out, 20)}) == 3
