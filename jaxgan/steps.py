@@ -286,8 +286,8 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
       key: PRNG key; it seeds the initialisation and becomes the state's base key.
       example_real: a batch shaped like the real data, (batch, *example) (a LabelledBatch for
         a conditional GAN); the state records the example's shape, which `make_train_step`
-        checks its input against. Only shapes and dtypes matter, except to virtual batch norm, whose reference batch is
-        the critic's example input and the generator's first codes.
+        checks its input against. Only shapes and dtypes matter, except to virtual batch norm,
+        whose reference batch is the critic's example input and the generator's first codes.
     """
     key_generator, key_critic, key_latent, base = jax.random.split(key, 4)
     samples, condition = _condition(example_real)
