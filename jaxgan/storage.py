@@ -133,17 +133,19 @@ class RunLock:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._file.seek(0)
-            holder = self._file.read().strip() or "unknown"
+            holder = self._file.read().strip()
             self._file.close()
             self._file = None
+            self._created_directory = False  # the holder's now, whoever made it
+            process = f" (process {holder})" if holder else ""
             raise RunDirectoryBusy(
-                f"{self.run_dir} is in use by another jaxgan run (process {holder}); wait for it to "
-                "finish or choose another --workdir"
+                f"{self.run_dir} is in use by another jaxgan run{process}; wait for it to finish or choose "
+                "another --workdir"
             ) from None
 
     def release(self) -> None:
         """Unlock; remove the directory again if this lock created it and nothing else was written."""
-        if self._created_directory and set(os.listdir(self.run_dir)) <= {self.NAME}:
+        if self._file is not None and self._created_directory and set(os.listdir(self.run_dir)) <= {self.NAME}:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.path)
             os.rmdir(self.run_dir)

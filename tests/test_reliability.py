@@ -171,6 +171,29 @@ def test_a_second_run_on_a_busy_directory_gets_one_line_and_exit_2(tmp_path, cap
     assert _run(workdir, "--resume", steps=4) == 0
 
 
+def test_two_runs_started_together_one_trains_and_the_other_gets_one_line(tmp_path):
+    workdir = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "jaxgan.run",
+        "--exp",
+        "wgan_mlp",
+        "--steps",
+        "40",
+        "--workdir",
+        str(workdir),
+        *TINY,
+    ]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = [(process.communicate(timeout=300)[1], process.returncode) for process in both]
+    assert sorted(code for _, code in outcomes) == [0, 2], outcomes
+    err = next(err for err, code in outcomes if code == 2)
+    assert err.strip().startswith(f"python -m jaxgan.run: error: {workdir} is in use by another jaxgan run")
+    assert len(err.strip().splitlines()) == 1
+    assert Checkpointer(str(workdir), save_every=1).latest_step() == 40 and _rows(workdir)[-1] == 40
+
+
 def test_the_lock_dies_with_its_process(tmp_path):
     holder = subprocess.Popen(
         [
