@@ -49,30 +49,32 @@ def _files(folder):
     return sorted((os.path.join(root, name) for root, _, names in os.walk(folder) for name in names), key=str)
 
 
-def _largest_data_file(step_folder):
-    data = [path for path in _files(os.path.join(step_folder, "state")) if f"{os.sep}d{os.sep}" in path]
-    return max(data, key=os.path.getsize)
+def _data_files(step_folder):
+    """Every file of array data (OCDBT keeps copies in more than one `d/` folder; restoring may
+    read any of them, so damage goes to all)."""
+    return [path for path in _files(os.path.join(step_folder, "state")) if f"{os.sep}d{os.sep}" in path]
 
 
 def _truncate(step_folder):
-    path = _largest_data_file(step_folder)
-    with open(path, "r+b") as f:
-        f.truncate(os.path.getsize(path) // 2)
+    for path in _data_files(step_folder):
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
 
 
 def _garble(step_folder):
-    path = _largest_data_file(step_folder)
-    with open(path, "wb") as f:
-        f.write(os.urandom(os.path.getsize(path) if os.path.getsize(path) else 64))
+    for path in _data_files(step_folder):
+        size = max(os.path.getsize(path), 64)
+        with open(path, "wb") as f:
+            f.write(os.urandom(size))
 
 
 def _flip_16_bytes(step_folder):
-    path = _largest_data_file(step_folder)
-    with open(path, "r+b") as f:
-        f.seek(os.path.getsize(path) // 2)
-        flipped = bytes(byte ^ 0x01 for byte in f.read(16))
-        f.seek(os.path.getsize(path) // 2)
-        f.write(flipped)
+    for path in _data_files(step_folder):
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            flipped = bytes(byte ^ 0x01 for byte in f.read(16))
+            f.seek(os.path.getsize(path) // 2)
+            f.write(flipped)
 
 
 def _delete(name):
