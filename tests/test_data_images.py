@@ -1,6 +1,11 @@
 """Image sources, reproducible batches, Stacked MNIST and prefetching, on small data made here."""
 
+import gzip
+import pickle
+import tarfile
+
 import numpy as np
+import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -117,3 +122,126 @@ def test_prefetch_keeps_order_and_passes_errors_on():
     assert next(stream) == 1
     with pytest.raises(RuntimeError, match="source broke"):
         next(stream)
+
+
+# --- Files in the datasets' own formats, written here ----------------------------------------------
+
+
+def _write_idx(path, array, gz):
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def _idx_folder(folder, gz=True, n_train=12, n_test=5):
+    folder.mkdir()
+    suffix = ".gz" if gz else ""
+    digits = _digits(n_train + n_test, seed=3)
+    for prefix, rows in (("train", slice(0, n_train)), ("t10k", slice(n_train, None))):
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", digits.images[rows, ..., 0], gz)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", digits.labels[rows], gz)
+    return digits
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_files_read_back_with_their_test_split(tmp_path, gz):
+    digits = _idx_folder(tmp_path / "idx", gz=gz)
+    train = images.idx_images(str(tmp_path / "idx"))
+    np.testing.assert_array_equal(train.images, digits.images[:12])
+    np.testing.assert_array_equal(train.labels, digits.labels[:12])
+    assert train.num_classes == 10 and train.images.shape == (12, 28, 28, 1)
+    test = train.test_split()
+    np.testing.assert_array_equal(test.images, digits.images[12:])
+    assert test.test_split is None
+
+
+def test_bad_idx_files_say_what_is_wrong(tmp_path):
+    folder = tmp_path / "idx"
+    _idx_folder(folder, gz=False)
+    raw = (folder / "train-images-idx3-ubyte").read_bytes()
+    (folder / "train-images-idx3-ubyte").write_bytes(raw[:-10])
+    with pytest.raises(ValueError, match=r"holds 9398 bytes of data where its header promises \(12, 28, 28\)"):
+        images.idx_images(str(folder))
+    (folder / "train-images-idx3-ubyte").write_bytes(b"\x1f\x8b" + raw[2:])
+    with pytest.raises(ValueError, match="is not an IDX file of 3-D uint8 data"):
+        images.idx_images(str(folder))
+    with pytest.raises(FileNotFoundError, match="holds no train images-idx3 file"):
+        images.idx_images(str(tmp_path))
+
+
+def _cifar_batch(rng, n):
+    return {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
+
+
+def _cifar_files(folder):
+    """Six tiny batches laid out as cifar-10-python.tar.gz extracts them."""
+    rng = np.random.default_rng(0)
+    nested = folder / "cifar-10-batches-py"
+    nested.mkdir(parents=True)
+    batches = {name: _cifar_batch(rng, 3) for name in (*images.CIFAR_BATCHES["train"], "test_batch")}
+    for name, batch in batches.items():
+        (nested / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return batches
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_cifar10_python_batches_from_the_folder_or_the_tarball(tmp_path, packed):
+    batches = _cifar_files(tmp_path / "extracted")
+    path = tmp_path / "extracted"
+    if packed:
+        path = tmp_path / "cifar-10-python.tar.gz"
+        with tarfile.open(path, "w:gz") as tar:
+            tar.add(tmp_path / "extracted" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    train = images.cifar10_python(str(path))
+    assert train.images.shape == (15, 32, 32, 3) and train.num_classes == 10
+    first = batches["data_batch_1"][b"data"][0]
+    # Row layout: the red plane, then green, then blue, each 32 × 32 in row-major order.
+    assert train.images[0, 0, 1].tolist() == [first[1], first[1024 + 1], first[2048 + 1]]
+    assert train.labels.tolist()[:3] == batches["data_batch_1"][b"labels"]
+    assert train.test_split().labels.tolist() == batches["test_batch"][b"labels"]
+
+
+def test_a_cifar_batch_that_is_not_plain_arrays_is_refused(tmp_path):
+    folder = tmp_path / "cifar"
+    _cifar_files(folder)
+    (folder / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps(tarfile.TarInfo("x")))
+    with pytest.raises(ValueError, match=r"not a CIFAR-10 python batch \(refusing tarfile.TarInfo"):
+        images.cifar10_python(str(folder))
+
+
+def _png(path, size, colour=False):
+    mode, value = ("RGB", (255, 0, 0)) if colour else ("L", 128)
+    PIL.Image.new(mode, (size, size), value).save(path)
+
+
+def test_a_folder_per_class_gives_labels_and_mixed_sizes_need_image_size(tmp_path):
+    for label, name in enumerate(("cats", "dogs")):
+        (tmp_path / name).mkdir()
+        for k in range(2 + label):
+            _png(tmp_path / name / f"{k}.png", 28)
+    grey = images.folder_images(str(tmp_path))
+    assert grey.images.shape == (5, 28, 28, 1) and grey.labels.tolist() == [0, 0, 1, 1, 1] and grey.num_classes == 2
+    _png(tmp_path / "dogs" / "big.png", 40, colour=True)
+    with pytest.raises(ValueError, match=r"sizes \(28, 28\) and \(40, 40\); set data.image_size=N"):
+        images.folder_images(str(tmp_path))
+    resized = images.folder_images(str(tmp_path), size=32)
+    assert resized.images.shape == (6, 32, 32, 3)  # one colour image makes them all RGB
+    assert resized.images[-1, 5, 5].tolist() == [255, 0, 0]
+
+
+def test_fashion_mnist_falls_back_to_debians_copy_and_says_so(tmp_path, monkeypatch):
+    from jaxgan import configs
+    from jaxgan.runs import images as image_runs
+
+    config = configs.get_config("dcgan_mnist")
+    configs.apply_overrides(config, ["data.name=fashion_mnist", f"data.data_dir={tmp_path / 'no_tfds'}"])
+    monkeypatch.setattr(images, "DEBIAN_FASHION_MNIST", str(tmp_path / "debian"))
+    with pytest.raises(configs.ConfigError, match="apt-get install dataset-fashion-mnist, or give data.path=DIR"):
+        image_runs.build_source(config, [])
+    digits = _idx_folder(tmp_path / "debian")
+    notices = []
+    source = image_runs.build_source(config, notices)
+    assert notices == [f"jaxgan: no prepared TFDS fashion_mnist found; using Debian's copy in {tmp_path / 'debian'}"]
+    train, held_out = image_runs.train_and_held_out(config, source)
+    np.testing.assert_array_equal(held_out.images, digits.images[12:])  # its own test split, not a cut
+    assert len(train) == 12

@@ -179,7 +179,7 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "dcgan_mnist", "--set", "game.name=ebgan"], "ebgan needs game.margin"),
         (
             ["--exp", "dcgan_mnist", "--set", "data.source=offline", "--set", "data.name=cifar10"],
-            "only mnist has an offline copy",
+            "only mnist and fashion_mnist have offline copies",
         ),
         ([], "--exp is required"),
         # Values out of range, refused where each is read.

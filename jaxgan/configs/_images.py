@@ -12,13 +12,16 @@ def image_data() -> ConfigDict:
     """Which images: MNIST by default, offline or from TFDS, or the user's .npz."""
     return ConfigDict(
         {
-            # mnist, fashion_mnist, cifar10 or any TFDS image dataset, or npz (data.path).
+            # mnist, fashion_mnist, cifar10 or any TFDS image dataset; or files at data.path:
+            # npz (an .npz), idx (IDX files), folder (images, a subfolder per class), and
+            # mnist / fashion_mnist (IDX) or cifar10 (its python batches) from a local copy.
             "name": "mnist",
-            # auto: a prepared TFDS copy in data.data_dir if there is one, else (mnist only)
-            # the 5,000 offline digits; tfds or offline to insist on one.
+            # auto: a prepared TFDS copy in data.data_dir if there is one, else the 5,000 offline
+            # MNIST digits (mnist) or Debian's dataset-fashion-mnist; tfds or offline to insist.
             "source": "auto",
             "data_dir": placeholder(str),
-            "path": placeholder(str),  # the .npz file when data.name=npz
+            "path": placeholder(str),
+            "image_size": placeholder(int),  # data.name=folder: resize every image to this square
             "split": "train",
             # Stacked MNIST: three digits as colour channels, stacked_size images.
             "stacked": False,

