@@ -30,12 +30,6 @@ def _state(value: float) -> TrainState:
 
 TEMPLATE = _state(0.0)
 
-# When one read of a damaged checkpoint fails, TensorStore's callbacks for the reads Orbax
-# abandons can fire after Orbax's event loop has closed ("Event loop is closed", reported as
-# unraisable exceptions, which pytest turns into errors). They are harmless; the restore itself
-# is what these tests check.
-tolerates_abandoned_reads = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 
 def _saved(tmp_path, steps=(1, 2, 3)) -> Checkpointer:
     checkpointer = Checkpointer(str(tmp_path), save_every=1)
@@ -111,7 +105,6 @@ def test_restore_round_trips_and_verifies(tmp_path):
     checkpointer.close()
 
 
-@tolerates_abandoned_reads
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_resume_falls_back_past_a_damaged_newest_checkpoint_and_keeps_it(tmp_path, damage):
     checkpointer = _saved(tmp_path)
@@ -157,7 +150,6 @@ def test_digest_names_leaves_alike_for_a_dataclass_and_its_saved_dicts():
     assert state_digest(_state(1.0)).sha256 != state_digest({**as_dicts, "step": jnp.asarray(2)}).sha256
 
 
-@tolerates_abandoned_reads
 def test_no_good_checkpoint_says_why_each_failed(tmp_path):
     checkpointer = _saved(tmp_path, steps=(1, 2))
     _empty(checkpointer.path(1))

@@ -266,6 +266,7 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     fake = generate_many(spec, state, config, source)
     summary = {
         "classifier": f"jaxgan's classifier of {train.name}",
+        "classifier_id": classifier.identity,
         "classifier_accuracy": round(classifier.accuracy, 4),
         "evaluated_samples": len(fake),
     }
