@@ -1,5 +1,7 @@
 """Command line: python -m jaxgan.run --exp NAME [--steps N] [--seed S] [--workdir DIR]
-[--set dotted.key=value ...] [--resume [--allow-change KEY ...]] [--list]
+[--set dotted.key=value ...] [--resume [--allow-change KEY ...]] [--list] [--no-compilation-cache]
+
+Compiled programs are kept in the cache directory and reused by later runs (`jaxgan.cache`).
 
 Exit status: 0 done, 1 training diverged or the disk filled up (the last good checkpoint is
 kept), 2 bad usage (nothing written), 128 + signal number when stopped by SIGINT/SIGTERM (once
@@ -59,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         help="with --resume: let config key KEY differ from the run's (recorded in config_changes.jsonl)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-compilation-cache",
+        action="store_true",
+        help="compile afresh instead of reusing compiled programs from the cache directory (see jaxgan.cache)",
+    )
     parser.add_argument(
         "--devices", type=int, action="once", help="devices to split the batch over, 0 for all (parallel.devices)"
     )
@@ -147,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
-    from jaxgan import runs
+    from jaxgan import cache, runs
     from jaxgan.storage import DiskFull
     from jaxgan.train import TrainingDiverged, TrainingInterrupted
 
+    if not args.no_compilation_cache:
+        cache.enable_compilation_cache()
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
         with _failures_in_one_line():

@@ -1,5 +1,8 @@
 """Shared fixtures: one tiny GAN whose jitted step is compiled once for the whole session."""
 
+import os
+import tempfile
+
 import jax
 import ml_collections
 import numpy as np
@@ -7,7 +10,7 @@ import optax
 import pytest
 
 import jaxgan
-from jaxgan import configs, run
+from jaxgan import cache, configs, run
 from jaxgan.models import MLP
 
 # Strict numerics, as in Equinox's test suite: implicit rank promotion is an error, and so is
@@ -16,12 +19,22 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # Eight fake CPU devices for the sharding tests (must precede the first use of a device).
 jax.config.update("jax_num_cpu_devices", 8)
 
+# Commands the tests start write their compiled programs here, never in the user's cache. In this
+# process the command line leaves JAX's global compilation cache alone (`_no_persistent_cache`).
+os.environ["JAXGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+
 N_CRITIC, BATCH, DIM = 2, 8, 2
 # Command-line overrides for a tiny toy run: these tests check the plumbing, not the learning.
 TINY_TOY_RUN = (
     "--set model.generator_hidden=16,16 --set model.critic_hidden=16,16 --set train.batch_size=16 "
     "--set train.steps_per_call=2 --set train.checkpoint_every=2 --set eval.samples=100"
 ).split()
+
+
+@pytest.fixture(autouse=True)
+def _no_persistent_cache(monkeypatch):
+    """`run.main` called in this process does not turn JAX's persistent cache on for the session."""
+    monkeypatch.setattr(cache, "enable_compilation_cache", lambda directory=None: None)
 
 
 @pytest.fixture(autouse=True)

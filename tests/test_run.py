@@ -1,6 +1,7 @@
 """The command line and the run directory: smoke runs, errors, resume, NaN, signals."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -449,3 +450,23 @@ def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, capsys)
         err,
     ), err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_second_run_loads_its_compiled_programs_from_the_cache(tmp_path):
+    """Run twice in fresh processes: the first fills the cache, the second adds nothing (all hits)."""
+    cache_dir = tmp_path / "cache"
+    env = {**os.environ, "JAXGAN_CACHE_DIR": str(cache_dir)}
+
+    def run_in_a_fresh_process(workdir, *extra):
+        command = [sys.executable, "-m", "jaxgan.run", "--exp", "wgan_mlp", "--steps", "2", "--workdir", str(workdir)]
+        result = subprocess.run([*command, *TINY, *extra], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        return sorted(path.name for path in (cache_dir / "xla").iterdir()) if (cache_dir / "xla").exists() else []
+
+    first = run_in_a_fresh_process(tmp_path / "first")
+    assert len(first) >= 3  # the training step, the sampler, the evaluation
+    assert run_in_a_fresh_process(tmp_path / "second") == first
+    # Other programs (a 3-D latent) add entries, unless the cache is off.
+    other_latent = ["--set", "model.latent_dim=3"]
+    assert run_in_a_fresh_process(tmp_path / "off", *other_latent, "--no-compilation-cache") == first
+    assert len(run_in_a_fresh_process(tmp_path / "on", *other_latent)) > len(first)
