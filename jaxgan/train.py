@@ -206,7 +206,7 @@ def train_and_evaluate(
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
             try:
                 changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
-                state = _initial_state(config, family, built, mesh)
+                state = initial_state(config, family, built, mesh)
                 if resume:
                     state = _resume(config, files, checkpointer, state, changes)
                 else:
@@ -299,7 +299,7 @@ def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpoin
     )
 
 
-def _initial_state(config, family, built: runs.Built, mesh):
+def initial_state(config, family, built: runs.Built, mesh):
     """The run's step-0 state, replicated over the mesh (a template for restoring, too).
 
     Raises:
@@ -338,7 +338,7 @@ def evaluate_run(run_dir: str) -> dict:
     try:
         if checkpointer.latest_step() is None:
             raise ConfigError(f"{checkpointer.directory} holds no checkpoint to evaluate")
-        restored = checkpointer.restore(_initial_state(config, family, built, mesh))
+        restored = checkpointer.restore(initial_state(config, family, built, mesh))
         for skipped in restored.skipped:
             print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
         summary = family.evaluators(config, built, files).final(restored.state)

@@ -281,7 +281,7 @@ def _template(workdir):
 
     config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
     family, built, mesh = train.build_run(config)
-    return train._initial_state(config, family, built, mesh)  # noqa: SLF001 (the loop's own template)
+    return train.initial_state(config, family, built, mesh)
 
 
 # --- Resume: steps, devices, changes after a NaN ------------------------------------------------------

@@ -16,6 +16,7 @@ from conftest import TINY_TOY_RUN
 
 from jaxgan import configs, run, steps, train
 from jaxgan import eval as jaxgan_eval
+from jaxgan import sample as jaxgan_sample
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.data import toy
 from jaxgan.runs import builders
@@ -113,6 +114,14 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     again = json.loads((workdir / "summary.json").read_text())
     score = "stacked_modes" if "stacked" in experiment else "classifier_fid"
     assert again[score] == summary[score] and again["steps"] == 2
+    # python -m jaxgan.sample RUN_DIR draws from the averaged generator, a row per class if conditional.
+    assert jaxgan_sample.main([str(workdir), "--n", "20", "--out", str(workdir / "drawn.npz")]) == 0
+    with np.load(workdir / "drawn.npz") as drawn:
+        assert drawn["samples"].shape == (20, 28, 28, 3 if "stacked" in experiment else 1)
+        assert np.abs(drawn["samples"]).max() <= 1
+        conditional = configs.get_config(experiment).model.conditional
+        assert drawn["labels"].tolist() == [k % 10 for k in range(20)] if conditional else "labels" not in drawn
+    assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
 
 
 def test_eval_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
@@ -470,3 +479,27 @@ def test_a_second_run_loads_its_compiled_programs_from_the_cache(tmp_path):
     other_latent = ["--set", "model.latent_dim=3"]
     assert run_in_a_fresh_process(tmp_path / "off", *other_latent, "--no-compilation-cache") == first
     assert len(run_in_a_fresh_process(tmp_path / "on", *other_latent)) > len(first)
+
+
+def test_sample_draws_reproducibly_from_a_toy_run_and_refuses_what_does_not_fit(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
+    first, labels = jaxgan_sample.sample_run(str(workdir), 50, seed=1)
+    again, _ = jaxgan_sample.sample_run(str(workdir), 50, seed=1)
+    other, _ = jaxgan_sample.sample_run(str(workdir), 50, seed=2, step=2)
+    assert first.shape == (50, 2) and labels is None and np.isfinite(first).all()
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert jaxgan_sample.main([str(workdir), "--out", str(tmp_path / "points.png")]) == 0
+    assert (tmp_path / "points.png").stat().st_size > 0
+    capsys.readouterr()
+    for argv, message in [
+        ([str(workdir), "--labels", "1,2"], "this run's model is unconditional; leave them out"),
+        ([str(workdir), "--n", "0"], "n is the number of samples, a positive int, got 0"),
+        ([str(workdir), "--step", "3"], "no checkpoint in"),
+        ([str(workdir), "--out", "x.jpg"], "--out x.jpg: give a .png or an .npz file"),
+        ([str(tmp_path)], "has no config.json; give the directory of a jaxgan run"),
+    ]:
+        assert jaxgan_sample.main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err

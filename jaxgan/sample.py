@@ -1,0 +1,138 @@
+"""Samples from a run's checkpoint: python -m jaxgan.sample RUN_DIR [--n N] [--seed S]
+[--labels 0,1,...] [--step STEP] [--out FILE.png | FILE.npz]
+
+Restores the newest checkpoint that verifies (or the one of --step) and draws from the averaged
+generator when the run kept one, as the run's own evaluation does. Images go to a grid PNG (one
+row per class for a conditional model), 2-D points to a scatter over fresh data, and either to
+an .npz of `samples` (images in [−1, 1], or points) and `labels`. From Python, `sample_run`
+returns the samples as an array.
+
+Exit status: 0 done, 2 bad usage or nothing to sample from (one line, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+from jaxgan import configs
+
+
+def sample_run(
+    run_dir: str, n: int = 64, *, seed: int = 0, labels=None, step: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(samples, labels) drawn from the GAN trained in `run_dir`.
+
+    Args:
+      n: how many samples.
+      seed: seeds the latent codes.
+      labels: the class of each sample for a conditional model (n integers); by default the
+        classes in turn (0, 1, ..., 0, 1, ...). Refused for an unconditional one.
+      step: the checkpoint to read; by default the newest that restores and verifies.
+
+    Returns:
+      The samples as numpy (images (n, h, w, c) in [−1, 1], or points (n, d)), and the labels
+      used (None for an unconditional model).
+
+    Raises:
+      ConfigError: `run_dir` is no GAN run, holds no good checkpoint, or the arguments do not fit it.
+    """
+    import jax
+
+    from jaxgan import steps, train
+    from jaxgan.checkpoint import Checkpointer
+
+    config = _run_config(run_dir)
+    family, built, mesh = train.build_run(config)
+    if not isinstance(built.spec, steps.GANSpec):
+        raise configs.ConfigError(f"{run_dir} trained a {config.runner}; jaxgan.sample draws from GANs")
+    if not isinstance(n, int) or n < 1:
+        raise configs.ConfigError(f"n is the number of samples, a positive int, got {n!r}")
+    labels = _labels(config, built.source, n, labels)
+    checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
+    try:
+        restored = checkpointer.restore(train.initial_state(config, family, built, mesh), step)
+    finally:
+        checkpointer.close()
+    for skipped in restored.skipped:
+        print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
+    use_ema = built.spec.generator_ema_decay is not None
+    samples = steps.generate(built.spec, restored.state, jax.random.PRNGKey(seed), n, labels=labels, use_ema=use_ema)
+    return np.asarray(jax.device_get(samples)), None if labels is None else np.asarray(labels)
+
+
+def _run_config(run_dir: str):
+    import ml_collections
+
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(path):
+        raise configs.ConfigError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
+    with open(path) as f:
+        return ml_collections.ConfigDict(json.load(f))
+
+
+def _labels(config, source, n: int, labels):
+    """The labels of a conditional model's samples, checked; None for an unconditional one."""
+    conditional = bool(config.get("model", {}).get("conditional", False))
+    if not conditional:
+        if labels is not None:
+            raise configs.ConfigError("--labels: this run's model is unconditional; leave them out")
+        return None
+    num_classes = source.num_classes
+    labels = np.arange(n) % num_classes if labels is None else np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise configs.ConfigError(f"--labels: give {n} integers, one per sample, got {labels.shape[0]}")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise configs.ConfigError(f"--labels: classes are 0 .. {num_classes - 1}, got {labels.min()} .. {labels.max()}")
+    return labels.astype(np.int32)
+
+
+def write_samples(path: str, samples: np.ndarray, labels: np.ndarray | None, run_dir: str) -> None:
+    """An .npz of the samples (and labels), or a figure: an image grid or a 2-D scatter."""
+    from jaxgan import plots
+    from jaxgan.data.images import to_uint8
+
+    if path.endswith(".npz"):
+        np.savez(path, samples=samples, **({} if labels is None else {"labels": labels}))
+    elif samples.ndim == 4:
+        columns = int(np.bincount(labels).max()) if labels is not None else int(np.ceil(np.sqrt(len(samples))))
+        order = np.argsort(labels, kind="stable") if labels is not None else np.arange(len(samples))
+        plots.plot_image_grid(path, to_uint8(samples[order]), columns, title=f"{run_dir}")
+    elif samples.shape[1] == 2:
+        plots.plot_samples_2d(path, np.empty((0, 2), np.float32), samples, title=f"{run_dir}")
+    else:
+        raise configs.ConfigError(f"--out {path}: {samples.shape[1]}-D points go to an .npz, not a figure")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jaxgan.sample", description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", help="the directory of a GAN run (holds config.json and checkpoints/)")
+    parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the latent codes (default 0)")
+    parser.add_argument("--labels", help="a conditional model's classes, comma-separated, one per sample")
+    parser.add_argument("--step", type=int, help="the checkpoint to read (default: the newest good one)")
+    parser.add_argument("--out", help="FILE.png (a grid or scatter) or FILE.npz (default RUN_DIR/sampled.png)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        return exit_request.code
+    out = args.out or os.path.join(args.run_dir, "sampled.png")
+    try:
+        labels = None if args.labels is None else [int(label) for label in args.labels.split(",")]
+        if not out.endswith((".png", ".npz")):
+            raise configs.ConfigError(f"--out {out}: give a .png or an .npz file")
+        samples, labels = sample_run(args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step)
+        write_samples(out, samples, labels, args.run_dir)
+    except ValueError as error:  # ConfigError, and --labels that are not integers
+        print(f"python -m jaxgan.sample: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(samples)} samples from {args.run_dir} written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
