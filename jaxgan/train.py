@@ -201,7 +201,7 @@ def train_and_evaluate(
             print(notice, file=sys.stderr)
         if progress:
             print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
-        files = RunFiles(run_dir)
+        files = RunFiles(run_dir, tensorboard=config.train.tensorboard)
         with _locked(run_dir, files.writes):
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
             try:
@@ -224,6 +224,8 @@ def train_and_evaluate(
                     f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
                 )
                 summary = evaluators.final(state)
+                for figure in ("samples.png", "losses.png"):
+                    files.add_figure(figure, timing["steps"])
             except DiskFull as error:
                 latest = checkpointer.latest_step()
                 error.advice = "then run again" if latest is None else f"then --resume from step {latest}"
@@ -231,6 +233,7 @@ def train_and_evaluate(
             finally:
                 with signals.deferred():
                     checkpointer.close()
+                    files.close()
             summary.update(
                 timing,
                 devices=mesh.devices.size,

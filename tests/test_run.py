@@ -4,6 +4,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -503,3 +504,53 @@ def test_sample_draws_reproducibly_from_a_toy_run_and_refuses_what_does_not_fit(
         assert jaxgan_sample.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
+
+
+def _tensorboard_events(folder):
+    """Every Event in the TFRecord files of `folder`: [length u64][crc u32][Event][crc u32]."""
+    from tensorboardX.proto import event_pb2
+
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, offset = path.read_bytes(), 0
+        while offset < len(data):
+            (length,) = struct.unpack("<Q", data[offset : offset + 8])
+            event = event_pb2.Event()
+            event.ParseFromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4
+            yield event
+
+
+def test_tensorboard_gets_the_metrics_the_config_and_the_figures(tmp_path):
+    workdir = tmp_path / "run"
+    assert _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
+    scalars, images, texts = {}, set(), []
+    for event in _tensorboard_events(workdir / "tensorboard"):
+        for value in event.summary.value:
+            if value.HasField("image"):
+                images.add((value.tag, event.step))
+            elif value.HasField("tensor"):
+                texts.append(value.tensor.string_val[0].decode())
+            else:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    logged = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+    assert [step for step, _ in scalars["critic_loss"]] == [row["step"] for row in logged] == [2, 4]
+    np.testing.assert_allclose([value for _, value in scalars["critic_loss"]], [row["critic_loss"] for row in logged])
+    assert images == {("samples", 4), ("losses", 4)}
+    assert len(texts) == 1 and '"experiment": "wgan_mlp"' in texts[0]
+    assert (
+        _run(
+            [
+                "--exp",
+                "wgan_mlp",
+                "--steps",
+                "2",
+                "--workdir",
+                str(tmp_path / "off"),
+                *TINY,
+                "--set",
+                "train.tensorboard=false",
+            ]
+        )
+        == 0
+    )
+    assert not (tmp_path / "off" / "tensorboard").exists()

@@ -31,6 +31,7 @@ def vae_config() -> ConfigDict:
                 "steps_per_call": 500,
                 "checkpoint_every": 5000,
                 "fetch_metrics_every": 10,
+                "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
                 "unroll_loops": False,
             },
             "parallel": {"devices": 0},

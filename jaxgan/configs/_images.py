@@ -74,6 +74,7 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # (make_train_step(unroll=True)), so a call holds few iterations to keep compiling short.
                 "steps_per_call": 2,
                 "fetch_metrics_every": 10,  # calls whose metrics are fetched from the device together
+                "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
                 "unroll_loops": True,
                 "checkpoint_every": 500,
                 "generator_ema": FieldReference(0.999, field_type=float),

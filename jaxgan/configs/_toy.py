@@ -69,6 +69,7 @@ def toy_config() -> ConfigDict:
                 "steps_per_call": 10,
                 # Metrics stay on the device for this many calls, then are fetched together.
                 "fetch_metrics_every": 10,
+                "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
                 "checkpoint_every": 500,
                 # Decay β of the debiased weight average of the generator used for evaluation
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.

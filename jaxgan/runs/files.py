@@ -7,6 +7,8 @@ import os
 
 import jax
 import ml_collections
+import numpy as np
+import PIL.Image
 
 from jaxgan import plots
 from jaxgan.storage import atomic_write, reporting_full_disk
@@ -30,20 +32,31 @@ class RunFiles:
     No crash can leave them unreadable: config.json and summary.json are replaced atomically,
     metrics.jsonl grows by whole lines and a torn last line (a kill or a full disk during the
     append) is ignored when read and dropped when a resumed run trims the log.
+
+    With `tensorboard`, the same metrics, the config (as text) and the figures (as images) go
+    to TensorBoard event files in run_dir/tensorboard too, written by tensorboardX (no
+    TensorFlow needed): `tensorboard --logdir runs/` shows the runs while they train.
+    metrics.jsonl stays the record jaxgan's tools read.
     """
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, tensorboard: bool = False):
         self.run_dir = run_dir
         self.config = os.path.join(run_dir, "config.json")
         self.metrics = os.path.join(run_dir, "metrics.jsonl")
         self.summary = os.path.join(run_dir, "summary.json")
         self.changes = os.path.join(run_dir, "config_changes.jsonl")
         self.writes = jax.process_index() == 0
+        self.tensorboard = tensorboard and self.writes
+        self._board = None  # the SummaryWriter, opened by the first write
+        self._figures_added = set()  # (name, step): a figure goes to TensorBoard once
 
     def write_config(self, config: ml_collections.ConfigDict) -> None:
         if self.writes:
             os.makedirs(self.run_dir, exist_ok=True)
-            atomic_write(self.config, config.to_json_best_effort(indent=2))
+            text = config.to_json_best_effort(indent=2)
+            atomic_write(self.config, text)
+            if self.tensorboard:
+                self._writer().add_text("config", f"```\n{text}\n```")
 
     def start_metrics(self, after_step: int | None) -> None:
         """Keep the rows of steps up to `after_step`, the checkpoint a resumed run restarts
@@ -54,6 +67,32 @@ class RunFiles:
 
     def append_metrics(self, row: dict) -> None:
         self._append(self.metrics, row)
+        if self.tensorboard:
+            for key, value in row.items():
+                if key != "step" and isinstance(value, int | float):
+                    self._writer().add_scalar(key, value, row["step"])
+
+    def add_figure(self, name: str, step: int) -> None:
+        """Put the PNG figure `name` of the run directory into TensorBoard as an image at `step`."""
+        path = os.path.join(self.run_dir, name)
+        if self.tensorboard and (name, step) not in self._figures_added and os.path.exists(path):
+            self._figures_added.add((name, step))
+            with PIL.Image.open(path) as figure:
+                image = np.asarray(figure.convert("RGB"))
+            self._writer().add_image(name.removesuffix(".png"), image, step, dataformats="HWC")
+
+    def close(self) -> None:
+        """Flush and close the TensorBoard writer, if one was opened."""
+        if self._board is not None:
+            self._board.close()
+            self._board = None
+
+    def _writer(self):
+        if self._board is None:
+            from tensorboardX import SummaryWriter
+
+            self._board = SummaryWriter(os.path.join(self.run_dir, "tensorboard"))
+        return self._board
 
     def record_changes(self, step: int, changes: dict) -> None:
         """Log a resume's config changes ({key: [old, new]}) and the step it resumed from."""

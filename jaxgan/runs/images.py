@@ -82,6 +82,7 @@ class ImageFamily(TrainedFamily):
                 plots.plot_image_grid(
                     files.figure_path(name), images.to_uint8(grid(state)), config.eval.grid_columns, title=title
                 )
+                files.add_figure(name, int(parallel.to_host(state.step)))
             return {}
 
         def final(state) -> dict:
