@@ -35,6 +35,8 @@ from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import (
     GANSpec,
+    critic_step,
+    generator_step,
     init_state,
     init_states,
     make_multi_seed_train_step,
@@ -228,6 +230,24 @@ def jaxgan_dcgan_rate(upsampling: str, unroll_loops: bool, iterations: int, repe
     return _median_rate(run, iterations, repeats)
 
 
+def _compiled_gflop(function, *args) -> float:
+    """XLA's count of the floating-point work of `function(*args)` once compiled, in GFLOP."""
+    cost = jax.jit(function).lower(*args).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+
+
+def toy_gflop_per_iteration(width: int, depth: int, batch: int) -> float:
+    """The work of one WGAN-GP generator iteration: N_CRITIC critic updates and one generator
+    update, each compiled on its own. (The cost analysis of a `lax.scan` counts its body once,
+    so the iteration's own program would hide the loop's trips.)"""
+    spec = toy_spec(width, depth)
+    real = _real_data(1, batch)[0]
+    state, key = init_state(spec, jax.random.PRNGKey(0), real[0]), jax.random.PRNGKey(1)
+    critic = _compiled_gflop(lambda s, r, k: critic_step(spec, s, r, k), state, real[0], key)
+    generator = _compiled_gflop(lambda s, r, k: generator_step(spec, s, r, k), state, real[0], key)
+    return N_CRITIC * critic + generator
+
+
 def dcgan_gflop_per_iteration(upsampling: str = "matmul") -> float:
     """XLA's count of the floating-point work in one compiled DCGAN iteration, in GFLOP."""
     train, state, chunks = _dcgan_setup(upsampling, True, 1)
@@ -339,9 +359,10 @@ def compare_with_torch(args) -> None:
         f"WGAN-GP toy, {N_CRITIC} critic steps per generator iteration; jax {jax.__version__} on "
         f"{jax.devices()[0].platform}" + (f", {_torch_description(torch)}" if torch else ", torch not installed")
     )
+    peak = matmul_peak_gflops()
     print(
         f"{'size':<10} {'MLP':<8} {'batch':>5} {'jaxgan 1/call':>14} {f'jaxgan {args.per_call}/call':>15} "
-        f"{'torch eager':>12} {'ratio':>6}"
+        f"{'torch eager':>12} {'ratio':>6} {'GFLOP/it':>9} {'of peak':>8}"
     )
     for name, (width, depth, batch) in SIZES.items():
         one = jaxgan_rate(width, depth, batch, args.iters, args.repeats, 1)
@@ -349,10 +370,15 @@ def compare_with_torch(args) -> None:
         reference = torch_rate(width, depth, batch, args.iters, args.repeats) if torch else None
         ratio = f"{max(one, many) / reference:5.2f}x" if reference else "-"
         reference_text = f"{reference:10.1f}/s" if reference else "-"
+        work = toy_gflop_per_iteration(width, depth, batch)
         print(
             f"{name:<10} {f'{width}x{depth}':<8} {batch:>5} {one:12.1f}/s {many:13.1f}/s "
-            f"{reference_text:>12} {ratio:>6}"
+            f"{reference_text:>12} {ratio:>6} {work:9.2f} {100 * work * max(one, many) / peak:7.0f}%"
         )
+    print(
+        f"GFLOP/it: XLA's cost analysis of {N_CRITIC} critic updates and one generator update; of peak: the "
+        f"faster jaxgan rate times that work, against the float32 matmul peak here ({peak:.0f} GFLOP/s)"
+    )
 
 
 def compare_seeds(args) -> None:

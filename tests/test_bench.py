@@ -26,3 +26,22 @@ def test_dcgan_work_per_iteration_matches_the_layers_arithmetic():
     assert 10.0 < analytic < 11.0
     # XLA also counts batch norm, activations and Adam, and the matmul upsampling's overlap-add.
     assert bench.dcgan_gflop_per_iteration() == pytest.approx(analytic, rel=0.15)
+
+
+def test_toy_work_per_iteration_counts_every_critic_update():
+    """The iteration written out (no lax.scan, so XLA counts each of the 5 critic updates) costs
+    what the separately compiled critic and generator updates add up to."""
+    import jax
+
+    from jaxgan import bench
+    from jaxgan.steps import init_state, make_train_step
+
+    width, depth, batch = 64, 2, 32
+    spec = bench.toy_spec(width, depth)
+    chunk = bench._real_data(1, batch)  # noqa: SLF001 (the benchmark's own data)
+    state = init_state(spec, jax.random.PRNGKey(0), chunk[0, 0])
+    cost = make_train_step(spec, unroll=True).lower(state, chunk).compile().cost_analysis()
+    written_out = (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+    assert bench.toy_gflop_per_iteration(width, depth, batch) == pytest.approx(written_out, rel=0.05)
+    rolled = make_train_step(spec).lower(state, chunk).compile().cost_analysis()
+    assert (rolled[0] if isinstance(rolled, list) else rolled)["flops"] / 1e9 < 0.5 * written_out
