@@ -13,7 +13,6 @@ Exit status: 0 done, 2 bad usage or nothing to sample from (one line, nothing wr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -44,35 +43,16 @@ def sample_run(
     import jax
 
     from jaxgan import steps, train
-    from jaxgan.checkpoint import Checkpointer
 
-    config = _run_config(run_dir)
-    family, built, mesh = train.build_run(config)
-    if not isinstance(built.spec, steps.GANSpec):
-        raise configs.ConfigError(f"{run_dir} trained a {config.runner}; jaxgan.sample draws from GANs")
     if not isinstance(n, int) or n < 1:
         raise configs.ConfigError(f"n is the number of samples, a positive int, got {n!r}")
-    labels = _labels(config, built.source, n, labels)
-    checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
-    try:
-        restored = checkpointer.restore(train.initial_state(config, family, built, mesh), step)
-    finally:
-        checkpointer.close()
-    for skipped in restored.skipped:
-        print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
-    use_ema = built.spec.generator_ema_decay is not None
-    samples = steps.generate(built.spec, restored.state, jax.random.PRNGKey(seed), n, labels=labels, use_ema=use_ema)
+    run = train.restore_run(run_dir, step)
+    if not isinstance(run.built.spec, steps.GANSpec):
+        raise configs.ConfigError(f"{run_dir} trained a {run.config.runner}; jaxgan.sample draws from GANs")
+    labels = _labels(run.config, run.built.source, n, labels)
+    use_ema = run.built.spec.generator_ema_decay is not None
+    samples = steps.generate(run.built.spec, run.state, jax.random.PRNGKey(seed), n, labels=labels, use_ema=use_ema)
     return np.asarray(jax.device_get(samples)), None if labels is None else np.asarray(labels)
-
-
-def _run_config(run_dir: str):
-    import ml_collections
-
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(path):
-        raise configs.ConfigError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
-    with open(path) as f:
-        return ml_collections.ConfigDict(json.load(f))
 
 
 def _labels(config, source, n: int, labels):

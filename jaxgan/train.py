@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any, NamedTuple
 
 import jax
 import ml_collections
@@ -325,8 +326,18 @@ def initial_state(config, family, built: runs.Built, mesh):
     return parallel.put_global(init_state(built.spec, key, example), parallel.replicated(mesh))
 
 
-def evaluate_run(run_dir: str) -> dict:
-    """Evaluate a run's latest checkpoint as the end of training does; summary.json is updated.
+class RestoredRun(NamedTuple):
+    """A finished (or interrupted) run read back: its config, family, build and state."""
+
+    config: ml_collections.ConfigDict
+    family: runs.TrainingFamily
+    built: runs.Built
+    state: Any
+
+
+def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
+    """The run in `run_dir` as its config.json builds it, with the state of its newest good
+    checkpoint (or the one of `step`); a line on stderr for each newer one that does not verify.
 
     Raises:
       ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies.
@@ -340,13 +351,24 @@ def evaluate_run(run_dir: str) -> dict:
     checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
     try:
         if checkpointer.latest_step() is None:
-            raise ConfigError(f"{checkpointer.directory} holds no checkpoint to evaluate")
-        restored = checkpointer.restore(initial_state(config, family, built, mesh))
-        for skipped in restored.skipped:
-            print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
-        summary = family.evaluators(config, built, files).final(restored.state)
+            raise ConfigError(f"{checkpointer.directory} holds no checkpoint to restore")
+        restored = checkpointer.restore(initial_state(config, family, built, mesh), step)
     finally:
         checkpointer.close()
+    for skipped in restored.skipped:
+        print(f"skipped checkpoint {skipped.step}: {skipped.reason}", file=sys.stderr)
+    return RestoredRun(config, family, built, restored.state)
+
+
+def evaluate_run(run_dir: str) -> dict:
+    """Evaluate a run's newest good checkpoint as the end of training does; summary.json is updated.
+
+    Raises:
+      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies.
+    """
+    run = restore_run(run_dir)
+    files = RunFiles(run_dir)
+    summary = run.family.evaluators(run.config, run.built, files).final(run.state)
     if os.path.exists(files.summary):
         with open(files.summary) as f:
             summary = {**json.load(f), **summary}

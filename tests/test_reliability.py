@@ -19,7 +19,6 @@ from test_checkpoint import DAMAGE
 
 from jaxgan import run, storage, train
 from jaxgan.checkpoint import Checkpointer
-from jaxgan.data import toy
 from jaxgan.metrics import classifier
 from jaxgan.runs import toy as toy_family
 
@@ -244,7 +243,7 @@ def test_sigint_during_compilation_saves_the_first_call(tmp_path, capsys, monkey
     assert _run(workdir, steps=8) == 128 + signal.SIGINT
     saved = workdir / "checkpoints" / "2"
     assert _one_line(capsys) == f"stopped by SIGINT at step 2; checkpoint saved in {saved}; continue with --resume"
-    assert Checkpointer(str(workdir), save_every=1).restore(_template(workdir)).step == 2
+    assert int(train.restore_run(str(workdir)).state.step) == 2  # committed and verified
 
 
 def test_sigint_during_the_final_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeypatch):
@@ -272,16 +271,7 @@ def test_sigterm_while_the_final_checkpoint_is_written_keeps_it(tmp_path, capsys
     assert _run(workdir) == 128 + signal.SIGTERM
     saved = workdir / "checkpoints" / "4"
     assert _one_line(capsys) == f"stopped by SIGTERM at step 4; checkpoint saved in {saved}; continue with --resume"
-    assert Checkpointer(str(workdir), save_every=1).restore(_template(workdir)).step == 4
-
-
-def _template(workdir):
-    """The step-0 state of the run in `workdir`, to restore its checkpoints into."""
-    import ml_collections
-
-    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    family, built, mesh = train.build_run(config)
-    return train.initial_state(config, family, built, mesh)
+    assert int(train.restore_run(str(workdir)).state.step) == 4  # committed and verified
 
 
 # --- Resume: steps, devices, changes after a NaN ------------------------------------------------------
@@ -297,14 +287,9 @@ def test_resume_compares_what_the_run_resolved_and_refuses_going_back(tmp_path, 
     assert _run(workdir, "--resume", "--devices", "8", steps=6) == 0  # 0 meant these 8 devices
 
 
-def test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    clean = toy.batches_for_step
-
-    def poisoned_after_step_3(source, seed, step, shape):
-        batch = clean(source, seed, step, shape)
-        return batch * np.nan if step >= 3 else batch
-
-    monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
+def test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint(
+    tmp_path, capsys, monkeypatch, toy_data_nan_from_step_3
+):
     workdir = tmp_path / "run"
     assert _run(workdir, steps=6) == 1
     assert "--resume --allow-change optim.critic.learning_rate --set optim.critic.learning_rate=" in _one_line(capsys)
