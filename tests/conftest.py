@@ -11,6 +11,7 @@ import pytest
 
 import jaxgan
 from jaxgan import cache, configs, run
+from jaxgan.data import toy
 from jaxgan.models import MLP
 
 # Strict numerics, as in Equinox's test suite: implicit rank promotion is an error, and so is
@@ -29,6 +30,19 @@ TINY_TOY_RUN = (
     "--set model.generator_hidden=16,16 --set model.critic_hidden=16,16 --set train.batch_size=16 "
     "--set train.steps_per_call=2 --set train.checkpoint_every=2 --set eval.samples=100"
 ).split()
+
+
+@pytest.fixture
+def toy_data_nan_from_step_3(monkeypatch):
+    """The toy runs' real batches turn to NaN from generator iteration 3 on (until
+    `monkeypatch.undo()`), so training diverges after checkpoint 2."""
+    clean = toy.batches_for_step
+
+    def poisoned_after_step_3(source, seed, step, shape):
+        batch = clean(source, seed, step, shape)
+        return batch * np.nan if step >= 3 else batch
+
+    monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
 
 
 @pytest.fixture(autouse=True)

@@ -255,14 +255,7 @@ def test_existing_run_needs_resume_and_resume_needs_the_same_config(tmp_path, ca
     assert not (tmp_path / "empty").exists()
 
 
-def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    clean = toy.batches_for_step
-
-    def poisoned_after_step_3(source, seed, step, shape):
-        batch = clean(source, seed, step, shape)
-        return batch * np.nan if step >= 3 else batch
-
-    monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
+def test_nan_stops_training_and_names_the_last_good_checkpoint(tmp_path, capsys, toy_data_nan_from_step_3):
     workdir = tmp_path / "run"
     assert _run(["--exp", "wgangp_mlp", "--steps", "8", "--workdir", str(workdir), *TINY]) == 1
     err = capsys.readouterr().err
