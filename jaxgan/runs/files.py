@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import struct
+import time
 
 import jax
 import ml_collections
@@ -34,9 +38,9 @@ class RunFiles:
     append) is ignored when read and dropped when a resumed run trims the log.
 
     With `tensorboard`, the same metrics, the config (as text) and the figures (as images) go
-    to TensorBoard event files in run_dir/tensorboard too, written by tensorboardX (no
-    TensorFlow needed): `tensorboard --logdir runs/` shows the runs while they train.
-    metrics.jsonl stays the record jaxgan's tools read.
+    to a TensorBoard event file in run_dir/tensorboard too (`EventFile`; no TensorFlow
+    needed): `tensorboard --logdir runs/` shows the runs while they train. metrics.jsonl stays
+    the record jaxgan's tools read.
     """
 
     def __init__(self, run_dir: str, tensorboard: bool = False):
@@ -47,7 +51,7 @@ class RunFiles:
         self.changes = os.path.join(run_dir, "config_changes.jsonl")
         self.writes = jax.process_index() == 0
         self.tensorboard = tensorboard and self.writes
-        self._board = None  # the SummaryWriter, opened by the first write
+        self._board = None  # the EventFile, opened by the first write
         self._figures_added = set()  # (name, step): a figure goes to TensorBoard once
 
     def write_config(self, config: ml_collections.ConfigDict) -> None:
@@ -68,9 +72,8 @@ class RunFiles:
     def append_metrics(self, row: dict) -> None:
         self._append(self.metrics, row)
         if self.tensorboard:
-            for key, value in row.items():
-                if key != "step" and isinstance(value, int | float):
-                    self._writer().add_scalar(key, value, row["step"])
+            scalars = {key: value for key, value in row.items() if key != "step" and isinstance(value, int | float)}
+            self._writer().add_scalars(row["step"], scalars)
 
     def add_figure(self, name: str, step: int) -> None:
         """Put the PNG figure `name` of the run directory into TensorBoard as an image at `step`."""
@@ -79,19 +82,17 @@ class RunFiles:
             self._figures_added.add((name, step))
             with PIL.Image.open(path) as figure:
                 image = np.asarray(figure.convert("RGB"))
-            self._writer().add_image(name.removesuffix(".png"), image, step, dataformats="HWC")
+            self._writer().add_image(name.removesuffix(".png"), image, step)
 
     def close(self) -> None:
-        """Flush and close the TensorBoard writer, if one was opened."""
+        """Close the TensorBoard event file, if one was opened."""
         if self._board is not None:
             self._board.close()
             self._board = None
 
-    def _writer(self):
+    def _writer(self) -> EventFile:
         if self._board is None:
-            from tensorboardX import SummaryWriter
-
-            self._board = SummaryWriter(os.path.join(self.run_dir, "tensorboard"))
+            self._board = EventFile(os.path.join(self.run_dir, "tensorboard"))
         return self._board
 
     def record_changes(self, step: int, changes: dict) -> None:
@@ -124,6 +125,58 @@ class RunFiles:
     def figure_path(self, name: str) -> str | None:
         """Where to save figure `name`, or None in processes that do not write."""
         return os.path.join(self.run_dir, name) if self.writes else None
+
+
+class EventFile:
+    """A TensorBoard event file written in the calling thread: each event is framed as a
+    TFRecord (length, its masked CRC-32C, the serialised `Event`, its CRC) and flushed at once.
+
+    Not tensorboardX's SummaryWriter: that one writes from a thread of its own, where a full
+    disk becomes a traceback instead of the `storage.DiskFull` every other write of a run gives.
+    tensorboardX (its protocol buffers and summaries) is imported only when a file is opened:
+    it takes about a second.
+    """
+
+    def __init__(self, directory: str):
+        from tensorboardX import summary
+        from tensorboardX.proto import event_pb2, summary_pb2
+        from tensorboardX.record_writer import masked_crc32c
+
+        self._summary, self._event_pb2, self._summary_pb2, self._crc = summary, event_pb2, summary_pb2, masked_crc32c
+        self.path = os.path.join(directory, f"events.out.tfevents.{time.time():.0f}.{socket.gethostname()}")
+        with reporting_full_disk(self.path):
+            os.makedirs(directory, exist_ok=True)
+            self._file = open(self.path, "ab")  # noqa: SIM115 (held open until close)
+        self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def add_scalars(self, step: int, scalars: dict) -> None:
+        """One event at `step` holding every scalar."""
+        self._add(step, *(self._summary.scalar(key, value) for key, value in scalars.items()))
+
+    def add_text(self, tag: str, text: str) -> None:
+        self._add(0, self._summary.text(tag, text))
+
+    def add_image(self, tag: str, image: np.ndarray, step: int) -> None:
+        """An RGB image (height, width, 3) of uint8."""
+        self._add(step, self._summary.image(tag, image, dataformats="HWC"))
+
+    def _add(self, step: int, *summaries) -> None:
+        values = [value for part in summaries for value in part.value]
+        summary = self._summary_pb2.Summary(value=values)
+        self._write(self._event_pb2.Event(wall_time=time.time(), step=step, summary=summary))
+
+    def _write(self, event) -> None:
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        with reporting_full_disk(self.path):
+            self._file.write(header + struct.pack("<I", self._crc(header)))
+            self._file.write(data + struct.pack("<I", self._crc(data)))
+            self._file.flush()
+
+    def close(self) -> None:
+        # Every event was flushed when written, and a failed one was reported then.
+        with contextlib.suppress(OSError):
+            self._file.close()
 
 
 def last_losses_and_curves(config: ml_collections.ConfigDict, files: RunFiles, curves: tuple[str, ...]) -> dict:
