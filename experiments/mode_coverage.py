@@ -32,7 +32,8 @@ import numpy as np  # noqa: E402
 from jaxgan import configs, train  # noqa: E402
 from jaxgan.data import toy  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
-from jaxgan.steps import generate, init_states, make_multi_seed_train_step  # noqa: E402
+from jaxgan.runs.toy import evaluation_samples  # noqa: E402
+from jaxgan.steps import init_states, make_multi_seed_train_step  # noqa: E402
 
 METHODS = (
     "wgangp_mlp",
@@ -69,10 +70,7 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) ->
     step_all = make_multi_seed_train_step(spec)
     for start in range(0, config.train.steps, per_call):
         states, metrics = step_all(states, chunk(start))
-    use_ema = spec.generator_ema_decay is not None
-    sample = jax.vmap(
-        lambda state: generate(spec, state, jax.random.split(state.rng)[1], config.eval.samples, use_ema=use_ema)
-    )
+    sample = jax.vmap(lambda state: evaluation_samples(spec, state, config.eval.samples))
     fakes = np.asarray(sample(states))
     seconds = time.perf_counter() - started
     results = [mode_coverage(fake, source.centres, source.std, config.eval.n_std) for fake in fakes]

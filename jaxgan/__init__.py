@@ -17,7 +17,16 @@ from jaxgan.games import (
     with_feature_matching,
 )
 from jaxgan.penalties import clip_weights, data_gradient_penalty, gradient_penalty
-from jaxgan.state import BoundModel, GANState, Player, PlayerSpec, TrainState, apply_gradients, init_player
+from jaxgan.state import (
+    BoundModel,
+    GANState,
+    Player,
+    PlayerSpec,
+    TrainState,
+    apply_gradients,
+    init_player,
+    standing_statistics,
+)
 from jaxgan.steps import (
     AAESpec,
     GANSpec,
@@ -27,6 +36,7 @@ from jaxgan.steps import (
     VAESpec,
     averaged_generator_params,
     critic_step,
+    evaluated_generator,
     generate,
     generator_step,
     init_state,
@@ -60,6 +70,7 @@ __all__ = [
     "clip_weights",
     "critic_step",
     "data_gradient_penalty",
+    "evaluated_generator",
     "ebgan",
     "gan",
     "generate",
@@ -68,6 +79,7 @@ __all__ = [
     "hinge",
     "init_player",
     "init_state",
+    "standing_statistics",
     "init_states",
     "lsgan",
     "make_game",

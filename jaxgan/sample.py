@@ -50,8 +50,9 @@ def sample_run(
     if not isinstance(run.built.spec, steps.GANSpec):
         raise configs.ConfigError(f"{run_dir} trained a {run.config.runner}; jaxgan.sample draws from GANs")
     labels = _labels(run.config, run.built.source, n, labels)
-    use_ema = run.built.spec.generator_ema_decay is not None
-    samples = steps.generate(run.built.spec, run.state, jax.random.PRNGKey(seed), n, labels=labels, use_ema=use_ema)
+    spec = run.built.spec
+    variables = steps.evaluated_generator(spec, run.state)
+    samples = steps.generate(spec, run.state, jax.random.PRNGKey(seed), n, labels=labels, variables=variables)
     return np.asarray(jax.device_get(samples)), None if labels is None else np.asarray(labels)
 
 

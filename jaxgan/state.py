@@ -13,8 +13,11 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import flax.linen as nn
 import flax.struct
+import flax.traverse_util
 import jax
+import jax.numpy as jnp
 import optax
 
 Variables = dict[str, Any]
@@ -110,6 +113,45 @@ def training_call(spec: PlayerSpec, variables: Variables, *inputs: Any, method: 
         return spec.apply(variables, *inputs, **options), collections
     outputs, updates = spec.apply(variables, *inputs, mutable=list(spec.mutable), **options)
     return outputs, {**collections, **updates}
+
+
+def standing_statistics(spec: PlayerSpec, variables: Variables, *inputs: Any) -> Variables:
+    """The network's batch-norm statistics recomputed at `variables` on one batch of `inputs`.
+
+    Running statistics describe the parameters that gathered them. At other parameters (an
+    average of the generator's past weights, say) they misplace every normalised layer, so they
+    are measured afresh: the network runs once in training mode, and each `flax.linen.BatchNorm`
+    records the mean and the (biased) variance of its input over all axes but its feature axes,
+    which become its `batch_stats`; BigGAN's "standing statistics" (Brock et al. 2019, §3.1 and
+    app. C), taken here over one large batch. The rest of `variables` is returned unchanged.
+
+    Raises:
+      ValueError: the player is not a Flax Linen module, whose batch-norm layers this can find.
+    """
+    if not isinstance(spec.module, nn.Module):
+        raise ValueError(
+            "standing statistics are recomputed through Flax Linen's BatchNorm; build the player with "
+            "PlayerSpec.from_linen, or keep no generator average for this network"
+        )
+    if "batch_stats" not in variables:
+        return variables
+    measured = {}
+
+    def record(call, args, kwargs, context):
+        if isinstance(context.module, nn.BatchNorm) and context.method_name == "__call__":
+            x = args[0].astype(jnp.float32)
+            axis = context.module.axis
+            features = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+            axes = tuple(a for a in range(x.ndim) if a not in features)
+            measured[context.module.path] = {"mean": x.mean(axes), "var": x.var(axes)}
+        return call(*args, **kwargs)
+
+    with nn.intercept_methods(record):
+        spec.apply(variables, *inputs, mutable=list(spec.mutable))
+    batch_stats = flax.traverse_util.path_aware_map(
+        lambda path, old: measured[path[:-1]][path[-1]].astype(old.dtype), variables["batch_stats"]
+    )
+    return {**variables, "batch_stats": batch_stats}
 
 
 def bind(spec: PlayerSpec, player: Player, params: Any = None, condition: tuple = ()) -> BoundModel:

@@ -22,6 +22,7 @@ import types
 from collections.abc import Callable
 from typing import NamedTuple
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
@@ -29,7 +30,17 @@ from jax.sharding import Mesh
 
 from jaxgan import parallel, vae
 from jaxgan.games import Game, GeneratorInputs, Metrics
-from jaxgan.state import BoundModel, PlayerSpec, TrainState, bind, init_player, optimizer_step, training_call
+from jaxgan.state import (
+    BoundModel,
+    PlayerSpec,
+    TrainState,
+    Variables,
+    bind,
+    init_player,
+    optimizer_step,
+    standing_statistics,
+    training_call,
+)
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
@@ -158,7 +169,7 @@ class GANSpec:
     instance_noise: InstanceNoise | None = None
 
     def __post_init__(self):
-        _check_average(self.generator_ema_decay)
+        _check_average(self.generator_ema_decay, self.generator)
         _check_needs(self.game, self.generator, self.critic)
 
     critic_scores_codes = False
@@ -191,7 +202,7 @@ class VAESpec:
     generator_ema_decay: float | None = None
 
     def __post_init__(self):
-        _check_average(self.generator_ema_decay)
+        _check_average(self.generator_ema_decay, self.generator)
         _check_reconstructed(self.generator)
 
     critic = None
@@ -234,7 +245,7 @@ class AAESpec:
     generator_ema_decay: float | None = None
 
     def __post_init__(self):
-        _check_average(self.generator_ema_decay)
+        _check_average(self.generator_ema_decay, self.generator)
         _check_reconstructed(self.generator)
         _check_needs(self.game, self.generator, self.critic)
 
@@ -265,9 +276,16 @@ class AAESpec:
 TrainSpec = GANSpec | VAESpec | AAESpec
 
 
-def _check_average(decay: float | None) -> None:
-    if decay is not None and not 0.0 <= decay < 1.0:
+def _check_average(decay: float | None, generator: PlayerSpec) -> None:
+    if decay is None:
+        return
+    if not 0.0 <= decay < 1.0:
         raise ValueError(f"generator_ema_decay must be in [0, 1), got {decay}")
+    if generator.mutable and not isinstance(generator.module, nn.Module):
+        raise ValueError(
+            "an averaged generator needs batch-norm statistics of its own, which jaxgan measures through "
+            "Flax Linen: build the generator with PlayerSpec.from_linen, or set no generator_ema_decay"
+        )
 
 
 def _check_reconstructed(model: PlayerSpec) -> None:
@@ -305,6 +323,12 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
     )
 
 
+STANDING_STATISTICS_CODES = 2048  # codes the averaged generator's batch-norm statistics are measured on
+# Those codes' key is the run's base key folded with a number no iteration reaches (iteration t
+# folds in t), so every evaluation of one state measures the same statistics.
+_STANDING_STATISTICS_STREAM = 2**32 - 1
+
+
 def generate(
     spec: TrainSpec,
     state: TrainState,
@@ -312,25 +336,46 @@ def generate(
     n: int,
     *,
     labels: jax.Array | None = None,
-    use_ema: bool = False,
+    variables: Variables | None = None,
 ) -> jax.Array:
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
-    running statistics); with `use_ema`, from the averaged generator; for a conditional
-    generator, G(z, y) with the n given `labels`."""
+    running statistics), at `variables` (`evaluated_generator`'s, say) or else the live
+    generator's; for a conditional generator, G(z, y) with the n given `labels`."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"generate: n is the number of samples, a positive int, got {n!r}")
-    if use_ema and state.generator_ema is None:
-        raise ValueError("use_ema=True but this state keeps no generator average; set the spec's generator_ema_decay")
     if labels is not None and labels.shape[0] != n:
         raise ValueError(f"generate: {n} samples asked for but {labels.shape[0]} labels given")
     z = spec.sample_latent(key, n)
-    params = averaged_generator_params(spec, state) if use_ema else None
     condition = () if labels is None else (labels,)
-    return spec.generator.apply(state.generator.variables(params), z, *condition)
+    return spec.generator.apply(state.generator.variables() if variables is None else variables, z, *condition)
+
+
+def evaluated_generator(spec: TrainSpec, state: TrainState) -> Variables:
+    """The generator's variables that evaluation samples from: the live ones, or, when the spec
+    keeps an average, the averaged parameters with batch-norm statistics of their own.
+
+    The live running statistics belong to the live weights; normalising the average's
+    activations by them shifts every layer and blurs its samples. So they are measured afresh
+    at the averaged weights (`state.standing_statistics`) on STANDING_STATISTICS_CODES codes
+    drawn from the state's own key; a conditional generator (a Linen module with `num_classes` > 0) gets the
+    classes in turn. Averaging the statistics along with the weights would not do: an average
+    of the live networks' statistics is not the averaged network's.
+    """
+    if spec.generator_ema_decay is None:
+        return state.generator.variables()
+    variables = state.generator.variables(averaged_generator_params(spec, state))
+    if not spec.generator.mutable:
+        return variables
+    z = spec.sample_latent(jax.random.fold_in(state.rng, _STANDING_STATISTICS_STREAM), STANDING_STATISTICS_CODES)
+    num_classes = getattr(spec.generator.module, "num_classes", 0)
+    condition = (jnp.arange(STANDING_STATISTICS_CODES) % num_classes,) if num_classes else ()
+    return standing_statistics(spec.generator, variables, z, *condition)
 
 
 def averaged_generator_params(spec: TrainSpec, state: TrainState):
     """The debiased average m_t / (1 − β^t); the live parameters before the first update."""
+    if state.generator_ema is None:
+        raise ValueError("this state keeps no generator average; set the spec's generator_ema_decay")
     correction = 1.0 - spec.generator_ema_decay ** state.step.astype(jnp.float32)
     started = state.step > 0
     return jax.tree.map(

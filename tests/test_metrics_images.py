@@ -51,11 +51,37 @@ def test_inception_score_ranges_from_one_to_the_number_of_classes():
     np.testing.assert_allclose(metrics.inception_score(np.eye(5)[np.zeros(100, int)]), 1.0, rtol=1e-6)
 
 
+def _channel_probabilities(digits: np.ndarray, top: float) -> np.ndarray:
+    """(..., 10) probabilities with `top` on each digit and the rest spread evenly."""
+    probabilities = np.full((*digits.shape, 10), (1.0 - top) / 9)
+    np.put_along_axis(probabilities, digits[..., None], top, axis=-1)
+    return probabilities
+
+
 def test_stacked_mnist_modes_and_kl_to_uniform():
     every_mode = np.stack([np.arange(1000) // 100, np.arange(1000) // 10 % 10, np.arange(1000) % 10], axis=1)
-    assert metrics.stacked_mnist_modes(every_mode) == {"modes": 1000, "kl_to_uniform": 0.0}
-    collapsed = metrics.stacked_mnist_modes(np.tile([[3, 1, 4]], (50, 1)))
+    assert metrics.stacked_mnist_modes(_channel_probabilities(every_mode, 0.95)) == {
+        "confident_share": 1.0,
+        "modes": 1000,
+        "kl_to_uniform": 0.0,
+        "modes_any_confidence": 1000,
+    }
+    collapsed = metrics.stacked_mnist_modes(_channel_probabilities(np.tile([[3, 1, 4]], (50, 1)), 0.95))
     assert collapsed["modes"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(np.log(1000))
+
+
+def test_stacked_mnist_modes_count_only_samples_whose_channels_are_all_confident():
+    # 600 clear samples over modes 0..599 (one each), then 400 with one blurred channel.
+    digits = np.stack([np.arange(1000) // 100, np.arange(1000) // 10 % 10, np.arange(1000) % 10], axis=1)
+    probabilities = _channel_probabilities(digits, 0.95)
+    probabilities[600:, 1] = _channel_probabilities(digits[600:, 1], 0.5)
+    scores = metrics.stacked_mnist_modes(probabilities)
+    assert scores["confident_share"] == pytest.approx(0.6)
+    assert scores["modes"] == 600 and scores["modes_any_confidence"] == 1000
+    assert scores["kl_to_uniform"] == pytest.approx(np.log(1000 / 600))  # uniform over 600 of 1,000
+    assert metrics.stacked_mnist_modes(probabilities, confidence=0.0)["modes"] == 1000
+    nothing_clear = metrics.stacked_mnist_modes(_channel_probabilities(digits, 0.5))
+    assert nothing_clear["modes"] == 0 and nothing_clear["kl_to_uniform"] is None
 
 
 def _separable_digits(n=300, seed=0):

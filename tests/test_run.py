@@ -102,10 +102,11 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
     assert summary["evaluated_samples"] == 40 and 0 <= summary["classifier_accuracy"] <= 1
     if "stacked" in experiment:
-        assert 1 <= summary["stacked_modes"] <= 40 and summary["stacked_kl_to_uniform"] >= 0
+        assert 0 <= summary["stacked_confident_share"] <= 1
+        assert 0 <= summary["stacked_modes"] <= summary["stacked_modes_any_confidence"] <= 40
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
-        assert 0 <= summary["classifier_fid_real_images"]
+        assert 0 <= summary["classifier_fid_real_images"] and summary["classifier_fid_live_generator"] >= 0
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     assert Checkpointer(str(workdir), save_every=1).all_steps() == [2]
@@ -113,7 +114,7 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     # python -m jaxgan.eval RUN_DIR restores the last checkpoint and reproduces the run's own scores.
     assert jaxgan_eval.main([str(workdir)]) == 0
     again = json.loads((workdir / "summary.json").read_text())
-    score = "stacked_modes" if "stacked" in experiment else "classifier_fid"
+    score = "stacked_modes_any_confidence" if "stacked" in experiment else "classifier_fid"
     assert again[score] == summary[score] and again["steps"] == 2
     # python -m jaxgan.sample RUN_DIR draws from the averaged generator, a row per class if conditional.
     assert jaxgan_sample.main([str(workdir), "--n", "20", "--out", str(workdir / "drawn.npz")]) == 0

@@ -12,7 +12,8 @@ are computed on its features and class probabilities. The numbers are named for 
 - `inception_score`: exp E_x KL(p(y|x) ‖ p(y)) (Salimans et al. 2016), one split or the
   10-split mean ± std of the papers (`inception_score_splits`).
 - `stacked_mnist_modes`: modes captured of 1,000 and KL(mode histogram ‖ uniform), the
-  protocol of VEEGAN and PacGAN (26,000 samples, each channel classified separately).
+  protocol of VEEGAN and PacGAN (26,000 samples, each channel classified separately), counted
+  on the samples whose three channels are each read with confidence ≥ 0.9.
 """
 
 from __future__ import annotations
@@ -95,13 +96,32 @@ def inception_score_splits(probabilities: np.ndarray, splits: int = 10) -> tuple
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def stacked_mnist_modes(channel_digits: np.ndarray) -> dict:
-    """Modes captured and KL(histogram ‖ uniform over 1,000) from each sample's three digits.
+def stacked_mnist_modes(channel_probabilities: np.ndarray, confidence: float = 0.9) -> dict:
+    """Modes captured of 1,000 and KL(mode histogram ‖ uniform), counted on the samples whose
+    three channels are all digits.
+
+    A sample's mode is the triple of the digits the classifier reads in its red, green and blue
+    channel. A channel whose top class probability is below `confidence` is no clear digit, and
+    a sample with such a channel (a colour blend) belongs to no mode: it is left out of the
+    histogram and of the KL, and `confident_share` says how many samples were kept.
 
     Args:
-      channel_digits: (n, 3) the digit the classifier reads in the red, green and blue channel.
+      channel_probabilities: (n, 3, classes) the classifier's probabilities for each channel.
+      confidence: the top probability every channel must reach; 0 counts every sample.
+
+    Returns:
+      {"confident_share", "modes", "kl_to_uniform", "modes_any_confidence"}; the KL is None
+      when no sample is confident.
     """
-    modes = 100 * channel_digits[:, 0] + 10 * channel_digits[:, 1] + channel_digits[:, 2]
-    histogram = np.bincount(modes, minlength=1000) / len(modes)
+    digits = channel_probabilities.argmax(axis=2)
+    confident = (channel_probabilities.max(axis=2) >= confidence).all(axis=1)
+    modes = 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
+    histogram = np.bincount(modes[confident], minlength=1000) / max(int(confident.sum()), 1)
     seen = histogram > 0
-    return {"modes": int(seen.sum()), "kl_to_uniform": float(np.sum(histogram[seen] * np.log(histogram[seen] * 1000)))}
+    kl = float(np.sum(histogram[seen] * np.log(histogram[seen] * 1000))) if confident.any() else None
+    return {
+        "confident_share": float(confident.mean()),
+        "modes": int(seen.sum()),
+        "kl_to_uniform": kl,
+        "modes_any_confidence": len(np.unique(modes)),
+    }

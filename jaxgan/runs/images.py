@@ -7,6 +7,7 @@ the inception score in the feature space of jaxgan's classifier (or Stacked MNIS
 
 from __future__ import annotations
 
+import functools
 import os
 
 import jax
@@ -23,7 +24,7 @@ from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
-from jaxgan.steps import GANSpec, LabelledBatch, generate, standard_normal_latent
+from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent
 
 OFFLINE_MNIST_NOTICE = (
     "jaxgan: no prepared TFDS mnist found; using the 5,000 offline MNIST digits (for all 60,000: "
@@ -38,8 +39,10 @@ class ImageFamily(TrainedFamily):
     curves = GAN_CURVES
     scores = (
         "classifier_fid",
+        "classifier_fid_live_generator",
         "classifier_kid",
         "classifier_inception_score",
+        "stacked_confident_share",
         "stacked_modes",
         "stacked_kl_to_uniform",
         "wasserstein",
@@ -224,15 +227,16 @@ def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> n
 
 
 def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.ImageSet):
-    """sample(state) -> the evaluation grid's images as numpy, from the averaged generator if
-    kept, with fixed codes so successive grids are comparable."""
+    """sample(state) -> the evaluation grid's images as numpy, from the evaluated generator
+    (the average, when kept), with fixed codes so successive grids are comparable."""
     labels = grid_labels(config, source)
     n = len(labels) if labels is not None else config.eval.grid_columns**2
-    use_ema = spec.generator_ema_decay is not None
+    key = jax.random.PRNGKey(config.seed)
 
     @jax.jit
     def sample(state):
-        return generate(spec, state, jax.random.PRNGKey(config.seed), n, labels=labels, use_ema=use_ema)
+        variables = evaluated_generator(spec, state)
+        return generate(spec, state, key, n, labels=labels, variables=variables)
 
     return lambda state: np.asarray(jax.device_get(sample(state)))
 
@@ -256,7 +260,9 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
 
     Returns FID, KID and the inception score against the held-out images (named `classifier_*`,
     not comparable with Inception-network figures) or, for Stacked MNIST, the modes captured of
-    1,000 and the KL to uniform; and the classifier's held-out accuracy.
+    1,000 and the KL to uniform; and the classifier's held-out accuracy. The samples come from
+    the evaluated generator (the average, when the run keeps one); the live generator's FID is
+    reported beside it, so the average shows what it gains.
     """
     if source.labels is None and not config.data.stacked:
         return {"classifier": "none: the images carry no labels to train one"}
@@ -264,7 +270,8 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     classifier = classifiers.cached_classifier(
         train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
     )
-    fake = generate_many(spec, state, config, source)
+    evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
+    fake = generate_many(spec, state, config, source, evaluated)
     summary = {
         "classifier": f"jaxgan's classifier of {train.name}",
         "classifier_id": classifier.identity,
@@ -273,44 +280,55 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     }
     if config.data.stacked:
         channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
-        digits = classifier.features_and_probabilities(channels)[1].argmax(axis=1).reshape(3, -1).T
-        return {**summary, **{f"stacked_{k}": v for k, v in metrics.stacked_mnist_modes(digits).items()}}
+        probabilities = classifier.features_and_probabilities(channels)[1].reshape(3, len(fake), -1)
+        modes = metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
+        return {**summary, **{f"stacked_{k}": v for k, v in modes.items()}}
     fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
-    real_features, _ = classifier.features_and_probabilities(images.to_model_range(held_out.images))
-    training_features, _ = classifier.features_and_probabilities(images.to_model_range(train.images[: len(fake)]))
-    real_statistics = metrics.gaussian_statistics(real_features)
+    real_features = classifier.features_and_probabilities(images.to_model_range(held_out.images))[0]
+    training_features = classifier.features_and_probabilities(images.to_model_range(train.images[: len(fake)]))[0]
+    real = metrics.gaussian_statistics(real_features)
     kid, kid_std = metrics.kernel_distance(fake_features, real_features)
-    return {
-        **summary,
-        "classifier_fid": round(
-            metrics.frechet_distance(*metrics.gaussian_statistics(fake_features), *real_statistics), 4
-        ),
+    summary.update(
+        classifier_fid=_frechet_distance(fake_features, real),
         # The same distance from real training images: the floor for a perfect generator.
-        "classifier_fid_real_images": round(
-            metrics.frechet_distance(*metrics.gaussian_statistics(training_features), *real_statistics), 4
-        ),
-        "classifier_kid": round(kid, 5),
-        "classifier_kid_std": round(kid_std, 5),
-        "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4),
-    }
+        classifier_fid_real_images=_frechet_distance(training_features, real),
+        classifier_kid=round(kid, 5),
+        classifier_kid_std=round(kid_std, 5),
+        classifier_inception_score=round(metrics.inception_score(fake_probabilities), 4),
+    )
+    if spec.generator_ema_decay is not None:
+        live = generate_many(spec, state, config, source)
+        summary["classifier_fid_live_generator"] = _frechet_distance(
+            classifier.features_and_probabilities(live)[0], real
+        )
+    return summary
+
+
+def _frechet_distance(features: np.ndarray, real_statistics: tuple[np.ndarray, np.ndarray]) -> float:
+    """FID of a feature set against the real images' (mean, covariance), rounded for the summary."""
+    return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *real_statistics), 4)
 
 
 def generate_many(
-    spec: GANSpec, state, config: ml_collections.ConfigDict, source: images.ImageSet, batch_size: int = 500
+    spec: GANSpec,
+    state,
+    config: ml_collections.ConfigDict,
+    source: images.ImageSet,
+    variables=None,
+    batch_size: int = 500,
 ) -> np.ndarray:
-    """eval.samples images (numpy, [−1, 1]) in batches, from the averaged generator if kept;
-    a conditional generator cycles through the classes."""
-    use_ema = spec.generator_ema_decay is not None
+    """eval.samples images (numpy, [−1, 1]) in batches, at the generator `variables` (by default
+    the live ones); a conditional generator cycles through the classes."""
     conditional = config.model.conditional
 
     @jax.jit
-    def batch(state, key, labels):
-        return generate(spec, state, key, batch_size, labels=labels if conditional else None, use_ema=use_ema)
+    def batch(state, variables, key, labels):
+        return generate(spec, state, key, batch_size, labels=labels if conditional else None, variables=variables)
 
     n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
     labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
     parts = [
-        np.asarray(batch(state, jax.random.fold_in(key, i), labels[i * batch_size : (i + 1) * batch_size]))
+        np.asarray(batch(state, variables, jax.random.fold_in(key, i), labels[i * batch_size : (i + 1) * batch_size]))
         for i in range(-(-n // batch_size))
     ]
     return np.concatenate(parts)[:n]

@@ -8,6 +8,8 @@ samples over the critic's contours.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import ml_collections
 import numpy as np
@@ -21,7 +23,7 @@ from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
-from jaxgan.steps import GANSpec, generate, standard_normal_latent
+from jaxgan.steps import GANSpec, evaluated_generator, generate, standard_normal_latent
 
 
 class ToyFamily(TrainedFamily):
@@ -133,11 +135,16 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
     )
 
 
+def evaluation_samples(spec: GANSpec, state, n: int) -> jax.Array:
+    """n points from the evaluated generator (the average, when kept), codes drawn from the
+    state's own key so that every evaluation of one state sees the same points."""
+    return generate(spec, state, jax.random.split(state.rng)[1], n, variables=evaluated_generator(spec, state))
+
+
 def _sampler(spec: GANSpec):
-    """sample(state, n) -> n points as numpy from the evaluated generator (the average if kept)."""
-    use_ema = spec.generator_ema_decay is not None
-    generate_jit = jax.jit(lambda state, key, n: generate(spec, state, key, n, use_ema=use_ema), static_argnums=2)
-    return lambda state, n: parallel.to_host(generate_jit(state, jax.random.split(state.rng)[1], n))
+    """sample(state, n) -> n points as numpy from the evaluated generator."""
+    sample_jit = jax.jit(functools.partial(evaluation_samples, spec), static_argnums=1)
+    return lambda state, n: parallel.to_host(sample_jit(state, n))
 
 
 def _coverage(config: ml_collections.ConfigDict, source, fake: np.ndarray) -> dict:
