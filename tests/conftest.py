@@ -1,5 +1,6 @@
 """Shared fixtures: one tiny GAN whose jitted step is compiled once for the whole session."""
 
+import gzip
 import os
 import tempfile
 
@@ -11,7 +12,7 @@ import pytest
 
 import jaxgan
 from jaxgan import cache, configs, run
-from jaxgan.data import toy
+from jaxgan.data import images, toy
 from jaxgan.models import MLP
 
 # Strict numerics, as in Equinox's test suite: implicit rank promotion is an error, and so is
@@ -30,6 +31,44 @@ TINY_TOY_RUN = (
     "--set model.generator_hidden=16,16 --set model.critic_hidden=16,16 --set train.batch_size=16 "
     "--set train.steps_per_call=2 --set train.checkpoint_every=2 --set eval.samples=100"
 ).split()
+
+
+def made_up_digits(n: int = 40, seed: int = 0) -> images.ImageSet:
+    """n random 28 × 28 grey images labelled 0, 1, ..., 9 in turn."""
+    rng = np.random.default_rng(seed)
+    return images.ImageSet(
+        rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8),
+        (np.arange(n) % 10).astype(np.int32),
+        10,
+        name="made-up digits",
+    )
+
+
+def _write_idx(path, array: np.ndarray, gz: bool) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
+
+
+def write_idx_folder(folder, gz: bool = True, n_train: int = 12, n_test: int = 5) -> images.ImageSet:
+    """MNIST's four IDX files (train and t10k images and labels) of made-up digits in `folder`;
+    returns the digits, the training ones first."""
+    folder.mkdir()
+    suffix = ".gz" if gz else ""
+    digits = made_up_digits(n_train + n_test, seed=3)
+    for prefix, rows in (("train", slice(0, n_train)), ("t10k", slice(n_train, None))):
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", digits.images[rows, ..., 0], gz)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", digits.labels[rows], gz)
+    return digits
+
+
+@pytest.fixture
+def offline_fashion_mnist(tmp_path, monkeypatch):
+    """Debian's Fashion-MNIST copy stood in for by 160 + 20 made-up images, and no TFDS copy:
+    the fashion_mnist experiments read these (their arguments for that are returned)."""
+    write_idx_folder(tmp_path / "debian-fashion-mnist", n_train=160, n_test=20)
+    monkeypatch.setattr(images, "DEBIAN_FASHION_MNIST", str(tmp_path / "debian-fashion-mnist"))
+    return ["--set", f"data.data_dir={tmp_path / 'no-tfds'}"]
 
 
 @pytest.fixture

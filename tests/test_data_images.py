@@ -1,6 +1,5 @@
 """Image sources, reproducible batches, Stacked MNIST and prefetching, on small data made here."""
 
-import gzip
 import pickle
 import tarfile
 
@@ -8,18 +7,9 @@ import numpy as np
 import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
+from conftest import made_up_digits, write_idx_folder
 
 from jaxgan.data import images
-
-
-def _digits(n=40, seed=0):
-    rng = np.random.default_rng(seed)
-    return images.ImageSet(
-        rng.integers(0, 256, (n, 28, 28, 1), dtype=np.uint8),
-        (np.arange(n) % 10).astype(np.int32),
-        10,
-        name="made-up digits",
-    )
 
 
 def test_tfds_path_reads_a_mocked_dataset_without_tensorflow():
@@ -80,7 +70,7 @@ def test_missing_npz_path_names_it(tmp_path):
 
 
 def test_batches_are_scaled_reproducible_and_run_through_each_epoch():
-    digits = _digits(n=40)
+    digits = made_up_digits(n=40)
     first = images.batches_for_steps(digits, seed=1, start=0, count=3, shape=(2, 8))
     assert first.shape == (3, 2, 8, 28, 28, 1) and first.dtype == np.float32
     assert first.min() >= -1.0 and first.max() <= 1.0
@@ -99,7 +89,7 @@ def test_batches_are_scaled_reproducible_and_run_through_each_epoch():
 
 
 def test_stacked_mnist_stacks_three_digits_with_their_label():
-    digits = _digits(n=30)
+    digits = made_up_digits(n=30)
     stacked = images.stacked_mnist(digits, n=50, seed=0)
     assert stacked.images.shape == (50, 28, 28, 3) and stacked.num_classes == 1000
     for image, label in zip(stacked.images[:10], stacked.labels[:10], strict=True):
@@ -127,25 +117,9 @@ def test_prefetch_keeps_order_and_passes_errors_on():
 # --- Files in the datasets' own formats, written here ----------------------------------------------
 
 
-def _write_idx(path, array, gz):
-    header = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
-    with (gzip.open if gz else open)(path, "wb") as f:
-        f.write(header + np.ascontiguousarray(array, np.uint8).tobytes())
-
-
-def _idx_folder(folder, gz=True, n_train=12, n_test=5):
-    folder.mkdir()
-    suffix = ".gz" if gz else ""
-    digits = _digits(n_train + n_test, seed=3)
-    for prefix, rows in (("train", slice(0, n_train)), ("t10k", slice(n_train, None))):
-        _write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", digits.images[rows, ..., 0], gz)
-        _write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", digits.labels[rows], gz)
-    return digits
-
-
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_files_read_back_with_their_test_split(tmp_path, gz):
-    digits = _idx_folder(tmp_path / "idx", gz=gz)
+    digits = write_idx_folder(tmp_path / "idx", gz=gz)
     train = images.idx_images(str(tmp_path / "idx"))
     np.testing.assert_array_equal(train.images, digits.images[:12])
     np.testing.assert_array_equal(train.labels, digits.labels[:12])
@@ -157,7 +131,7 @@ def test_idx_files_read_back_with_their_test_split(tmp_path, gz):
 
 def test_bad_idx_files_say_what_is_wrong(tmp_path):
     folder = tmp_path / "idx"
-    _idx_folder(folder, gz=False)
+    write_idx_folder(folder, gz=False)
     raw = (folder / "train-images-idx3-ubyte").read_bytes()
     (folder / "train-images-idx3-ubyte").write_bytes(raw[:-10])
     with pytest.raises(ValueError, match=r"holds 9398 bytes of data where its header promises \(12, 28, 28\)"):
@@ -238,7 +212,7 @@ def test_fashion_mnist_falls_back_to_debians_copy_and_says_so(tmp_path, monkeypa
     monkeypatch.setattr(images, "DEBIAN_FASHION_MNIST", str(tmp_path / "debian"))
     with pytest.raises(configs.ConfigError, match="apt-get install dataset-fashion-mnist, or give data.path=DIR"):
         image_runs.build_source(config, [])
-    digits = _idx_folder(tmp_path / "debian")
+    digits = write_idx_folder(tmp_path / "debian")
     notices = []
     source = image_runs.build_source(config, notices)
     assert notices == [f"jaxgan: no prepared TFDS fashion_mnist found; using Debian's copy in {tmp_path / 'debian'}"]

@@ -90,9 +90,11 @@ TINY_IMAGES = [
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
-def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads):
+def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads, offline_fashion_mnist):
     workdir = tmp_path / experiment
-    extra = ["--set", "data.stacked_size=64"] if configs.get_config(experiment).data.stacked else []
+    config = configs.get_config(experiment)
+    extra = ["--set", "data.stacked_size=64"] if config.data.stacked else []
+    extra += offline_fashion_mnist if config.data.name == "fashion_mnist" else []
     classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
     assert (
         _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
@@ -110,7 +112,8 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     assert Checkpointer(str(workdir), save_every=1).all_steps() == [2]
-    assert "using the 5,000 offline MNIST digits" in capsys.readouterr().err
+    source = "Debian's copy" if config.data.name == "fashion_mnist" else "the 5,000 offline MNIST digits"
+    assert f"using {source}" in capsys.readouterr().err
     # python -m jaxgan.eval RUN_DIR restores the last checkpoint and reproduces the run's own scores.
     assert jaxgan_eval.main([str(workdir)]) == 0
     again = json.loads((workdir / "summary.json").read_text())
@@ -121,7 +124,7 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     with np.load(workdir / "drawn.npz") as drawn:
         assert drawn["samples"].shape == (20, 28, 28, 3 if "stacked" in experiment else 1)
         assert np.abs(drawn["samples"]).max() <= 1
-        conditional = configs.get_config(experiment).model.conditional
+        conditional = config.model.conditional
         assert drawn["labels"].tolist() == [k % 10 for k in range(20)] if conditional else "labels" not in drawn
     assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
 
@@ -146,7 +149,7 @@ def test_list_in_a_fresh_interpreter():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: aae_mnist, bilinear_game, cgan_mnist"),
+        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: aae_mnist, bilinear_game, cgan_fashion"),
         (["--exp", "wgan_mlp", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),

@@ -77,7 +77,10 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
                 "unroll_loops": True,
                 "checkpoint_every": 500,
-                "generator_ema": FieldReference(0.999, field_type=float),
+                # Evaluation samples from an average of the generator's recent weights, with batch-norm
+                # statistics of its own (steps.evaluated_generator); β = 0.99 averages about the
+                # last 100 iterations (see the README's "Image results" for why not 0.999).
+                "generator_ema": FieldReference(0.99, field_type=float),
                 "instance_noise": placeholder(float),
                 "instance_noise_steps": 1000,
             },

@@ -10,4 +10,5 @@ def get_config():
     config = image_config("nsgan")
     config.data.stacked = True
     config.eval.samples = 26000  # VEEGAN's and PacGAN's protocol
+    config.train.steps = 10000  # at 2,000 the samples are colour blends, not three digits
     return config

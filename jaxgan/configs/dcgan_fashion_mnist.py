@@ -1,0 +1,13 @@
+"""DCGAN on the full Fashion-MNIST (60,000 to train, scored against the 10,000 test images): dcgan_mnist's networks, losses and optimizers.
+
+Run: python -m jaxgan.run --exp dcgan_fashion_mnist (needs a prepared TFDS fashion_mnist or Debian's dataset-fashion-mnist)
+"""
+
+from jaxgan.configs import dcgan_mnist
+
+
+def get_config():
+    config = dcgan_mnist.get_config()
+    config.data.name = "fashion_mnist"
+    config.train.steps = 10000  # about 10 epochs of the 60,000 images; 10 minutes on two CPU cores
+    return config
