@@ -404,6 +404,8 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
         ),
     )
 
+    log.bar.set_postfix_str("compiling the step")  # the first call's time; its losses replace this
+
     def real_chunk(start):
         chunk = family.real_chunk(config, built, start, min(per_call, steps - start))
         return parallel.put_global(chunk, data_sharding)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import jax
 import ml_collections
@@ -270,6 +271,12 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     classifier = classifiers.cached_classifier(
         train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
     )
+    averaged = spec.generator_ema_decay is not None
+    print(
+        f"jaxgan: scoring {config.eval.samples:,} samples of the {'averaged' if averaged else 'live'} generator"
+        + (" and as many of the live one" if averaged and not config.data.stacked else ""),
+        file=sys.stderr,
+    )
     evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
     fake = generate_many(spec, state, config, source, evaluated)
     summary = {
@@ -296,7 +303,7 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
         classifier_kid_std=round(kid_std, 5),
         classifier_inception_score=round(metrics.inception_score(fake_probabilities), 4),
     )
-    if spec.generator_ema_decay is not None:
+    if averaged:
         live = generate_many(spec, state, config, source)
         summary["classifier_fid_live_generator"] = _frechet_distance(
             classifier.features_and_probabilities(live)[0], real
