@@ -19,6 +19,7 @@ import flax.traverse_util
 import jax
 import jax.numpy as jnp
 import optax
+from flax import nnx
 
 Variables = dict[str, Any]
 ApplyFn = Callable[..., jax.Array]  # apply(variables, *inputs) -> outputs
@@ -58,6 +59,40 @@ class PlayerSpec:
         parameter (an autoencoder whose call only decodes)."""
         init = module.init if init_method is None else functools.partial(module.init, method=init_method)
         return cls(apply=module.apply, init=init, tx=tx, mutable=tuple(mutable), module=module)
+
+    @classmethod
+    def from_nnx(cls, make_module: Callable[..., Any], tx: optax.GradientTransformation) -> PlayerSpec:
+        """A spec for the Flax NNX module that `make_module(rngs)` builds, trained by `tx`.
+
+        An NNX module holds its own arrays; the spec keeps only its structure (`nnx.split`'s
+        graph definition), and the player's parameters are the module's `nnx.Param`s as a plain
+        nested dict (Flax's form for checkpoints, `nnx.to_pure_dict`), so the step, optax and
+        Orbax see the same kind of pytree as for a Linen player. Each call rebuilds the module
+        from them (`nnx.merge`), inside jit at trace time. `init(key)` calls
+        `make_module(nnx.Rngs(key))`, so the run's seed initialises the network: that is why
+        this takes the constructor, not a built module.
+
+        Raises:
+          ValueError: the module keeps state other than parameters (batch norm's statistics,
+            dropout's random streams), which an NNX player cannot thread through the step yet.
+        """
+        graphdef, _, others = nnx.split(nnx.eval_shape(lambda: make_module(nnx.Rngs(0))), nnx.Param, ...)
+        kinds = {type(v).__name__ for v in jax.tree.leaves(others, is_leaf=lambda v: isinstance(v, nnx.Variable))}
+        if kinds:
+            raise ValueError(
+                f"PlayerSpec.from_nnx: the module keeps state besides its parameters ({', '.join(sorted(kinds))}); "
+                "build it without batch norm, dropout or stored Rngs, or write the player in Flax Linen"
+            )
+
+        def init(key: jax.Array, *example_inputs: Any) -> Variables:
+            del example_inputs  # an NNX module is built from its constructor's arguments
+            return {"params": nnx.to_pure_dict(nnx.state(make_module(nnx.Rngs(key)), nnx.Param))}
+
+        def apply(variables: Variables, *inputs: Any, method: str | None = None) -> jax.Array:
+            module = nnx.merge(graphdef, variables["params"])
+            return (module if method is None else getattr(module, method))(*inputs)
+
+        return cls(apply=apply, init=init, tx=tx)
 
     @property
     def mixes_examples(self) -> bool:
