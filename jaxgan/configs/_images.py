@@ -97,3 +97,12 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             },
         }
     )
+
+
+def on_fashion_mnist(config: ConfigDict, steps: int | None = None) -> ConfigDict:
+    """An MNIST image config moved to the full Fashion-MNIST (60,000 training images, scored
+    against the 10,000 test ones), with `steps` iterations if given."""
+    config.data.name = "fashion_mnist"
+    if steps is not None:
+        config.train.steps = steps
+    return config

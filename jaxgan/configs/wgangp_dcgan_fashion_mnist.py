@@ -4,9 +4,8 @@ Run: python -m jaxgan.run --exp wgangp_dcgan_fashion_mnist (needs a prepared TFD
 """
 
 from jaxgan.configs import wgangp_dcgan_mnist
+from jaxgan.configs._images import on_fashion_mnist
 
 
 def get_config():
-    config = wgangp_dcgan_mnist.get_config()
-    config.data.name = "fashion_mnist"
-    return config
+    return on_fashion_mnist(wgangp_dcgan_mnist.get_config())
