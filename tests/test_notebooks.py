@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.
 
 def test_the_tutorials_are_all_found():
     """The parametrised test below would pass on an empty list; the tutorials are named here."""
-    assert {path.stem for path in NOTEBOOKS} == {"divergences_and_optimal_discriminator", "elbo_and_vae"}
+    assert {path.stem for path in NOTEBOOKS} == {"divergences_and_optimal_discriminator", "elbo_and_vae", "nnx_players"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
