@@ -79,7 +79,7 @@ def differences(runs: list[dict]) -> list[str]:
     flat = [_flatten(run["config"]) for run in runs]
     keys = sorted({key for config in flat for key in config})
     varying = [key for key in keys if len({json.dumps(config.get(key)) for config in flat}) > 1]
-    ignored = ("workdir", "run_dir")
+    ignored = ("workdir", "run_dir", "classifier_dir")  # where files went; the classifier's id is checked
     return [
         " ".join(f"{key}={config.get(key)}" for key in varying if not key.endswith(ignored)) or "-" for config in flat
     ]
