@@ -406,6 +406,56 @@ def test_technique_switches_build_what_they_name_and_train(experiment, overrides
     )
 
 
+def _adam_steps_under(config, player: str, updates: int) -> np.ndarray:
+    """The first `updates` steps of the player's built optimizer on a constant unit gradient: for
+    Adam each is −lr_t · g/(|g| + ε), the learning rate of that update to within 1e-8."""
+    tx = builders.build_optimizer(config, player)
+    params, moves = np.zeros(()), []
+    state = tx.init(params)
+    for _ in range(updates):
+        step, state = tx.update(np.ones(()), state, params)
+        moves.append(-float(step))
+    return np.array(moves)
+
+
+@pytest.mark.standard_dtype_promotion  # optax's Adam
+def test_learning_rate_schedules_follow_their_formulas():
+    config = configs.get_config("wgangp_mlp")  # n_critic = 5, rates 1e-4
+    configs.apply_overrides(
+        config,
+        [
+            "train.steps=20",
+            "optim.critic.schedule=linear",
+            "optim.critic.warmup_iterations=4",
+            "optim.generator.schedule=cosine",
+        ],
+    )
+    rate, t = 1e-4, np.arange(100)
+    # The critic: 100 updates in 20 iterations, 20 of them warming up from 0, then a line to 0.
+    expected = np.where(t < 20, rate * t / 20, rate * (1 - (t - 20) / 80))
+    np.testing.assert_allclose(_adam_steps_under(config, "critic", 100), expected, rtol=1e-6, atol=1e-11)
+    # The generator: one update an iteration, half a cosine from the rate to 0.
+    expected = rate * 0.5 * (1 + np.cos(np.pi * np.arange(20) / 20))
+    np.testing.assert_allclose(_adam_steps_under(config, "generator", 20), expected, rtol=1e-6, atol=1e-11)
+    # Constant without warm-up stays a plain rate: the optimizer state is optax.adam's own.
+    plain = builders.build_optimizer(configs.get_config("wgangp_mlp"), "critic").init(np.zeros(()))
+    assert jax.tree.structure(plain) == jax.tree.structure(optax.adam(1e-4).init(np.zeros(())))
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.critic.schedule=step", "optim.critic.schedule='step': choose one of constant, linear, cosine"),
+        ("optim.generator.warmup_iterations=5000", "optim.generator.warmup_iterations must be in [0, train.steps"),
+    ],
+)
+def test_bad_schedules_are_one_line(override, message):
+    config = configs.get_config("wgangp_mlp")
+    configs.apply_overrides(config, [override])
+    with pytest.raises(configs.ConfigError, match=re.escape(message)):
+        train.build_run(config)
+
+
 def test_each_player_trains_at_its_own_learning_rate():
     # A zero rate for one player freezes it exactly while the other one moves.
     for frozen, moving in (("generator", "critic"), ("critic", "generator")):

@@ -40,7 +40,7 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
         if not 0 <= value < 1:
             raise ConfigError(f"optim.{player}.{key} must be in [0, 1), got {value}")
     check_number(config, f"optim.{player}.learning_rate", zero_allowed=True)  # 0 freezes the player
-    tx = make(options.learning_rate, **given)
+    tx = make(learning_rate_schedule(config, player), **given)
     if options.historical_averaging is not None:
         check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
@@ -48,6 +48,38 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
         check_number(config, f"optim.{player}.clip")
         tx = optax.chain(tx, penalties.clip_weights(options.clip))
     return tx
+
+
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> optax.ScalarOrSchedule:
+    """`optim.<player>.learning_rate`, constant or as a schedule over the player's updates.
+
+    `schedule=linear` decays it linearly to 0 by the run's last update (SNGAN's and BigGAN's
+    recipes), `cosine` along a half cosine (Loshchilov & Hutter 2017); `warmup_iterations`
+    first raises it linearly from 0. Both count generator iterations (train.steps); a critic
+    updates game.n_critic times in each, so its schedule runs over n_critic times as many
+    updates.
+    """
+    options = config.optim[player]
+    check_choice(config, f"optim.{player}.schedule", SCHEDULES)
+    if options.warmup_iterations < 0 or options.warmup_iterations > config.train.steps:
+        raise ConfigError(
+            f"optim.{player}.warmup_iterations must be in [0, train.steps = {config.train.steps}], "
+            f"got {options.warmup_iterations}"
+        )
+    rate = options.learning_rate
+    per_iteration = config.game.n_critic if player == "critic" else 1
+    warmup, total = options.warmup_iterations * per_iteration, config.train.steps * per_iteration
+    if options.schedule == "constant" and not warmup:
+        return rate  # a plain rate: the optimizer state keeps no schedule count
+    after_warmup = {
+        "constant": optax.constant_schedule(rate),
+        "linear": optax.linear_schedule(rate, 0.0, total - warmup),
+        "cosine": optax.cosine_decay_schedule(rate, total - warmup),
+    }[options.schedule]
+    return optax.join_schedules([optax.linear_schedule(0.0, rate, warmup), after_warmup], [warmup])
 
 
 def check_number(config: ml_collections.ConfigDict, key: str, *, zero_allowed: bool = False) -> None:
