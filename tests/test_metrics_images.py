@@ -51,6 +51,42 @@ def test_inception_score_ranges_from_one_to_the_number_of_classes():
     np.testing.assert_allclose(metrics.inception_score(np.eye(5)[np.zeros(100, int)]), 1.0, rtol=1e-6)
 
 
+def _prdc_by_definition(real, fake, k):
+    """Precision, recall, density and coverage written out point by point from the papers."""
+
+    def radius(points, i):
+        return sorted(np.linalg.norm(points[i] - points[j]) for j in range(len(points)) if j != i)[k - 1]
+
+    real_radii = [radius(real, i) for i in range(len(real))]
+    fake_radii = [radius(fake, j) for j in range(len(fake))]
+    inside = [[np.linalg.norm(y - x) <= r for x, r in zip(real, real_radii, strict=True)] for y in fake]
+    reached = [any(np.linalg.norm(x - y) <= r for y, r in zip(fake, fake_radii, strict=True)) for x in real]
+    nearest = [min(np.linalg.norm(x - y) for y in fake) for x in real]
+    return {
+        "precision": np.mean([any(row) for row in inside]),
+        "recall": np.mean(reached),
+        "density": sum(sum(row) for row in inside) / (k * len(fake)),
+        "coverage": np.mean([d <= r for d, r in zip(nearest, real_radii, strict=True)]),
+    }
+
+
+def test_precision_recall_density_coverage_follow_their_definitions():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((70, 3))
+    fake = 0.7 * rng.standard_normal((60, 3)) + np.array([0.8, 0.0, 0.0])  # narrower and shifted
+    for k in (1, 3, 5):
+        scores = metrics.precision_recall_density_coverage(real, fake, k=k, chunk=16)
+        expected = _prdc_by_definition(real, fake, k)
+        assert scores == pytest.approx(expected, rel=1e-12), k
+    assert 0 < scores["precision"] < 1 and 0 < scores["recall"] < 1
+    same = metrics.precision_recall_density_coverage(real, real, k=3)
+    assert (same["precision"], same["recall"], same["coverage"]) == (1.0, 1.0, 1.0)
+    apart = metrics.precision_recall_density_coverage(real, fake + 100.0, k=3)
+    assert apart == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+    with pytest.raises(ValueError, match="k = 5 nearest neighbours need more than 5"):
+        metrics.precision_recall_density_coverage(real[:5], fake, k=5)
+
+
 def _channel_probabilities(digits: np.ndarray, top: float) -> np.ndarray:
     """(..., 10) probabilities with `top` on each digit and the rest spread evenly."""
     probabilities = np.full((*digits.shape, 10), (1.0 - top) / 9)

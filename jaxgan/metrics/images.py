@@ -9,6 +9,8 @@ are computed on its features and class probabilities. The numbers are named for 
   feature sets (Heusel et al. 2017).
 - `kernel_distance`: the unbiased MMD² with the cubic polynomial kernel (KID, Bińkowski et al.
   2018), averaged over subsets.
+- `precision_recall_density_coverage`: the k-nearest-neighbour manifold metrics of
+  Kynkäänniemi et al. 2019 and Naeem et al. 2020, in any feature space.
 - `inception_score`: exp E_x KL(p(y|x) ‖ p(y)) (Salimans et al. 2016), one split or the
   10-split mean ± std of the papers (`inception_score_splits`).
 - `stacked_mnist_modes`: modes captured of 1,000 and KL(mode histogram ‖ uniform), the
@@ -69,6 +71,55 @@ def _unbiased_mmd2(a: np.ndarray, b: np.ndarray) -> float:
     k_aa, k_bb, k_ab = ((x @ y.T / dim + 1.0) ** 3 for x, y in ((a, a), (b, b), (a, b)))
     off_diagonal = (k_aa.sum() - np.trace(k_aa) + k_bb.sum() - np.trace(k_bb)) / (m * (m - 1))
     return float(off_diagonal - 2.0 * k_ab.mean())
+
+
+def precision_recall_density_coverage(
+    real_features: np.ndarray, fake_features: np.ndarray, k: int = 5, chunk: int = 1024
+) -> dict:
+    """Precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)
+    of fake against real features, each set's manifold the union of balls reaching every point's
+    k-th nearest neighbour in its own set (radius r(x); B(x, r) closed):
+
+      precision = (1/M) Σ_j 1[y_j ∈ ∪_i B(x_i, r(x_i))],  recall = (1/N) Σ_i 1[x_i ∈ ∪_j B(y_j, r(y_j))],
+      density   = (1/(kM)) Σ_j Σ_i 1[y_j ∈ B(x_i, r(x_i))],  coverage = (1/N) Σ_i 1[min_j ‖x_i − y_j‖ ≤ r(x_i)],
+
+    for real x_1..x_N and fake y_1..y_M, in Euclidean distance. Precision and density measure
+    how much of the fake lies where real data does, recall and coverage how much of the real
+    data the fake reaches; density can exceed 1. Distances are computed `chunk` rows at a time.
+    """
+    real, fake = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"k = {k} nearest neighbours need more than {k} real and fake examples")
+    real_radii, fake_radii = _kth_neighbour_distance(real, k, chunk), _kth_neighbour_distance(fake, k, chunk)
+    balls_holding = np.empty(len(fake))  # per fake example: how many real balls hold it
+    recalled = np.zeros(len(real), bool)
+    nearest_fake = np.full(len(real), np.inf)
+    for start in range(0, len(fake), chunk):
+        distances = _distances(fake[start : start + chunk], real)  # (chunk, N)
+        balls_holding[start : start + chunk] = (distances <= real_radii).sum(axis=1)
+        recalled |= (distances <= fake_radii[start : start + chunk, None]).any(axis=0)
+        nearest_fake = np.minimum(nearest_fake, distances.min(axis=0))
+    return {
+        "precision": float(np.mean(balls_holding > 0)),
+        "recall": float(np.mean(recalled)),
+        "density": float(balls_holding.sum() / (k * len(fake))),
+        "coverage": float(np.mean(nearest_fake <= real_radii)),
+    }
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Euclidean distances between the rows of a and of b, (len(a), len(b))."""
+    squared = np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.clip(squared, 0.0, None))
+
+
+def _kth_neighbour_distance(points: np.ndarray, k: int, chunk: int) -> np.ndarray:
+    """Each point's distance to its k-th nearest other point of the same set."""
+    radii = np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        distances = _distances(points[start : start + chunk], points)
+        radii[start : start + chunk] = np.partition(distances, k, axis=1)[:, k]  # index 0 is the point itself
+    return radii
 
 
 def inception_score(probabilities: np.ndarray, eps: float = 1e-12) -> float:
