@@ -15,6 +15,7 @@ from jaxgan.games import (
     wgan,
     wgan_gp,
     with_feature_matching,
+    with_zero_centred_penalties,
 )
 from jaxgan.penalties import clip_weights, data_gradient_penalty, gradient_penalty
 from jaxgan.state import (
@@ -94,4 +95,5 @@ __all__ = [
     "wgan",
     "wgan_gp",
     "with_feature_matching",
+    "with_zero_centred_penalties",
 ]

@@ -411,6 +411,34 @@ def rasgan(n_critic: int = 1) -> Game:
     return Game("rasgan", relativistic_critic_loss, relativistic_generator_loss, n_critic)
 
 
+def with_zero_centred_penalties(game: Game, r1: float | None = None, r2: float | None = None) -> Game:
+    """`game` with Mescheder et al. 2018's zero-centred gradient penalties added to the critic's
+    loss ("Which Training Methods for GANs do actually Converge?", eq. 9):
+
+      R1 = (γ₁/2)·E_data[‖∇_x D(x)‖²] on the real batch,  R2 = (γ₂/2)·E_G[‖∇_x D(x̃)‖²] on the generated one.
+
+    Either may be left out (None). They differentiate the summed scores by the inputs, so the
+    critic's scores must be per example (no batch norm, no minibatch discrimination).
+    """
+    if r1 is None and r2 is None:
+        return game
+    for name, weight in (("r1_gamma", r1), ("r2_gamma", r2)):
+        if weight is not None and not weight > 0:
+            raise ValueError(f"game.{name} must be above 0 (none turns it off), got {weight}")
+
+    def critic_loss(critic: BoundModel, real: jax.Array, fake: jax.Array, key: jax.Array):
+        loss, metrics = game.critic_loss(critic, real, fake, key)
+        for name, weight, batch in (("r1_penalty", r1, real), ("r2_penalty", r2, fake)):
+            if weight is not None:
+                penalty = penalties.data_gradient_penalty(critic, batch)
+                loss, metrics = loss + 0.5 * weight * penalty, {**metrics, name: penalty}
+        return loss, metrics
+
+    suffix = "+".join(name for name, weight in (("r1", r1), ("r2", r2)) if weight is not None)
+    needs = dataclasses.replace(game.critic_needs, per_example_scores=True)
+    return dataclasses.replace(game, name=f"{game.name}+{suffix}", critic_loss=critic_loss, critic_needs=needs)
+
+
 def with_feature_matching(game: Game) -> Game:
     """`game` with its generator loss replaced by feature matching (the critic's loss is kept);
     the critic must then have a `features` method."""

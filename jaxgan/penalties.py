@@ -46,10 +46,10 @@ def gradient_penalty(
 
 
 def data_gradient_penalty(critic: Callable[[jax.Array], jax.Array], real: jax.Array) -> jax.Array:
-    """The zero-centred penalty E_data[‖∇_x f(x)‖₂²] on real samples.
-
-    R1 of Mescheder et al. 2018 ("Which Training Methods for GANs do actually Converge?"); MEG
-    (Kumar et al. 2019) adds it to the energy's loss. As in `gradient_penalty`, each score must
+    """The zero-centred penalty E[‖∇_x f(x)‖₂²] over a batch: on real samples, R1 of Mescheder
+    et al. 2018 ("Which Training Methods for GANs do actually Converge?"); on generated ones,
+    their R2 (`games.with_zero_centred_penalties` adds either to any game). MEG (Kumar et al.
+    2019) adds it on data to the energy's loss. As in `gradient_penalty`, each score must
     depend on its own example only.
     """
     return jnp.mean(jnp.sum(_input_gradients(critic, real) ** 2, axis=1))

@@ -160,3 +160,47 @@ def test_feature_matching_compares_mean_critic_features():
     base = jaxgan.gan()
     game = games.with_feature_matching(base)
     assert game.generator_loss is games.feature_matching_generator_loss and game.critic_loss is base.critic_loss
+
+
+def test_r1_and_r2_add_half_gamma_times_the_squared_input_gradient_on_real_and_generated():
+    # D(x) = Σ x²: ∇D = 2x, so R1 = E‖2x‖² on the real batch and R2 = E‖2x̃‖² on the generated one.
+    real = jax.random.normal(jax.random.PRNGKey(0), (6, 3))
+    fake = 3.0 * jax.random.normal(jax.random.PRNGKey(1), (6, 3))
+
+    def critic(x):
+        return jnp.sum(x**2, axis=1)
+
+    base = jaxgan.gan()  # non-saturating
+    base_loss, _ = base.critic_loss(critic, real, fake, None)
+    r1, r2 = 4.0 * np.mean(np.sum(real**2, 1)), 4.0 * np.mean(np.sum(fake**2, 1))
+    for gammas, penalty in (((10.0, None), 5.0 * r1), ((None, 0.5), 0.25 * r2), ((10.0, 0.5), 5.0 * r1 + 0.25 * r2)):
+        game = games.with_zero_centred_penalties(base, *gammas)
+        loss, metrics = game.critic_loss(critic, real, fake, None)
+        np.testing.assert_allclose(loss - base_loss, penalty, rtol=1e-5)
+        assert game.critic_needs.per_example_scores and game.generator_loss is base.generator_loss
+    np.testing.assert_allclose(metrics["r1_penalty"], r1, rtol=1e-5)
+    np.testing.assert_allclose(metrics["r2_penalty"], r2, rtol=1e-5)
+    assert game.name == "nsgan+r1+r2"
+    assert games.with_zero_centred_penalties(base) is base
+    with pytest.raises(ValueError, match=r"game.r1_gamma must be above 0 \(none turns it off\), got 0.0"):
+        games.with_zero_centred_penalties(base, r1=0.0)
+
+
+def test_r1_is_a_config_switch_that_refuses_a_batch_norm_critic():
+    from jaxgan import configs
+    from jaxgan.runs import builders
+
+    config = configs.get_config("hinge_mlp")
+    configs.apply_overrides(config, ["game.r1_gamma=10"])
+    assert builders.build_game(config).name == "hinge+r1"
+    image = configs.get_config("dcgan_mnist")  # a batch-norm critic
+    configs.apply_overrides(image, ["game.r2_gamma=1", "data.name=npz", "data.path=/nonexistent.npz"])
+    with pytest.raises(ValueError, match="per example|batch"):
+        jaxgan.GANSpec(
+            builders.build_game(image),
+            jaxgan.PlayerSpec.from_linen(jaxgan.models.MLP((4,), 2), optax.adam(1e-3)),
+            jaxgan.PlayerSpec.from_linen(
+                jaxgan.models.MLP((4,), 1, "batch"), optax.adam(1e-3), mutable=("batch_stats",)
+            ),
+            jaxgan.standard_normal_latent(2),
+        )

@@ -369,6 +369,7 @@ def test_historical_averaging_chains_before_the_optimizer():
             lambda spec, state: state.generator.collections["reference"]["body"]["inputs"].shape == (16, 2),
         ),
         ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
+        ("hinge_mlp", ["game.r1_gamma=10", "game.r2_gamma=1"], lambda spec, state: spec.game.name == "hinge+r1+r2"),
         (
             "meg_mlp",
             ["model.statistics_hidden=8"],

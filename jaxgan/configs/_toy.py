@@ -65,6 +65,9 @@ def toy_config() -> ConfigDict:
                 "real_label": placeholder(float),  # gan, nsgan: one-sided label smoothing, e.g. 0.9
                 # Replace the generator loss by feature matching on the critic's last hidden layer.
                 "feature_matching": False,
+                # Zero-centred gradient penalties for any method: γ of R1 (real) and of R2 (generated).
+                "r1_gamma": placeholder(float),
+                "r2_gamma": placeholder(float),
             },
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {

@@ -91,10 +91,13 @@ def check_number(config: ml_collections.ConfigDict, key: str, *, zero_allowed: b
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
     """The adversarial method named by `config.game`, from the games registry: every option
-    set in the config goes to the method's factory, which takes or refuses it."""
-    options = {key: config.game[key] for key in config.game if key not in ("name", "feature_matching")}
+    set in the config goes to the method's factory, which takes or refuses it; then the
+    switches that wrap any method (R1 and R2 penalties, feature matching)."""
+    switches = ("name", "feature_matching", "r1_gamma", "r2_gamma")
+    options = {key: config.game[key] for key in config.game if key not in switches}
     try:
         built = games.make_game(config.game.name, "game.", **options)
+        built = games.with_zero_centred_penalties(built, config.game.r1_gamma, config.game.r2_gamma)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return games.with_feature_matching(built) if config.game.feature_matching else built
