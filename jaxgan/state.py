@@ -157,8 +157,8 @@ def standing_statistics(spec: PlayerSpec, variables: Variables, *inputs: Any) ->
     average of the generator's past weights, say) they misplace every normalised layer, so they
     are measured afresh: the network runs once in training mode, and each `flax.linen.BatchNorm`
     records the mean and the (biased) variance of its input over all axes but its feature axes,
-    which become its `batch_stats`; BigGAN's "standing statistics" (Brock et al. 2019, §3.1 and
-    app. C), taken here over one large batch. The rest of `variables` is returned unchanged.
+    which become its `batch_stats`: the "standing statistics" of BigGAN (Brock et al. 2019),
+    taken here over one large batch. The rest of `variables` is returned unchanged.
 
     Raises:
       ValueError: the player is not a Flax Linen module, whose batch-norm layers this can find.

@@ -357,9 +357,9 @@ def evaluated_generator(spec: TrainSpec, state: TrainState) -> Variables:
     The live running statistics belong to the live weights; normalising the average's
     activations by them shifts every layer and blurs its samples. So they are measured afresh
     at the averaged weights (`state.standing_statistics`) on STANDING_STATISTICS_CODES codes
-    drawn from the state's own key; a conditional generator (a Linen module with `num_classes` > 0) gets the
-    classes in turn. Averaging the statistics along with the weights would not do: an average
-    of the live networks' statistics is not the averaged network's.
+    drawn from the state's own key, with the classes in turn for a conditional generator (a
+    Linen module with `num_classes` > 0). Averaging the statistics along with the weights would
+    not do: an average of the live networks' statistics is not the averaged network's.
     """
     if spec.generator_ema_decay is None:
         return state.generator.variables()
