@@ -49,26 +49,55 @@ def test_toy_results_table(name):
     ]
 
 
-@pytest.mark.parametrize("name", ["dcgan_mnist", "wgangp_dcgan_mnist", "cgan_mnist"])
+IMAGE_RUNS = {
+    "mnist": ["dcgan_mnist", "cgan_mnist"],
+    "fashion_mnist": ["dcgan_fashion_mnist", "wgangp_dcgan_fashion_mnist", "cgan_fashion_mnist"],
+}
+
+
+@pytest.mark.parametrize("name", [name for names in IMAGE_RUNS.values() for name in names])
 def test_image_results_table(name):
     s = _summary(name)
     assert _row("Image results", name) == [
+        f"{s['steps']:,}",
         f"{s['wall_s']:,.0f}",
-        f"{s['classifier_fid']:.1f}",
-        f"{s['classifier_kid']:,.0f} ± {s['classifier_kid_std']:,.0f}",
+        _fid(s["classifier_fid"]),
+        _fid(s["classifier_fid_live_generator"]),
+        _fid(s["classifier_fid_real_images"]),
+        f"{_kid(s['classifier_kid'], s['classifier_kid'])} ± {_kid(s['classifier_kid_std'], s['classifier_kid'])}",
         f"{s['classifier_inception_score']:.2f}",
     ]
+
+
+def _fid(value: float) -> str:
+    """FID as the image table prints it: one decimal from 10 up, two below (Fashion-MNIST's)."""
+    return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _kid(value: float, kid: float) -> str:
+    """KID or its std as the image table prints them: whole units when KID is 100 or more,
+    else three decimals."""
+    return f"{value:,.0f}" if kid >= 100 else f"{value:.3f}"
+
+
+@pytest.mark.parametrize("data", IMAGE_RUNS)
+def test_image_rows_of_one_data_set_share_one_classifier(data):
+    identities = {_summary(name)["classifier_id"] for name in IMAGE_RUNS[data]}
+    assert len(identities) == 1, identities
 
 
 def test_stacked_mnist_row():
     s = _summary("dcgan_stacked_mnist")
     assert _row("Image results", "dcgan_stacked_mnist") == [
+        f"{s['steps']:,}",
+        f"{100 * s['stacked_confident_share']:.1f} %",
         f"{s['stacked_modes']:,}",
         f"{s['stacked_kl_to_uniform']:.3f}",
+        f"{s['stacked_modes_any_confidence']:,}",
     ]
 
 
-@pytest.mark.parametrize("name", ["vae_mnist", "vae_mnist_2d"])
+@pytest.mark.parametrize("name", ["vae_mnist", "vae_mnist_2d", "vae_fashion_mnist"])
 def test_autoencoder_results_table(name):
     s = _summary(name)
     assert _row("Autoencoders", name)[1:] == [
@@ -118,3 +147,8 @@ def test_library_example_runs_as_written(capsys):
 def test_mode_coverage_table_is_the_study_output():
     study = (RESULTS / "mode_coverage.md").read_text().splitlines()[2:]
     assert study and all(row in _section("Mode coverage across methods and seeds") for row in study)
+
+
+def test_generator_average_table_is_the_compare_output():
+    table = (RESULTS / "generator_average.md").read_text().splitlines()
+    assert len(table) > 2 and all(row in _section("Image results") for row in table)
