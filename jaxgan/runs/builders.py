@@ -25,8 +25,9 @@ OPTIMIZERS = {
 
 
 def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
-    """An optax optimizer from `config.optim.<player>`: historical averaging before it and weight
-    clipping after it when those are set."""
+    """An optax optimizer from `config.optim.<player>` at its learning-rate schedule
+    (`learning_rate_schedule`): historical averaging before it and weight clipping after it
+    when those are set."""
     options = config.optim[player]
     if options.name not in OPTIMIZERS:
         raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(OPTIMIZERS)}")
@@ -56,8 +57,8 @@ SCHEDULES = ("constant", "linear", "cosine")
 def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> optax.ScalarOrSchedule:
     """`optim.<player>.learning_rate`, constant or as a schedule over the player's updates.
 
-    `schedule=linear` decays it linearly to 0 by the run's last update (SNGAN's and BigGAN's
-    recipes), `cosine` along a half cosine (Loshchilov & Hutter 2017); `warmup_iterations`
+    `schedule=linear` decays it linearly to 0 by the run's last update (as SNGAN's ResNet
+    recipes do), `cosine` along a half cosine (Loshchilov & Hutter 2017); `warmup_iterations`
     first raises it linearly from 0. Both count generator iterations (train.steps); a critic
     updates game.n_critic times in each, so its schedule runs over n_critic times as many
     updates.
