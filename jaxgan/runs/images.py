@@ -244,8 +244,9 @@ def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.Ima
 
 def train_and_held_out(config: ml_collections.ConfigDict, source: images.ImageSet):
     """(training, held-out) images: the source's train and test splits (TFDS, IDX, CIFAR-10),
-    otherwise a fixed 80/20 split of the images (`data.images.held_out_split`); Stacked MNIST's grey digits. The
-    evaluation classifier trains and is scored on them; the autoencoders train on the first."""
+    otherwise a fixed 80/20 split of the images (`data.images.held_out_split`); for Stacked
+    MNIST, of its grey digits. The evaluation classifier trains and is scored on them; the
+    autoencoders train on the first."""
     digits = source
     if config.data.stacked:
         plain = config.copy_and_resolve_references()
