@@ -25,6 +25,11 @@ Variables = dict[str, Any]
 ApplyFn = Callable[..., jax.Array]  # apply(variables, *inputs) -> outputs
 InitFn = Callable[..., Variables]  # init(key, *example_inputs) -> variables
 
+# The collection of spectral normalisation's power-iteration vectors (models.SpectralNormalized):
+# training updates it, but from the weights alone, so unlike batch norm's statistics it never
+# makes one example's output depend on the rest of its batch.
+SPECTRAL_COLLECTION = "spectral"
+
 
 @dataclasses.dataclass(frozen=True)
 class PlayerSpec:
@@ -35,9 +40,9 @@ class PlayerSpec:
     signature works (a Flax NNX model through split/merge, a hand-written network).
 
     `mutable` names the collections the network updates while it trains, such as
-    ("batch_stats",) for batch norm: training calls `apply(..., mutable=mutable)`, which is how
-    a Linen module knows it is training (`self.is_mutable_collection("batch_stats")`); evaluation
-    calls plain `apply`.
+    ("batch_stats",) for batch norm or SPECTRAL_COLLECTION for spectral norm: training calls
+    `apply(..., mutable=mutable)`, which is how a Linen module knows it is training
+    (`self.is_mutable_collection("batch_stats")`); evaluation calls plain `apply`.
 
     `module`, when given (`from_linen` gives it), lets a `steps.GANSpec` check what a method
     needs of the network (`games.Needs`): its methods, and whether its scores mix the examples
@@ -97,8 +102,10 @@ class PlayerSpec:
     @property
     def mixes_examples(self) -> bool:
         """Whether one example's output can depend on the rest of its batch: batch statistics
-        in training mode (a mutable collection), or a module that says it mixes them."""
-        return bool(self.mutable) or bool(getattr(self.module, "mixes_examples", False))
+        in training mode (any mutable collection but SPECTRAL_COLLECTION), or a module that
+        says it mixes them."""
+        batch_statistics = set(self.mutable) - {SPECTRAL_COLLECTION}
+        return bool(batch_statistics) or bool(getattr(self.module, "mixes_examples", False))
 
     def lacks_method(self, name: str) -> bool:
         """True when the module is known and has no method `name` (a plain apply function is

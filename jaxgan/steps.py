@@ -391,7 +391,8 @@ def _critic_objective(spec, state: TrainState, params, real: RealBatch, key: jax
     For an AAE the generated batch is the codes Enc(x) of the real batch and the critic's real
     batch is drawn from the prior. The critic scores the real and the generated batch in two
     calls, so batch norm never mixes them (article 003's tip; Salimans et al. 2016); its running
-    statistics then advance over the real batch and the generated one, in that order.
+    statistics then advance over the real batch and the generated one, in that order, and
+    spectral norm's u takes one power iteration in each call, as in mimicry's SNGAN.
     """
     key_fake, key_loss = jax.random.split(key)
     real, condition = _condition(real)

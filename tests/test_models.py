@@ -1,12 +1,14 @@
 """The built-in networks and the layers of Salimans et al. 2016, against direct computations."""
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan.models import MLP, MaxEntropyGenerator, MinibatchDiscrimination, VirtualBatchNorm
+from jaxgan.models import MLP, MaxEntropyGenerator, MinibatchDiscrimination, SpectralNormalized, VirtualBatchNorm
+from jaxgan.state import SPECTRAL_COLLECTION, PlayerSpec
 
 
 def _normal(seed, shape):
@@ -101,3 +103,45 @@ def test_max_entropy_generator_initialises_both_networks():
     pairs = jnp.concatenate([x, z], axis=-1)
     expected = MLP((8,), 1).apply({"params": variables["params"]["statistics_network"]}, pairs)[:, 0]
     np.testing.assert_allclose(statistics, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer, x",
+    [(nn.Dense(16), _normal(0, (3, 24))), (nn.Conv(8, (3, 3)), _normal(0, (2, 6, 6, 4)))],
+    ids=["dense", "conv"],
+)
+def test_spectral_norm_converges_to_a_unit_largest_singular_value(layer, x):
+    """Power iteration in training calls drives σ to numpy's largest singular value of the
+    kernel read as (fan-in, out) (SNGAN's reading of a convolution); evaluation then computes
+    the layer at W / σ₁(W)."""
+    module = SpectralNormalized(layer)
+    variables = module.init(jax.random.PRNGKey(1), x)
+
+    def training_call(_, variables):
+        return {**variables, **module.apply(variables, x, mutable=[SPECTRAL_COLLECTION])[1]}
+
+    first = training_call(0, variables)
+    assert not np.allclose(
+        first[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"],
+        variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"],
+    )
+    converged = jax.jit(lambda v: jax.lax.fori_loop(0, 200, training_call, v))(variables)
+    kernel = np.asarray(variables["params"]["layer"]["kernel"], np.float64)
+    largest = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+    sigma = float(converged[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/sigma"])
+    assert abs(largest / sigma - 1.0) < 1e-3
+    normalised = {"params": {**variables["params"]["layer"], "kernel": kernel / largest}}
+    np.testing.assert_allclose(module.apply(converged, x), layer.apply(normalised, x), rtol=1e-3, atol=1e-5)
+
+
+def test_spectral_norm_keeps_scores_per_example_and_batch_norm_does_not():
+    x = _normal(0, (6, 3))
+    model = MLP((8, 8), 1, spectral_norm=True)
+    variables = model.init(jax.random.PRNGKey(0), x)
+    together = model.apply(variables, x, mutable=[SPECTRAL_COLLECTION])[0]
+    one_by_one = jnp.concatenate(
+        [model.apply(variables, x[i : i + 1], mutable=[SPECTRAL_COLLECTION])[0] for i in range(6)]
+    )
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
+    assert not PlayerSpec.from_linen(model, None, mutable=(SPECTRAL_COLLECTION,)).mixes_examples
+    assert PlayerSpec.from_linen(model, None, mutable=("batch_stats", SPECTRAL_COLLECTION)).mixes_examples

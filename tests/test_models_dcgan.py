@@ -81,10 +81,14 @@ def test_dcgan_shapes_and_output_range(image_size, channels):
     chex.assert_shape(critic.apply(critic_variables, images, mutable=["batch_stats"])[0], (3, 1))
 
 
-def test_generator_upsampling_choices_give_the_same_function():
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_generator_upsampling_choices_give_the_same_function(spectral_norm):
     z = jax.random.normal(jax.random.PRNGKey(0), (2, 8))
-    matmul, transpose = (DCGANGenerator(28, 1, width=4, upsampling=kind) for kind in ("matmul", "transpose"))
+    matmul, transpose = (
+        DCGANGenerator(28, 1, width=4, upsampling=kind, spectral_norm=spectral_norm) for kind in ("matmul", "transpose")
+    )
     variables = matmul.init(jax.random.PRNGKey(1), z)
+    assert ("spectral" in variables) == spectral_norm
     np.testing.assert_allclose(matmul.apply(variables, z), transpose.apply(variables, z), rtol=1e-5, atol=1e-6)
 
 

@@ -12,6 +12,7 @@ from conftest import BATCH, DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
 import jaxgan
 from jaxgan import penalties
 from jaxgan.models import MLP, MaxEntropyGenerator
+from jaxgan.state import SPECTRAL_COLLECTION
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
@@ -214,6 +215,44 @@ def test_batch_norm_normalises_real_and_fake_batches_separately():
     # The generator step trains the generator only: the critic's statistics are left alone.
     after_generator, _ = jaxgan.generator_step(spec, new_state, real, jax.random.PRNGKey(1))
     chex.assert_trees_all_equal(after_generator.critic, new_state.critic)
+
+
+def _power_iteration(kernel: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """One step of SNGAN's power iteration on W read as (fan-in, out), u in the output space."""
+    v = u @ kernel.T
+    v /= np.linalg.norm(v)
+    u = v @ kernel
+    return u / np.linalg.norm(u)
+
+
+def test_spectral_norm_critic_takes_a_gradient_penalty_and_iterates_once_per_critic_call(gp_spec):
+    """A spectrally normalised critic keeps per-example scores, so WGAN-GP accepts it; its u
+    takes one power iteration in each of the critic step's two training calls (real, then
+    generated, as mimicry's SNGAN does) and none in the generator step."""
+    critic = jaxgan.PlayerSpec.from_linen(
+        MLP((16, 16), 1, spectral_norm=True), optax.adam(1e-3), mutable=[SPECTRAL_COLLECTION]
+    )
+    spec = jaxgan.GANSpec(gp_spec.game, gp_spec.generator, critic, gp_spec.sample_latent)
+    state, real = fresh_state(spec), real_batches(15)[0, 0]
+    after_critic, metrics = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(0))
+    assert np.isfinite(metrics["critic_loss"])
+    spectral = state.critic.collections[SPECTRAL_COLLECTION]["head"]["SpectralNorm_0"]
+    kernel = np.asarray(state.critic.params["head"]["layer"]["kernel"], np.float64)
+    hidden = state.critic.collections[SPECTRAL_COLLECTION]["body"]["SpectralNormalized_1"]["SpectralNorm_0"]
+    hidden_kernel = np.asarray(state.critic.params["body"]["Dense_1"]["kernel"], np.float64)
+    u = np.asarray(hidden["Dense_1/kernel/u"], np.float64)
+    expected = _power_iteration(hidden_kernel, _power_iteration(hidden_kernel, u))
+    updated = after_critic.critic.collections[SPECTRAL_COLLECTION]["body"]["SpectralNormalized_1"]["SpectralNorm_0"]
+    np.testing.assert_allclose(updated["Dense_1/kernel/u"], expected, rtol=1e-4, atol=1e-6)
+    # The head's kernel is a column: its σ is its norm, whatever u was.
+    assert spectral["layer/kernel/u"].shape == (1, 1)
+    np.testing.assert_allclose(
+        after_critic.critic.collections[SPECTRAL_COLLECTION]["head"]["SpectralNorm_0"]["layer/kernel/sigma"],
+        np.linalg.norm(kernel),
+        rtol=1e-5,
+    )
+    after_generator, _ = jaxgan.generator_step(spec, after_critic, real, jax.random.PRNGKey(1))
+    chex.assert_trees_all_equal(after_generator.critic, after_critic.critic)
 
 
 def test_generator_batch_statistics_update_in_the_generator_step_only(gp_spec):

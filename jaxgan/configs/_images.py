@@ -63,6 +63,9 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "conditional": False,
                 "conditioning": "projection",  # or concat
                 "attention": False,  # SAGAN self-attention in both players
+                # Spectral normalisation of every layer with weights (Miyato et al. 2018; models.SpectralNormalized).
+                "critic_spectral_norm": False,
+                "generator_spectral_norm": False,
             },
             "game": image_game(game),
             "optim": {

@@ -54,6 +54,9 @@ def toy_config() -> ConfigDict:
                 # Minibatch discrimination in the critic: B kernels of width C (0 kernels: off).
                 "minibatch_kernels": 0,
                 "minibatch_kernel_dim": 5,
+                # Spectral normalisation of every Dense layer (Miyato et al. 2018; models.SpectralNormalized).
+                "critic_spectral_norm": False,
+                "generator_spectral_norm": False,
             },
             "game": {
                 "name": "wgan_gp",

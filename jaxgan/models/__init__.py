@@ -2,7 +2,7 @@
 
 from jaxgan.models.autoencoder import AdversarialAutoencoder, AutoencoderEnergy, VariationalAutoencoder
 from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator, MatmulConvTranspose
-from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
+from jaxgan.models.layers import MinibatchDiscrimination, SpectralNormalized, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
 
@@ -15,6 +15,7 @@ __all__ = [
     "MaxEntropyGenerator",
     "MatmulConvTranspose",
     "MinibatchDiscrimination",
+    "SpectralNormalized",
     "VariationalAutoencoder",
     "VirtualBatchNorm",
 ]

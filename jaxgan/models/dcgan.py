@@ -10,9 +10,13 @@ weights drawn from N(0, 0.02).
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from jaxgan.models.layers import SpectralNormalized, spectral_normalized
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 # Spatial size after the generator's projection, and the number of stride-2 upsamplings.
@@ -148,6 +152,8 @@ class DCGANGenerator(nn.Module):
       num_classes: > 0 makes the generator conditional, G(z, y): the one-hot label is
         concatenated to z (conditional GAN, Mirza & Osindero 2014).
       attention: a SAGAN self-attention block after the first upsampling (Zhang et al. 2019).
+      spectral_norm: spectral normalisation of the projection and every upsampling
+        (`SpectralNormalized`), as SAGAN and BigGAN also do in the generator.
     """
 
     image_size: int
@@ -157,13 +163,14 @@ class DCGANGenerator(nn.Module):
     upsampling: str = "matmul"
     num_classes: int = 0
     attention: bool = False
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         start, upsamplings = _check_size(self.image_size)
         widths = [self.width * 2**k for k in reversed(range(upsamplings))]
         inputs = _with_one_hot(z.reshape(z.shape[0], -1), labels, self.num_classes)
-        h = nn.Dense(start * start * widths[0], kernel_init=DCGAN_INIT)(inputs)
+        h = spectral_normalized(nn.Dense(start * start * widths[0], kernel_init=DCGAN_INIT), self.spectral_norm)(inputs)
         h = nn.relu(_normalize(self.normalization, self, h.reshape(-1, start, start, widths[0])))
         for index, features in enumerate(widths[1:]):
             h = nn.relu(_normalize(self.normalization, self, self._upsample(index, features, h)))
@@ -173,14 +180,18 @@ class DCGANGenerator(nn.Module):
 
     def _upsample(self, index: int, features: int, h: jax.Array) -> jax.Array:
         """The index-th upsampling; named by index, so both choices share one parameter tree."""
-        name = f"upsample_{index}"
         if self.upsampling == "matmul":
-            return MatmulConvTranspose(features, name=name)(h)
-        if self.upsampling == "transpose":
-            return nn.ConvTranspose(
-                features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), kernel_init=DCGAN_INIT, name=name
-            )(h)
-        raise ValueError(f"upsampling={self.upsampling!r}: choose 'matmul' or 'transpose'")
+            make = functools.partial(MatmulConvTranspose, features)
+        elif self.upsampling == "transpose":
+            make = functools.partial(
+                nn.ConvTranspose, features, (4, 4), strides=(2, 2), padding=((2, 2), (2, 2)), kernel_init=DCGAN_INIT
+            )
+        else:
+            raise ValueError(f"upsampling={self.upsampling!r}: choose 'matmul' or 'transpose'")
+        name = f"upsample_{index}"
+        if self.spectral_norm:
+            return SpectralNormalized(make(parent=None), name=name)(h)
+        return make(name=name)(h)
 
 
 class DCGANCritic(nn.Module):
@@ -196,6 +207,9 @@ class DCGANCritic(nn.Module):
         last feature map (Miyato & Koyama 2018); "concat" appends the one-hot label to the
         image as constant channels.
       attention: a SAGAN self-attention block after the first convolution.
+      spectral_norm: spectral normalisation of every convolution and of the projection's
+        embedding (`SpectralNormalized`; SNGAN, Miyato et al. 2018); with normalization=None
+        and the hinge loss this is SNGAN's critic, with projection cGAN-PD's.
     """
 
     image_size: int
@@ -204,21 +218,30 @@ class DCGANCritic(nn.Module):
     num_classes: int = 0
     conditioning: str = "projection"
     attention: bool = False
+    spectral_norm: bool = False
 
     def setup(self):
         _, downsamplings = _check_size(self.image_size)
         if self.conditioning not in ("projection", "concat"):
             raise ValueError(f"conditioning={self.conditioning!r}: choose 'projection' or 'concat'")
+
+        def normalized(layer: nn.Module) -> nn.Module:
+            return spectral_normalized(layer, self.spectral_norm)
+
         self.convs = [
-            nn.Conv(self.width * 2**k, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=DCGAN_INIT)
+            normalized(
+                nn.Conv(self.width * 2**k, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), kernel_init=DCGAN_INIT)
+            )
             for k in range(downsamplings)
         ]
         self.norms = [_Normalization(self.normalization) for _ in range(downsamplings - 1)]
         self.attention_block = SelfAttention() if self.attention else None
-        self.score = nn.Conv(1, (self.image_size >> downsamplings,) * 2, padding="VALID", kernel_init=DCGAN_INIT)
+        self.score = normalized(
+            nn.Conv(1, (self.image_size >> downsamplings,) * 2, padding="VALID", kernel_init=DCGAN_INIT)
+        )
         side, last_width = self.image_size >> downsamplings, self.width * 2 ** (downsamplings - 1)
         self.projection = (
-            nn.Embed(self.num_classes, side * side * last_width, embedding_init=DCGAN_INIT)
+            normalized(nn.Embed(self.num_classes, side * side * last_width, embedding_init=DCGAN_INIT))
             if self.num_classes and self.conditioning == "projection"
             else None
         )

@@ -1,11 +1,14 @@
 """Layers for the training techniques of Salimans et al. 2016, "Improved Techniques for
-Training GANs" (article 004): minibatch discrimination and virtual batch normalisation."""
+Training GANs" (article 004): minibatch discrimination and virtual batch normalisation; and
+spectral normalisation (Miyato et al. 2018)."""
 
 from __future__ import annotations
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from jaxgan.state import SPECTRAL_COLLECTION
 
 
 class MinibatchDiscrimination(nn.Module):
@@ -67,3 +70,29 @@ class VirtualBatchNorm(nn.Module):
         scale = self.param("scale", nn.initializers.ones, (h.shape[-1],)).reshape(broadcast)
         bias = self.param("bias", nn.initializers.zeros, (h.shape[-1],)).reshape(broadcast)
         return (h - mean) * jax.lax.rsqrt(variance + self.epsilon) * scale + bias
+
+
+class SpectralNormalized(nn.Module):
+    """`layer` with its weight divided by an estimate of its largest singular value, W / σ(W)
+    (Miyato et al. 2018, "Spectral Normalization for Generative Adversarial Networks").
+
+    A kernel of any rank is read as the matrix (fan-in, out features), as SNGAN does for
+    convolutions; vectors (biases) are left alone. σ(W) = vᵀWu comes from one power iteration
+    per call, v ← Wu/‖Wu‖, u ← Wᵀv/‖Wᵀv‖, started from the u kept in the `spectral` collection
+    and not differentiated through (`flax.linen.SpectralNorm`). The iteration's u is stored only
+    while that collection is mutable, that is in training (`state.PlayerSpec.mutable`);
+    evaluation reuses the stored u, so it never changes the network. Because u is a property
+    of the weights alone, the layer keeps each example's output a function of that example.
+    """
+
+    layer: nn.Module
+
+    @nn.compact
+    def __call__(self, *inputs: jax.Array) -> jax.Array:
+        training = self.is_mutable_collection(SPECTRAL_COLLECTION)
+        return nn.SpectralNorm(self.layer, collection_name=SPECTRAL_COLLECTION)(*inputs, update_stats=training)
+
+
+def spectral_normalized(layer: nn.Module, enabled: bool) -> nn.Module:
+    """`SpectralNormalized(layer)` when `enabled`, else `layer` itself."""
+    return SpectralNormalized(layer) if enabled else layer

@@ -9,7 +9,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm
+from jaxgan.models.layers import MinibatchDiscrimination, VirtualBatchNorm, spectral_normalized
 
 NORMALIZATIONS = ("batch", "virtual_batch", "layer")
 ACTIVATIONS = {"relu": nn.relu, "tanh": nn.tanh}
@@ -30,6 +30,8 @@ class MLP(nn.Module):
         layer before the output layer (a critic option; `MinibatchDiscrimination`).
       minibatch_kernel_dim: C, the width of each minibatch-discrimination kernel.
       activation: "relu" or "tanh", after each hidden layer.
+      spectral_norm: divide every Dense layer's weight by its largest singular value
+        (`SpectralNormalized`; Miyato et al. 2018).
     """
 
     hidden: Sequence[int]
@@ -38,19 +40,20 @@ class MLP(nn.Module):
     minibatch_kernels: int = 0
     minibatch_kernel_dim: int = 5
     activation: str = "relu"
+    spectral_norm: bool = False
 
     def setup(self):
         if self.normalization is not None and self.normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization={self.normalization!r}: choose None or one of {', '.join(NORMALIZATIONS)}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation={self.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-        self.body = _HiddenLayers(tuple(self.hidden), self.normalization, self.activation)
+        self.body = _HiddenLayers(tuple(self.hidden), self.normalization, self.activation, self.spectral_norm)
         self.minibatch = (
             MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim)
             if self.minibatch_kernels
             else None
         )
-        self.head = nn.Dense(self.out_features)
+        self.head = spectral_normalized(nn.Dense(self.out_features), self.spectral_norm)
 
     @property
     def mixes_examples(self) -> bool:
@@ -69,11 +72,12 @@ class MLP(nn.Module):
 
 
 class _HiddenLayers(nn.Module):
-    """Dense, the normalisation if any, the activation, for each width."""
+    """Dense (spectrally normalised if asked), the normalisation if any, the activation, for each width."""
 
     widths: tuple[int, ...]
     normalization: str | None
     activation: str = "relu"
+    spectral_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -83,7 +87,7 @@ class _HiddenLayers(nn.Module):
             n_reference = reference.shape[0]
             x = jnp.concatenate([reference, x])
         for width in self.widths:
-            x = nn.Dense(width)(x)
+            x = spectral_normalized(nn.Dense(width), self.spectral_norm)(x)
             if self.normalization == "batch":
                 x = nn.BatchNorm(use_running_average=not self.is_mutable_collection("batch_stats"), momentum=0.9)(x)
             elif self.normalization == "virtual_batch":

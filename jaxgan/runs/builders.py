@@ -10,7 +10,7 @@ import optax
 
 from jaxgan import games, penalties
 from jaxgan.configs import ConfigError
-from jaxgan.state import PlayerSpec
+from jaxgan.state import SPECTRAL_COLLECTION, PlayerSpec
 from jaxgan.steps import InstanceNoise
 
 # optax optimizers by config name, with the config options each one takes. The optimistic ones
@@ -117,9 +117,13 @@ def spec_options(config: ml_collections.ConfigDict) -> dict:
     return options
 
 
-def player(module, tx: optax.GradientTransformation, normalization: str | None) -> PlayerSpec:
-    """A Linen player; batch norm makes `batch_stats` a collection that training updates."""
-    return PlayerSpec.from_linen(module, tx, mutable=("batch_stats",) if normalization == "batch" else ())
+def player(
+    module, tx: optax.GradientTransformation, normalization: str | None, spectral_norm: bool = False
+) -> PlayerSpec:
+    """A Linen player; training updates batch norm's `batch_stats` and spectral norm's
+    power-iteration vectors (`state.SPECTRAL_COLLECTION`) when the network has them."""
+    mutable = ("batch_stats",) * (normalization == "batch") + (SPECTRAL_COLLECTION,) * spectral_norm
+    return PlayerSpec.from_linen(module, tx, mutable=mutable)
 
 
 def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:

@@ -206,15 +206,30 @@ def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet) -> GAN
         )
     num_classes = source.num_classes if model.conditional else 0
     generator = DCGANGenerator(
-        size[0], channels, model.generator_width, model.generator_norm, model.upsampling, num_classes, model.attention
+        size[0],
+        channels,
+        model.generator_width,
+        model.generator_norm,
+        model.upsampling,
+        num_classes,
+        model.attention,
+        model.generator_spectral_norm,
     )
     critic = DCGANCritic(
-        size[0], model.critic_width, model.critic_norm, num_classes, model.conditioning, model.attention
+        size[0],
+        model.critic_width,
+        model.critic_norm,
+        num_classes,
+        model.conditioning,
+        model.attention,
+        model.critic_spectral_norm,
     )
     return GANSpec(
         game=build_game(config),
-        generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
-        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm),
+        generator=player(
+            generator, build_optimizer(config, "generator"), model.generator_norm, model.generator_spectral_norm
+        ),
+        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm, model.critic_spectral_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
         **spec_options(config),
     )

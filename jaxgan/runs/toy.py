@@ -115,21 +115,31 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
     T(x, z), EBGAN's critic is an auto-encoder energy."""
     model = config.model
     game = build_game(config)
-    generator = MLP(model.generator_hidden, data_dim, model.generator_norm)
+    generator = MLP(model.generator_hidden, data_dim, model.generator_norm, spectral_norm=model.generator_spectral_norm)
     if "statistics" in game.generator_needs.methods:
         generator = MaxEntropyGenerator(generator, MLP(model.statistics_hidden, 1))
     if game.critic_needs.energy_autoencoder:
-        if model.critic_norm is not None or model.minibatch_kernels:
+        if model.critic_norm is not None or model.minibatch_kernels or model.critic_spectral_norm:
             raise ConfigError(
-                f"{game.name}'s auto-encoder critic takes no model.critic_norm or model.minibatch_kernels; unset them"
+                f"{game.name}'s auto-encoder critic takes no model.critic_norm, model.minibatch_kernels or "
+                "model.critic_spectral_norm; unset them"
             )
         critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
     else:
-        critic = MLP(model.critic_hidden, 1, model.critic_norm, model.minibatch_kernels, model.minibatch_kernel_dim)
+        critic = MLP(
+            model.critic_hidden,
+            1,
+            model.critic_norm,
+            model.minibatch_kernels,
+            model.minibatch_kernel_dim,
+            spectral_norm=model.critic_spectral_norm,
+        )
     return GANSpec(
         game=game,
-        generator=player(generator, build_optimizer(config, "generator"), model.generator_norm),
-        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm),
+        generator=player(
+            generator, build_optimizer(config, "generator"), model.generator_norm, model.generator_spectral_norm
+        ),
+        critic=player(critic, build_optimizer(config, "critic"), model.critic_norm, model.critic_spectral_norm),
         sample_latent=standard_normal_latent(model.latent_dim),
         **spec_options(config),
     )
