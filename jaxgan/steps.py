@@ -29,6 +29,7 @@ import optax
 from jax.sharding import Mesh
 
 from jaxgan import parallel, vae
+from jaxgan.augment import AugmentedCritic, DiffAugment, FreshDraws
 from jaxgan.games import Game, GeneratorInputs, Metrics
 from jaxgan.state import (
     BoundModel,
@@ -151,6 +152,8 @@ class GANSpec:
     n_critic updates, then the generator's.
 
     `instance_noise`, when set, perturbs the critic's inputs during its updates (InstanceNoise).
+    `augment`, when set, makes the critic D∘T in both players' updates: every batch it scores
+    goes through the random differentiable transformation T first (`augment.DiffAugment`).
     `generator_ema_decay`, when set, keeps m_t = β·m_{t−1} + (1 − β)·θ_t (m_0 = 0) after every
     iteration, and evaluation samples from the debiased average m_t / (1 − β^t), a normalised
     exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging
@@ -167,6 +170,7 @@ class GANSpec:
     sample_latent: LatentSampler
     generator_ema_decay: float | None = None
     instance_noise: InstanceNoise | None = None
+    augment: DiffAugment | None = None
 
     def __post_init__(self):
         _check_average(self.generator_ema_decay, self.generator)
@@ -251,6 +255,7 @@ class AAESpec:
 
     critic_scores_codes = True
     instance_noise = None
+    augment = None
 
     @property
     def batches_per_iteration(self) -> int:
@@ -409,12 +414,22 @@ def _critic_objective(spec, state: TrainState, params, real: RealBatch, key: jax
         real = real + std * jax.random.normal(key_real_noise, real.shape, real.dtype)
         fake = fake + std * jax.random.normal(key_fake_noise, fake.shape, fake.dtype)
     variables = state.critic.variables(params)
-    loss, metrics = spec.game.critic_loss(BoundModel(spec.critic, variables, condition), real, fake, key_loss)
+    critic, transform = _as_the_losses_see_it(spec, BoundModel(spec.critic, variables, condition), key)
+    loss, metrics = spec.game.critic_loss(critic, real, fake, key_loss)
     collections = state.critic.collections
     if spec.critic.mutable:
         for batch in (real, fake):
-            collections = training_call(spec.critic, {**variables, **collections}, batch, *condition)[1]
+            collections = training_call(spec.critic, {**variables, **collections}, transform(batch), *condition)[1]
     return loss, (metrics, collections)
+
+
+def _as_the_losses_see_it(spec, critic: BoundModel, key: jax.Array):
+    """(critic, transform): D∘T with T drawn afresh at every call from the stream
+    fold_in(key, 2) when the spec augments (`augment.AugmentedCritic`), else D and the identity."""
+    if spec.augment is None:
+        return critic, lambda batch: batch
+    transform = FreshDraws(spec.augment, jax.random.fold_in(key, 2))
+    return AugmentedCritic(critic, transform), transform
 
 
 def _generator_objective(spec, state: TrainState, params, real: RealBatch, key: jax.Array):
@@ -431,7 +446,7 @@ def _generator_objective(spec, state: TrainState, params, real: RealBatch, key: 
     else:
         fake, collections = training_call(spec.generator, variables, z, *condition)
     inputs = GeneratorInputs(latents=z, real=real, generator=BoundModel(spec.generator, variables, condition))
-    critic = bind(spec.critic, state.critic, condition=condition)
+    critic, _ = _as_the_losses_see_it(spec, bind(spec.critic, state.critic, condition=condition), key)
     loss, metrics = spec.game.generator_loss(critic, fake, inputs)
     return loss, (metrics, collections)
 

@@ -166,6 +166,10 @@ def test_list_in_a_fresh_interpreter():
         ),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
         (
+            ["--exp", "dcgan_mnist", "--set", "train.diff_augment=color,flip"],
+            "train.diff_augment: DiffAugment policy 'color,flip': name one or more of color, translation, cutout",
+        ),
+        (
             ["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"],
             "must be a non-negative multiple of train.steps_per_call",
         ),
@@ -370,6 +374,11 @@ def test_historical_averaging_chains_before_the_optimizer():
         ),
         ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
         ("hinge_mlp", ["game.r1_gamma=10", "game.r2_gamma=1"], lambda spec, state: spec.game.name == "hinge+r1+r2"),
+        (
+            "wgangp_mlp",
+            ["model.critic_spectral_norm=true"],
+            lambda spec, state: spec.critic.mutable == ("spectral",) and "spectral" in state.critic.collections,
+        ),
         (
             "meg_mlp",
             ["model.statistics_hidden=8"],

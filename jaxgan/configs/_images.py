@@ -87,6 +87,8 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # last 100 iterations (see the README's "Image results" for why not 0.999).
                 "generator_ema": FieldReference(0.99, field_type=float),
                 "instance_noise": placeholder(float),
+                # DiffAugment (Zhao et al. 2020): the critic scores T(x), e.g. "color,translation,cutout".
+                "diff_augment": placeholder(str),
                 "instance_noise_steps": 1000,
             },
             "parallel": {"devices": 0},

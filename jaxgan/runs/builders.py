@@ -9,6 +9,7 @@ import ml_collections
 import optax
 
 from jaxgan import games, penalties
+from jaxgan.augment import DiffAugment
 from jaxgan.configs import ConfigError
 from jaxgan.state import SPECTRAL_COLLECTION, PlayerSpec
 from jaxgan.steps import InstanceNoise
@@ -105,8 +106,9 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
 
 
 def spec_options(config: ml_collections.ConfigDict) -> dict:
-    """The spec's training options from `config.train`: the generator average's decay and
-    instance noise, for the keys the config declares (the loop reads the rest of train.*)."""
+    """The spec's training options from `config.train`: the generator average's decay,
+    instance noise and DiffAugment, for the keys the config declares (the loop reads the rest
+    of train.*)."""
     train, options = config.train, {}
     if "instance_noise_steps" in train and train.instance_noise_steps < 1:
         raise ConfigError(f"train.instance_noise_steps must be at least 1, got {train.instance_noise_steps}")
@@ -114,6 +116,11 @@ def spec_options(config: ml_collections.ConfigDict) -> dict:
         options["generator_ema_decay"] = train.generator_ema
     if "instance_noise" in train and train.instance_noise is not None:
         options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
+    if "diff_augment" in train and train.diff_augment is not None:
+        try:
+            options["augment"] = DiffAugment.from_text(train.diff_augment)
+        except ValueError as error:
+            raise ConfigError(f"train.diff_augment: {error}") from None
     return options
 
 
