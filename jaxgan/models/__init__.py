@@ -5,6 +5,7 @@ from jaxgan.models.dcgan import DCGANCritic, DCGANGenerator, MatmulConvTranspose
 from jaxgan.models.layers import MinibatchDiscrimination, SpectralNormalized, VirtualBatchNorm
 from jaxgan.models.meg import MaxEntropyGenerator
 from jaxgan.models.mlp import MLP
+from jaxgan.models.resnet import ResNetCritic, ResNetGenerator
 
 __all__ = [
     "MLP",
@@ -15,6 +16,8 @@ __all__ = [
     "MaxEntropyGenerator",
     "MatmulConvTranspose",
     "MinibatchDiscrimination",
+    "ResNetCritic",
+    "ResNetGenerator",
     "SpectralNormalized",
     "VariationalAutoencoder",
     "VirtualBatchNorm",

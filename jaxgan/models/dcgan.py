@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models.layers import SpectralNormalized, spectral_normalized
+from jaxgan.models.layers import SpectralNormalized, class_labels, spectral_normalized
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 # Spatial size after the generator's projection, and the number of stride-2 upsamplings.
@@ -248,10 +248,9 @@ class DCGANCritic(nn.Module):
 
     def features(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         """φ(x), the last hidden feature map: what feature matching compares."""
-        if labels is not None and not self.num_classes:
-            raise ValueError("labels given to an unconditional model; set num_classes to condition on them")
-        if self.num_classes and self.conditioning == "concat":
-            planes = jax.nn.one_hot(_checked_labels(labels, self.num_classes), self.num_classes, dtype=x.dtype)
+        labels = class_labels(labels, self.num_classes)
+        if labels is not None and self.conditioning == "concat":
+            planes = jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)
             x = jnp.concatenate([x, jnp.broadcast_to(planes[:, None, None, :], (*x.shape[:3], self.num_classes))], -1)
         h = nn.leaky_relu(self.convs[0](x), 0.2)
         if self.attention_block is not None:
@@ -265,7 +264,7 @@ class DCGANCritic(nn.Module):
         score = self.score(h).reshape(x.shape[0], 1)
         if self.projection is None:
             return score
-        embedded = self.projection(_checked_labels(labels, self.num_classes))
+        embedded = self.projection(class_labels(labels, self.num_classes))
         return score + jnp.sum(embedded * h.reshape(x.shape[0], -1), axis=1, keepdims=True)
 
 
@@ -290,19 +289,12 @@ class SelfAttention(nn.Module):
         return x + self.param("gamma", nn.initializers.zeros, ()) * mixed
 
 
-def _checked_labels(labels: jax.Array | None, num_classes: int) -> jax.Array:
-    if labels is None:
-        raise ValueError(f"this model is conditional on {num_classes} classes: call it with labels")
-    return labels
-
-
 def _with_one_hot(z: jax.Array, labels: jax.Array | None, num_classes: int) -> jax.Array:
     """[z, one_hot(y)] for a conditional model, z otherwise (labels must then be None)."""
-    if not num_classes:
-        if labels is not None:
-            raise ValueError("labels given to an unconditional model; set num_classes to condition on them")
+    labels = class_labels(labels, num_classes)
+    if labels is None:
         return z
-    return jnp.concatenate([z, jax.nn.one_hot(_checked_labels(labels, num_classes), num_classes, dtype=z.dtype)], -1)
+    return jnp.concatenate([z, jax.nn.one_hot(labels, num_classes, dtype=z.dtype)], -1)
 
 
 class _Normalization(nn.Module):

@@ -96,3 +96,19 @@ class SpectralNormalized(nn.Module):
 def spectral_normalized(layer: nn.Module, enabled: bool) -> nn.Module:
     """`SpectralNormalized(layer)` when `enabled`, else `layer` itself."""
     return SpectralNormalized(layer) if enabled else layer
+
+
+def class_labels(labels: jax.Array | None, num_classes: int) -> jax.Array | None:
+    """The labels a model conditional on `num_classes` > 0 classes must be called with, or
+    None for an unconditional model (num_classes = 0), which must be called without.
+
+    Raises:
+      ValueError: labels missing for a conditional model, or given to an unconditional one.
+    """
+    if not num_classes:
+        if labels is not None:
+            raise ValueError("labels given to an unconditional model; set num_classes to condition on them")
+        return None
+    if labels is None:
+        raise ValueError(f"this model is conditional on {num_classes} classes: call it with labels")
+    return labels
