@@ -4,6 +4,7 @@
     python -m jaxgan.bench seeds [--runs 8]                       K seeds vmapped against K runs in turn
     python -m jaxgan.bench scaling [--max-devices 8]              1, 2, 4, 8 devices (fake CPU devices here)
     python -m jaxgan.bench dcgan [--iters 20]                     a DCGAN step at 28 × 28 against PyTorch eager
+    python -m jaxgan.bench cifar [--iters 10 --per-call 5]        the CIFAR-10 recipes' iterations as configured
 
 `torch`: both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
 critic, 2-D data and latent, Adam(1e-4, β = (0.5, 0.9)), λ = 0.1, 5 critic updates per generator
@@ -14,9 +15,11 @@ DCGAN iteration (one critic and one generator update, non-saturating loss, Adam 
 on 28 × 28 × 1 batches of 64, with `models.DCGANGenerator(28, 1)` and `models.DCGANCritic(28)`
 (both upsampling formulations, loops written out, and once with the loops left in lax.scan)
 against the same networks in PyTorch; then the iteration's floating-point work (XLA's cost
-analysis) against this device's float32 matmul peak, the floor no formulation can beat. Timings exclude
-compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
-iterations, all in this one process.
+analysis) against this device's float32 matmul peak, the floor no formulation can beat. `cifar`:
+the spec of each CIFAR-10 experiment (`sngan_cifar10`, ...) built from its config, networks,
+batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time its configured
+number of iterations would take at that rate. Timings exclude compilation and warm-up; each
+figure is the median of `--repeats` timings of `--iters` iterations, all in this one process.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ import jax
 import numpy as np
 import optax
 
-from jaxgan import games, parallel
-from jaxgan.data import toy
+from jaxgan import configs, games, parallel
+from jaxgan.data import images, toy
 from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
+from jaxgan.runs.images import build_gan
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import (
     GANSpec,
+    LabelledBatch,
     critic_step,
     generator_step,
     init_state,
@@ -349,6 +354,42 @@ def compare_dcgan(args) -> None:
     )
 
 
+CIFAR10_RECIPES = ("dcgan_cifar10", "sngan_cifar10", "sngan_projection_cifar10", "wgangp_resnet_cifar10")
+
+
+def cifar_recipe_rate(experiment: str, iterations: int, repeats: int, per_call: int) -> float:
+    """Generator iterations per second of the CIFAR-10 experiment's own spec (as `build_gan`
+    makes it from the config), `per_call` iterations per jitted call, on made-up images."""
+    config = configs.get_config(experiment)
+    rng = np.random.default_rng(0)
+    n_critic, batch = config.game.n_critic, config.train.batch_size
+    shape = (iterations // per_call, per_call, n_critic, batch)
+    made_up = images.ImageSet(np.zeros((1, 32, 32, 3), np.uint8), np.zeros(1, np.int32), 10, name="made-up CIFAR-10")
+    spec = build_gan(config, made_up)
+    real = rng.uniform(-1, 1, (*shape, 32, 32, 3)).astype(np.float32)
+    if config.model.conditional:
+        labels = rng.integers(0, 10, shape).astype(np.int32)
+        chunks = [LabelledBatch(samples, y) for samples, y in zip(real, labels, strict=True)]
+    else:
+        chunks = list(real)
+    state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0, 0], chunks[0]))
+    run = _timed_loop(make_train_step(spec, unroll=config.train.unroll_loops), state, chunks)
+    run(1)  # compile and warm up
+    return _median_rate(lambda n: run(n // per_call), iterations, repeats)
+
+
+def compare_cifar_recipes(args) -> None:
+    """Each CIFAR-10 recipe's iterations per second here, and its whole run at that rate."""
+    print(f"CIFAR-10 recipes on made-up 32x32x3 data; jax {jax.__version__} on {jax.devices()[0].device_kind}")
+    for experiment in CIFAR10_RECIPES:
+        rate = cifar_recipe_rate(experiment, args.iters, args.repeats, args.per_call)
+        steps = configs.get_config(experiment).train.steps
+        print(
+            f"{experiment:<26} {rate:8.3f} it/s  {1000 / rate:9.1f} ms/it  "
+            f"{steps:,} iterations: {steps / rate / 3600:8.1f} h"
+        )
+
+
 def compare_with_torch(args) -> None:
     """jaxgan against PyTorch eager at both sizes."""
     try:
@@ -405,7 +446,7 @@ def compare_devices(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="torch", choices=("torch", "seeds", "scaling", "dcgan"))
+    parser.add_argument("what", nargs="?", default="torch", choices=("torch", "seeds", "scaling", "dcgan", "cifar"))
     parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
     parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
     parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
@@ -418,9 +459,14 @@ def main(argv: list[str] | None = None) -> None:
         # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
         # set before JAX first looks at its devices.
         jax.config.update("jax_num_cpu_devices", args.max_devices)
-    {"torch": compare_with_torch, "seeds": compare_seeds, "scaling": compare_devices, "dcgan": compare_dcgan}[
-        args.what
-    ](args)
+    commands = {
+        "torch": compare_with_torch,
+        "seeds": compare_seeds,
+        "scaling": compare_devices,
+        "dcgan": compare_dcgan,
+        "cifar": compare_cifar_recipes,
+    }
+    commands[args.what](args)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
-"""Evaluate a finished run: python -m jaxgan.eval RUN_DIR
+"""Evaluate a finished run, or score samples from anywhere.
 
-Restores the run's latest checkpoint and computes what the end of training computes (for
-image runs, the classifier-based FID, KID and inception score, or Stacked MNIST's modes; for
-toy runs, modes, high-quality share and W1), then updates RUN_DIR/summary.json.
+    python -m jaxgan.eval RUN_DIR
+    python -m jaxgan.eval --samples PATH --exp EXPERIMENT [--set key=value ...]
+
+The first restores the run's latest checkpoint and computes what the end of training computes
+(for image runs, the classifier-based FID, KID, inception score, precision, recall, density and
+coverage, or Stacked MNIST's modes; for toy runs, modes, high-quality share and W1), then
+updates RUN_DIR/summary.json. The second scores the images at PATH (an .npz of `samples` in
+[−1, 1] or `images` of uint8, or a folder of PNG or JPEG files) exactly as a run of the image
+experiment EXPERIMENT on its data would be scored, and prints the scores.
 """
 
 from __future__ import annotations
@@ -16,17 +22,39 @@ from jaxgan import configs
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jaxgan.eval", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", help="the directory of a run (holds config.json and checkpoints/)")
+    parser.add_argument("run_dir", nargs="?", help="the directory of a run (holds config.json and checkpoints/)")
+    parser.add_argument("--samples", metavar="PATH", help="score these images instead (.npz or a folder)")
+    parser.add_argument("--exp", help="with --samples: the image experiment whose data and scores to use")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="with --samples: overrides")
     args = parser.parse_args(argv)
-    from jaxgan import train  # after argument parsing, so --help answers without loading JAX
+    if (args.run_dir is None) == (args.samples is None) or (args.samples is not None) != (args.exp is not None):
+        parser.error("give either RUN_DIR, or --samples PATH with --exp EXPERIMENT")
+    # Imported after argument parsing, so --help answers without loading JAX.
+    from jaxgan import train
+    from jaxgan.runs import images
 
     try:
-        summary = train.evaluate_run(args.run_dir)
+        if args.samples is None:
+            summary = train.evaluate_run(args.run_dir)
+        else:
+            summary = images.score_sample_files(_image_config(args.exp, args.set), args.samples)
     except configs.ConfigError as error:
         print(f"python -m jaxgan.eval: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _image_config(experiment: str, overrides: list[str]):
+    """The config of an image experiment with `overrides` applied."""
+    try:
+        config = configs.get_config(experiment)
+    except KeyError as error:
+        raise configs.ConfigError(error.args[0]) from None
+    if config.runner != "image_gan":
+        raise configs.ConfigError(f"{experiment} is not an image experiment; --samples scores images")
+    configs.apply_overrides(config, overrides)
+    return config
 
 
 if __name__ == "__main__":

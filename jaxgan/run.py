@@ -134,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_request:  # --help, or a malformed option (one line, status 2)
         return exit_request.code
     if args.list:
-        for name, description in configs.list_experiments().items():
-            print(f"{name:<22} {description}")
+        experiments = configs.list_experiments()
+        width = max(map(len, experiments))
+        for name, description in experiments.items():
+            print(f"{name:<{width}}  {description}")
         return 0
     if not args.exp:
         return _usage_error(f"--exp is required; valid experiments: {', '.join(configs.list_experiments())}")

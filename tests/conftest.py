@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import pickle
 import tempfile
 
 import jax
@@ -60,6 +61,32 @@ def write_idx_folder(folder, gz: bool = True, n_train: int = 12, n_test: int = 5
         _write_idx(folder / f"{prefix}-images-idx3-ubyte{suffix}", digits.images[rows, ..., 0], gz)
         _write_idx(folder / f"{prefix}-labels-idx1-ubyte{suffix}", digits.labels[rows], gz)
     return digits
+
+
+def write_cifar10_batches(folder, per_batch: int = 3) -> dict:
+    """CIFAR-10's six python batches (five for training, one for testing) of `per_batch` random
+    images each, laid out as cifar-10-python.tar.gz extracts them in `folder`; returns them."""
+    rng = np.random.default_rng(0)
+    nested = folder / "cifar-10-batches-py"
+    nested.mkdir(parents=True)
+    batches = {
+        name: {
+            b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            b"labels": list(rng.integers(0, 10, per_batch)),
+        }
+        for name in (*images.CIFAR_BATCHES["train"], "test_batch")
+    }
+    for name, batch in batches.items():
+        (nested / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return batches
+
+
+@pytest.fixture
+def offline_cifar10(tmp_path):
+    """A made-up CIFAR-10 of 5 × 32 training and 32 test images in its python batches: the
+    cifar10 experiments read it (their arguments for that are returned)."""
+    write_cifar10_batches(tmp_path / "cifar10", per_batch=32)
+    return ["--set", f"data.path={tmp_path / 'cifar10'}"]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
-from conftest import made_up_digits, write_idx_folder
+from conftest import made_up_digits, write_cifar10_batches, write_idx_folder
 
 from jaxgan.data import images
 
@@ -143,24 +143,9 @@ def test_bad_idx_files_say_what_is_wrong(tmp_path):
         images.idx_images(str(tmp_path))
 
 
-def _cifar_batch(rng, n):
-    return {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(rng.integers(0, 10, n))}
-
-
-def _cifar_files(folder):
-    """Six tiny batches laid out as cifar-10-python.tar.gz extracts them."""
-    rng = np.random.default_rng(0)
-    nested = folder / "cifar-10-batches-py"
-    nested.mkdir(parents=True)
-    batches = {name: _cifar_batch(rng, 3) for name in (*images.CIFAR_BATCHES["train"], "test_batch")}
-    for name, batch in batches.items():
-        (nested / name).write_bytes(pickle.dumps(batch, protocol=2))
-    return batches
-
-
 @pytest.mark.parametrize("packed", [False, True])
 def test_cifar10_python_batches_from_the_folder_or_the_tarball(tmp_path, packed):
-    batches = _cifar_files(tmp_path / "extracted")
+    batches = write_cifar10_batches(tmp_path / "extracted")
     path = tmp_path / "extracted"
     if packed:
         path = tmp_path / "cifar-10-python.tar.gz"
@@ -177,7 +162,7 @@ def test_cifar10_python_batches_from_the_folder_or_the_tarball(tmp_path, packed)
 
 def test_a_cifar_batch_that_is_not_plain_arrays_is_refused(tmp_path):
     folder = tmp_path / "cifar"
-    _cifar_files(folder)
+    write_cifar10_batches(folder)
     (folder / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps(tarfile.TarInfo("x")))
     with pytest.raises(ValueError, match=r"not a CIFAR-10 python batch \(refusing tarfile.TarInfo"):
         images.cifar10_python(str(folder))

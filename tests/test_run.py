@@ -90,11 +90,13 @@ TINY_IMAGES = [
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
-def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, config_reads, offline_fashion_mnist):
+def test_each_image_experiment_runs_end_to_end(
+    experiment, tmp_path, capsys, config_reads, offline_fashion_mnist, offline_cifar10
+):
     workdir = tmp_path / experiment
     config = configs.get_config(experiment)
     extra = ["--set", "data.stacked_size=64"] if config.data.stacked else []
-    extra += offline_fashion_mnist if config.data.name == "fashion_mnist" else []
+    extra += {"fashion_mnist": offline_fashion_mnist, "cifar10": offline_cifar10}.get(config.data.name, [])
     classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
     assert (
         _run(["--exp", experiment, "--steps", "2", "--workdir", str(workdir), *TINY_IMAGES, *extra, *classifiers]) == 0
@@ -108,12 +110,21 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
         assert 0 <= summary["stacked_modes"] <= summary["stacked_modes_any_confidence"] <= 40
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
-        assert 0 <= summary["classifier_fid_real_images"] and summary["classifier_fid_live_generator"] >= 0
+        held_out = int(summary["reference_images"].split()[0])
+        assert summary["prdc_samples"] == min(40, held_out)
+        for score in ("precision", "recall", "coverage"):
+            assert 0 <= summary[f"classifier_{score}"] <= 1
+        assert summary["classifier_density"] >= 0
+        assert 0 <= summary["classifier_fid_real_images"]
+        if config.train.generator_ema is None:
+            assert "classifier_fid_live_generator" not in summary
+        else:
+            assert summary["classifier_fid_live_generator"] >= 0
     for name in ("config.json", "metrics.jsonl", "samples.png", "samples_000002.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     assert Checkpointer(str(workdir), save_every=1).all_steps() == [2]
-    source = "Debian's copy" if config.data.name == "fashion_mnist" else "the 5,000 offline MNIST digits"
-    assert f"using {source}" in capsys.readouterr().err
+    notices = {"fashion_mnist": "using Debian's copy", "mnist": "using the 5,000 offline MNIST digits"}
+    assert notices.get(config.data.name, "") in capsys.readouterr().err
     # python -m jaxgan.eval RUN_DIR restores the last checkpoint and reproduces the run's own scores.
     assert jaxgan_eval.main([str(workdir)]) == 0
     again = json.loads((workdir / "summary.json").read_text())
@@ -122,11 +133,32 @@ def test_each_image_experiment_runs_end_to_end(experiment, tmp_path, capsys, con
     # python -m jaxgan.sample RUN_DIR draws from the averaged generator, a row per class if conditional.
     assert jaxgan_sample.main([str(workdir), "--n", "20", "--out", str(workdir / "drawn.npz")]) == 0
     with np.load(workdir / "drawn.npz") as drawn:
-        assert drawn["samples"].shape == (20, 28, 28, 3 if "stacked" in experiment else 1)
+        side, channels = (32, 3) if config.data.name == "cifar10" else (28, 3 if config.data.stacked else 1)
+        assert drawn["samples"].shape == (20, side, side, channels)
         assert np.abs(drawn["samples"]).max() <= 1
         conditional = config.model.conditional
         assert drawn["labels"].tolist() == [k % 10 for k in range(20)] if conditional else "labels" not in drawn
     assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
+    # python -m jaxgan.eval --samples scores those samples as the run scores its own, by the same classifier.
+    capsys.readouterr()
+    settings = [arg for arg in TINY_IMAGES if arg != "--no-progress"]
+    drawn = ["--samples", str(workdir / "drawn.npz"), "--exp", experiment, *settings, *extra, *classifiers]
+    assert jaxgan_eval.main(drawn) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["evaluated_samples"] == 20 and scored["classifier_id"] == summary["classifier_id"]
+    assert scored["reference_images"] == summary["reference_images"] and scored["samples_from"].endswith("drawn.npz")
+
+
+def test_eval_of_samples_refuses_images_unlike_the_data_and_a_toy_experiment(tmp_path, capsys):
+    np.savez(tmp_path / "wide.npz", samples=np.zeros((4, 32, 32, 3), np.float32))
+    classifiers = ["--set", f"eval.classifier_dir={tmp_path}", "--set", "eval.classifier_steps=5"]
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz"), "--exp", "dcgan_mnist", *classifiers]) == 2
+    assert "are (32, 32, 3) images, the data's are (28, 28, 1)" in capsys.readouterr().err
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz"), "--exp", "wgan_mlp"]) == 2
+    assert "wgan_mlp is not an image experiment; --samples scores images" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz")])
+    assert "give either RUN_DIR, or --samples PATH with --exp EXPERIMENT" in capsys.readouterr().err
 
 
 def test_eval_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
@@ -165,6 +197,18 @@ def test_list_in_a_fresh_interpreter():
             "train.instance_noise_steps must be at least 1, got 0",
         ),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
+        (
+            ["--exp", "sngan_cifar10", "--set", "model.attention=true"],
+            "model.attention=True is a DCGAN choice; the ResNet players take model.attention=False",
+        ),
+        (
+            ["--exp", "dcgan_mnist", "--set", "model.architecture=resnet", "--set", "model.critic_norm=none"],
+            "): resnet models take square images of 32, 64 pixels, got 28 × 28",
+        ),
+        (
+            ["--exp", "dcgan_mnist", "--set", "data.path=/tmp", "--set", "data.data_dir=/tmp"],
+            "data.path reads files and data.data_dir is where TFDS keeps prepared datasets: give one",
+        ),
         (
             ["--exp", "dcgan_mnist", "--set", "train.diff_augment=color,flip"],
             "train.diff_augment: DiffAugment policy 'color,flip': name one or more of color, translation, cutout",

@@ -20,7 +20,7 @@ from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.metrics import classifier as classifiers
 from jaxgan.metrics import images as metrics
-from jaxgan.models import DCGANCritic, DCGANGenerator
+from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
@@ -43,6 +43,10 @@ class ImageFamily(TrainedFamily):
         "classifier_fid_live_generator",
         "classifier_kid",
         "classifier_inception_score",
+        "classifier_precision",
+        "classifier_recall",
+        "classifier_density",
+        "classifier_coverage",
         "stacked_confident_share",
         "stacked_modes",
         "stacked_kl_to_uniform",
@@ -54,6 +58,7 @@ class ImageFamily(TrainedFamily):
     def check(self, config: ml_collections.ConfigDict) -> None:
         """The model choices, checked before any data is read (the method is checked against the
         players when the spec is built)."""
+        check_choice(config, "model.architecture", tuple(NETWORKS))
         for key, allowed in (
             ("generator_norm", ("batch", None)),
             ("critic_norm", ("batch", "layer", None)),
@@ -61,6 +66,8 @@ class ImageFamily(TrainedFamily):
             ("upsampling", ("matmul", "transpose")),
         ):
             check_choice(config, f"model.{key}", allowed)
+        if config.model.architecture == "resnet":
+            check_resnet_model(config.model)
         check_image_data(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
@@ -100,6 +107,18 @@ class ImageFamily(TrainedFamily):
         return Evaluators(lambda state, step: write_grid(state, f"samples_{step:06d}.png"), final)
 
 
+def check_resnet_model(model: ml_collections.ConfigDict) -> None:
+    """The ResNet players have batch norm in the generator, none in the critic, a projection
+    critic and no attention: refuse DCGAN-only choices rather than ignore them."""
+    fixed = {"generator_norm": "batch", "critic_norm": None, "conditioning": "projection", "attention": False}
+    for key, value in fixed.items():
+        if model[key] != value:
+            raise ConfigError(
+                f"model.{key}={model[key]!r} is a DCGAN choice; the ResNet players take model.{key}={value!r} "
+                "(or set model.architecture=dcgan)"
+            )
+
+
 # Sources read from data.path: the format each name takes there.
 PATH_SOURCES = {
     "npz": "an .npz file",
@@ -113,12 +132,18 @@ PATH_SOURCES = {
 
 def check_image_data(config: ml_collections.ConfigDict) -> None:
     """The data choices that need no data read: a known data.source, data.path only for a name
-    that reads files, data.image_size only for a folder, a positive Stacked MNIST size."""
+    that reads files and never with data.data_dir, data.image_size only for a folder, a
+    positive Stacked MNIST size."""
     data = config.data
     check_choice(config, "data.source", ("auto", "tfds", "offline"))
     if data.path is not None and data.name not in PATH_SOURCES:
         raise ConfigError(
             f"data.path is for data.name={', '.join(PATH_SOURCES)}, not {data.name!r}; unset it with data.path=none"
+        )
+    if data.path is not None and data.data_dir is not None:
+        raise ConfigError(
+            "data.path reads files and data.data_dir is where TFDS keeps prepared datasets: give one, "
+            "unset the other with data.data_dir=none"
         )
     if data.path is None and data.name in ("npz", "idx", "folder"):
         raise ConfigError(f"data.name={data.name} needs data.path, {PATH_SOURCES[data.name]}")
@@ -194,35 +219,20 @@ def _prepared_tfds(config: ml_collections.ConfigDict) -> images.ImageSet | None:
 
 
 def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet) -> GANSpec:
-    """DCGAN players for `source`'s image size and channels, conditional when model.conditional."""
+    """The players of model.architecture for `source`'s image size and channels, conditional
+    when model.conditional."""
     model = config.model
     if model.conditional and source.labels is None:
         raise ConfigError(f"model.conditional needs labels, and {source.name} has none")
     size, channels = source.images.shape[1:3], source.images.shape[3]
-    if size[0] != size[1] or size[0] not in IMAGE_SIZES:
+    sizes = IMAGE_SIZES if model.architecture == "dcgan" else RESNET_SIZES
+    if size[0] != size[1] or size[0] not in sizes:
         raise ConfigError(
-            f"{source.name}: DCGAN models take square images of {', '.join(map(str, IMAGE_SIZES))} "
+            f"{source.name}: {model.architecture} models take square images of {', '.join(map(str, sizes))} "
             f"pixels, got {size[0]} × {size[1]}"
         )
-    num_classes = source.num_classes if model.conditional else 0
-    generator = DCGANGenerator(
-        size[0],
-        channels,
-        model.generator_width,
-        model.generator_norm,
-        model.upsampling,
-        num_classes,
-        model.attention,
-        model.generator_spectral_norm,
-    )
-    critic = DCGANCritic(
-        size[0],
-        model.critic_width,
-        model.critic_norm,
-        num_classes,
-        model.conditioning,
-        model.attention,
-        model.critic_spectral_norm,
+    generator, critic = NETWORKS[model.architecture](
+        model, size[0], channels, source.num_classes if model.conditional else 0
     )
     return GANSpec(
         game=build_game(config),
@@ -233,6 +243,43 @@ def build_gan(config: ml_collections.ConfigDict, source: images.ImageSet) -> GAN
         sample_latent=standard_normal_latent(model.latent_dim),
         **spec_options(config),
     )
+
+
+def _dcgan(model: ml_collections.ConfigDict, size: int, channels: int, num_classes: int):
+    """DCGAN's players (models.dcgan)."""
+    generator = DCGANGenerator(
+        size,
+        channels,
+        model.generator_width,
+        model.generator_norm,
+        model.upsampling,
+        num_classes,
+        model.attention,
+        model.generator_spectral_norm,
+    )
+    critic = DCGANCritic(
+        size,
+        model.critic_width,
+        model.critic_norm,
+        num_classes,
+        model.conditioning,
+        model.attention,
+        model.critic_spectral_norm,
+    )
+    return generator, critic
+
+
+def _resnet(model: ml_collections.ConfigDict, size: int, channels: int, num_classes: int):
+    """SNGAN's ResNet players (models.resnet); the generator always has batch norm and the
+    critic none, and a conditional critic always projects."""
+    generator = ResNetGenerator(size, channels, model.generator_width, num_classes, model.generator_spectral_norm)
+    critic = ResNetCritic(size, model.critic_width, num_classes, model.critic_spectral_norm)
+    return generator, critic
+
+
+# model.architecture -> networks(model config, image side, channels, classes or 0).
+NETWORKS = {"dcgan": _dcgan, "resnet": _resnet}
+RESNET_SIZES = (32, 64)
 
 
 def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> np.ndarray | None:
@@ -273,20 +320,13 @@ def train_and_held_out(config: ml_collections.ConfigDict, source: images.ImageSe
 
 
 def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: images.ImageSet) -> dict:
-    """Scores of eval.samples generated images in the feature space of jaxgan's classifier.
-
-    Returns FID, KID and the inception score against the held-out images (named `classifier_*`,
-    not comparable with Inception-network figures) or, for Stacked MNIST, the modes captured of
-    1,000 and the KL to uniform; and the classifier's held-out accuracy. The samples come from
-    the evaluated generator (the average, when the run keeps one); the live generator's FID is
-    reported beside it, so the average shows what it gains.
+    """Scores of eval.samples images of the evaluated generator (the average, when the run keeps
+    one), as `score_samples` computes them; the live generator's FID is reported beside the
+    average's, so the average shows what it gains.
     """
-    if source.labels is None and not config.data.stacked:
+    scorer = Scorer.for_data(config, source)
+    if scorer is None:
         return {"classifier": "none: the images carry no labels to train one"}
-    train, held_out = train_and_held_out(config, source)
-    classifier = classifiers.cached_classifier(
-        train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
-    )
     averaged = spec.generator_ema_decay is not None
     print(
         f"jaxgan: scoring {config.eval.samples:,} samples of the {'averaged' if averaged else 'live'} generator"
@@ -294,42 +334,129 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
         file=sys.stderr,
     )
     evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-    fake = generate_many(spec, state, config, source, evaluated)
-    summary = {
-        "classifier": f"jaxgan's classifier of {train.name}",
-        "classifier_id": classifier.identity,
-        "classifier_accuracy": round(classifier.accuracy, 4),
-        "evaluated_samples": len(fake),
-    }
-    if config.data.stacked:
-        channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
-        probabilities = classifier.features_and_probabilities(channels)[1].reshape(3, len(fake), -1)
-        modes = metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
-        return {**summary, **{f"stacked_{k}": v for k, v in modes.items()}}
-    fake_features, fake_probabilities = classifier.features_and_probabilities(fake)
-    real_features = classifier.features_and_probabilities(images.to_model_range(held_out.images))[0]
-    training_features = classifier.features_and_probabilities(images.to_model_range(train.images[: len(fake)]))[0]
-    real = metrics.gaussian_statistics(real_features)
-    kid, kid_std = metrics.kernel_distance(fake_features, real_features)
-    summary.update(
-        classifier_fid=_frechet_distance(fake_features, real),
-        # The same distance from real training images: the floor for a perfect generator.
-        classifier_fid_real_images=_frechet_distance(training_features, real),
-        classifier_kid=round(kid, 5),
-        classifier_kid_std=round(kid_std, 5),
-        classifier_inception_score=round(metrics.inception_score(fake_probabilities), 4),
-    )
-    if averaged:
+    summary = scorer.score(generate_many(spec, state, config, source, evaluated))
+    if averaged and not config.data.stacked:
         live = generate_many(spec, state, config, source)
-        summary["classifier_fid_live_generator"] = _frechet_distance(
-            classifier.features_and_probabilities(live)[0], real
-        )
+        summary["classifier_fid_live_generator"] = scorer.frechet_distance(live)
     return summary
 
 
-def _frechet_distance(features: np.ndarray, real_statistics: tuple[np.ndarray, np.ndarray]) -> float:
-    """FID of a feature set against the real images' (mean, covariance), rounded for the summary."""
-    return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *real_statistics), 4)
+class Scorer:
+    """Scores of generated images in the feature space of jaxgan's classifier of the config's
+    data, trained once on its training images and cached (`metrics.classifier`).
+
+    `score(fake)` gives FID, KID, the inception score, precision, recall, density and coverage
+    against the held-out images (named `classifier_*`: not comparable with Inception-network
+    figures), the FID of as many real training images (the floor a perfect generator would
+    reach), and the protocol: the classifier, the sample count and the reference set; for
+    Stacked MNIST, the modes captured of 1,000 and the KL to uniform instead.
+    """
+
+    def __init__(self, config: ml_collections.ConfigDict, train: images.ImageSet, held_out: images.ImageSet):
+        self.config, self.train, self.held_out = config, train, held_out
+        self.classifier = classifiers.cached_classifier(
+            train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
+        )
+        self.real_features = self._features(images.to_model_range(held_out.images))
+        self.real_statistics = metrics.gaussian_statistics(self.real_features)
+
+    @classmethod
+    def for_data(cls, config: ml_collections.ConfigDict, source: images.ImageSet) -> Scorer | None:
+        """The scorer of `source` (the config's data), or None when its images carry no labels."""
+        if source.labels is None and not config.data.stacked:
+            return None
+        return cls(config, *train_and_held_out(config, source))
+
+    def _features(self, samples: np.ndarray) -> np.ndarray:
+        return self.classifier.features_and_probabilities(samples)[0]
+
+    def frechet_distance(self, fake: np.ndarray) -> float:
+        """FID of `fake` (images in [−1, 1]) against the held-out images."""
+        return self._frechet_distance(self._features(fake))
+
+    def _frechet_distance(self, features: np.ndarray) -> float:
+        """FID of a feature set against the held-out images', rounded for the summary."""
+        return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *self.real_statistics), 4)
+
+    def score(self, fake: np.ndarray) -> dict:
+        """The summary's scores of `fake`, images in [−1, 1] shaped like the data's."""
+        summary = {
+            "classifier": f"jaxgan's classifier of {self.train.name}",
+            "classifier_id": self.classifier.identity,
+            "classifier_accuracy": round(self.classifier.accuracy, 4),
+            "evaluated_samples": len(fake),
+            "reference_images": f"{len(self.held_out)} held-out: {self.held_out.name}",
+        }
+        if self.config.data.stacked:
+            channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
+            probabilities = self.classifier.features_and_probabilities(channels)[1].reshape(3, len(fake), -1)
+            modes = metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
+            return {**summary, **{f"stacked_{k}": v for k, v in modes.items()}}
+        fake_features, fake_probabilities = self.classifier.features_and_probabilities(fake)
+        kid, kid_std = metrics.kernel_distance(fake_features, self.real_features)
+        return {
+            **summary,
+            "classifier_fid": self._frechet_distance(fake_features),
+            "classifier_fid_real_images": self.frechet_distance(images.to_model_range(self.train.images[: len(fake)])),
+            "classifier_kid": round(kid, 5),
+            "classifier_kid_std": round(kid_std, 5),
+            "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4),
+            **_precision_recall_density_coverage(self.real_features, fake_features),
+        }
+
+
+def score_sample_files(config: ml_collections.ConfigDict, path: str) -> dict:
+    """The scores a run of `config` reports (`Scorer.score`), of the images at `path` instead
+    of a generator's: an .npz with `samples` in [−1, 1] (what `python -m jaxgan.sample`
+    writes) or `images` of uint8, or a folder of PNG or JPEG files, so samples from any
+    library compare with jaxgan's runs on the same data.
+
+    Raises:
+      ConfigError: the data or the files cannot be read, their images are shaped unlike the
+        data's, or the data carries no labels to train the classifier on.
+    """
+    check_image_data(config)
+    source = build_source(config, [])
+    scorer = Scorer.for_data(config, source)
+    if scorer is None:
+        raise ConfigError(f"{source.name} carries no labels, so jaxgan has no classifier to score samples with")
+    try:
+        fake = _read_samples(path)
+    except (ValueError, FileNotFoundError) as error:
+        raise ConfigError(f"samples: {error}") from None
+    if fake.shape[1:] != source.images.shape[1:]:
+        raise ConfigError(
+            f"the samples at {path} are {fake.shape[1:]} images, the data's are {source.images.shape[1:]}; "
+            "score samples of the experiment's data (or set data.* to the data they imitate)"
+        )
+    return {"samples_from": path, **scorer.score(fake)}
+
+
+def _read_samples(path: str) -> np.ndarray:
+    """Images in [−1, 1], (n, h, w, c), from an .npz (`samples` in [−1, 1] or `images` uint8) or
+    a folder of image files."""
+    if os.path.isdir(path):
+        return images.to_model_range(images.folder_images(path).images)
+    if path.endswith(".npz") and os.path.exists(path):
+        with np.load(path, allow_pickle=False) as arrays:
+            if "samples" in arrays:
+                samples = np.asarray(arrays["samples"], np.float32)
+                if samples.ndim != 4 or not np.all(np.abs(samples) <= 1):
+                    raise ValueError(f"{path}: 'samples' must be (n, h, w, c) images in [−1, 1], got {samples.shape}")
+                return samples
+    return images.to_model_range(images.npz_images(path).images)
+
+
+PRDC_NEIGHBOURS = 5  # k of the k-nearest-neighbour balls, as in Naeem et al. 2020
+
+
+def _precision_recall_density_coverage(real_features: np.ndarray, fake_features: np.ndarray) -> dict:
+    """Precision, recall, density and coverage (`metrics.precision_recall_density_coverage`,
+    k = 5) of as many generated as held-out images, the first n = min of the two counts of
+    each, since the k-th-neighbour radii depend on n (Naeem et al. use equal sets)."""
+    n = min(len(real_features), len(fake_features))
+    scores = metrics.precision_recall_density_coverage(real_features[:n], fake_features[:n], k=PRDC_NEIGHBOURS)
+    return {"prdc_samples": n, **{f"classifier_{name}": round(value, 4) for name, value in scores.items()}}
 
 
 def generate_many(
