@@ -110,8 +110,9 @@ def test_each_image_experiment_runs_end_to_end(
         assert 0 <= summary["stacked_modes"] <= summary["stacked_modes_any_confidence"] <= 40
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
+        assert summary["inception_v3"].startswith("none: set eval.inception_weights=PATH")
         held_out = int(summary["reference_images"].split()[0])
-        assert summary["prdc_samples"] == min(40, held_out)
+        assert summary["classifier_prdc_samples"] == min(40, held_out)
         for score in ("precision", "recall", "coverage"):
             assert 0 <= summary[f"classifier_{score}"] <= 1
         assert summary["classifier_density"] >= 0

@@ -103,6 +103,10 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "samples": 10000,
                 "classifier_dir": "runs/classifiers",
                 "classifier_steps": 1500,
+                # FID's Inception-v3 weights for Inception FID, KID and IS against the training images:
+                # pytorch-fid's pt_inception-2015-12-05-*.pth (read with torch) or its .npz
+                # (python -m jaxgan.metrics.inception PTH NPZ). Nothing is downloaded.
+                "inception_weights": placeholder(str),
             },
         }
     )

@@ -20,6 +20,7 @@ from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.metrics import classifier as classifiers
 from jaxgan.metrics import images as metrics
+from jaxgan.metrics.inception import InceptionScorer
 from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs import Built, Evaluators, TrainedFamily
@@ -47,6 +48,9 @@ class ImageFamily(TrainedFamily):
         "classifier_recall",
         "classifier_density",
         "classifier_coverage",
+        "inception_v3_fid",
+        "inception_v3_kid",
+        "inception_v3_inception_score",
         "stacked_confident_share",
         "stacked_modes",
         "stacked_kl_to_uniform",
@@ -341,15 +345,48 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     return summary
 
 
-class Scorer:
-    """Scores of generated images in the feature space of jaxgan's classifier of the config's
-    data, trained once on its training images and cached (`metrics.classifier`).
+class FeatureSpace:
+    """Distribution scores in one network's feature space, against a fixed set of real images.
 
-    `score(fake)` gives FID, KID, the inception score, precision, recall, density and coverage
-    against the held-out images (named `classifier_*`: not comparable with Inception-network
-    figures), the FID of as many real training images (the floor a perfect generator would
-    reach), and the protocol: the classifier, the sample count and the reference set; for
-    Stacked MNIST, the modes captured of 1,000 and the KL to uniform instead.
+    `network(images)` gives (features, class probabilities) of images in [−1, 1]; `scores(fake)`
+    gives FID, KID (with its standard error), the inception score, and precision, recall,
+    density and coverage of `fake` against the real images, each named `{name}_{score}`.
+    """
+
+    def __init__(self, name: str, network, real: np.ndarray):
+        self.name, self.network = name, network
+        self.real_features = network(real)[0]
+        self.real_statistics = metrics.gaussian_statistics(self.real_features)
+
+    def frechet_distance(self, features: np.ndarray) -> float:
+        """FID of a feature set against the real images', rounded for the summary."""
+        return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *self.real_statistics), 4)
+
+    def scores(self, fake: np.ndarray) -> dict:
+        features, probabilities = self.network(fake)
+        kid, kid_std = metrics.kernel_distance(features, self.real_features)
+        scores = {
+            "fid": self.frechet_distance(features),
+            "kid": round(kid, 5),
+            "kid_std": round(kid_std, 5),
+            "inception_score": round(metrics.inception_score(probabilities), 4),
+            **_precision_recall_density_coverage(self.real_features, features),
+        }
+        return {f"{self.name}_{key}": value for key, value in scores.items()}
+
+
+class Scorer:
+    """Scores of generated images: in the feature space of jaxgan's classifier of the config's
+    data (trained once on its training images and cached, `metrics.classifier`), against the
+    held-out images; and, given eval.inception_weights, in FID's Inception-v3's
+    (`metrics.inception`), against the training images, the published protocol.
+
+    `score(fake)` gives, in each space, FID, KID, the inception score, precision, recall,
+    density and coverage (`FeatureSpace`; the classifier's `classifier_*` do not compare with
+    Inception figures, the `inception_v3_*` do); the classifier FID of as many real training
+    images (the floor a perfect generator would reach); and the protocol of each: network,
+    sample count, reference set. For Stacked MNIST: the modes captured of 1,000 and the KL to
+    uniform instead.
     """
 
     def __init__(self, config: ml_collections.ConfigDict, train: images.ImageSet, held_out: images.ImageSet):
@@ -357,8 +394,18 @@ class Scorer:
         self.classifier = classifiers.cached_classifier(
             train, held_out, config.eval.classifier_dir, config.eval.classifier_steps
         )
-        self.real_features = self._features(images.to_model_range(held_out.images))
-        self.real_statistics = metrics.gaussian_statistics(self.real_features)
+        self.classifier_space = FeatureSpace(
+            "classifier", self.classifier.features_and_probabilities, images.to_model_range(held_out.images)
+        )
+        self.inception_space = None
+        if config.eval.inception_weights is not None and not config.data.stacked:
+            try:
+                network = InceptionScorer(config.eval.inception_weights)
+            except (ValueError, FileNotFoundError) as error:
+                raise ConfigError(f"eval.inception_weights: {error}") from None
+            print(f"jaxgan: Inception features of the {len(train):,} training images", file=sys.stderr)
+            real = images.to_model_range(train.images)
+            self.inception_space = FeatureSpace("inception_v3", network.features_and_probabilities, real)
 
     @classmethod
     def for_data(cls, config: ml_collections.ConfigDict, source: images.ImageSet) -> Scorer | None:
@@ -367,16 +414,9 @@ class Scorer:
             return None
         return cls(config, *train_and_held_out(config, source))
 
-    def _features(self, samples: np.ndarray) -> np.ndarray:
-        return self.classifier.features_and_probabilities(samples)[0]
-
     def frechet_distance(self, fake: np.ndarray) -> float:
-        """FID of `fake` (images in [−1, 1]) against the held-out images."""
-        return self._frechet_distance(self._features(fake))
-
-    def _frechet_distance(self, features: np.ndarray) -> float:
-        """FID of a feature set against the held-out images', rounded for the summary."""
-        return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *self.real_statistics), 4)
+        """The classifier FID of `fake` (images in [−1, 1]) against the held-out images."""
+        return self.classifier_space.frechet_distance(self.classifier.features_and_probabilities(fake)[0])
 
     def score(self, fake: np.ndarray) -> dict:
         """The summary's scores of `fake`, images in [−1, 1] shaped like the data's."""
@@ -392,17 +432,23 @@ class Scorer:
             probabilities = self.classifier.features_and_probabilities(channels)[1].reshape(3, len(fake), -1)
             modes = metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
             return {**summary, **{f"stacked_{k}": v for k, v in modes.items()}}
-        fake_features, fake_probabilities = self.classifier.features_and_probabilities(fake)
-        kid, kid_std = metrics.kernel_distance(fake_features, self.real_features)
-        return {
-            **summary,
-            "classifier_fid": self._frechet_distance(fake_features),
-            "classifier_fid_real_images": self.frechet_distance(images.to_model_range(self.train.images[: len(fake)])),
-            "classifier_kid": round(kid, 5),
-            "classifier_kid_std": round(kid_std, 5),
-            "classifier_inception_score": round(metrics.inception_score(fake_probabilities), 4),
-            **_precision_recall_density_coverage(self.real_features, fake_features),
-        }
+        summary.update(self.classifier_space.scores(fake))
+        summary["classifier_fid_real_images"] = self.frechet_distance(
+            images.to_model_range(self.train.images[: len(fake)])
+        )
+        if self.inception_space is None:
+            summary["inception_v3"] = NO_INCEPTION
+        else:
+            weights = os.path.basename(self.config.eval.inception_weights)
+            summary["inception_v3"] = f"FID's Inception-v3 ({weights}) against {len(self.train)} training images"
+            summary.update(self.inception_space.scores(fake))
+        return summary
+
+
+NO_INCEPTION = (
+    "none: set eval.inception_weights=PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
+    "for Inception FID, KID and IS comparable with published figures"
+)
 
 
 def score_sample_files(config: ml_collections.ConfigDict, path: str) -> dict:
@@ -456,7 +502,7 @@ def _precision_recall_density_coverage(real_features: np.ndarray, fake_features:
     each, since the k-th-neighbour radii depend on n (Naeem et al. use equal sets)."""
     n = min(len(real_features), len(fake_features))
     scores = metrics.precision_recall_density_coverage(real_features[:n], fake_features[:n], k=PRDC_NEIGHBOURS)
-    return {"prdc_samples": n, **{f"classifier_{name}": round(value, 4) for name, value in scores.items()}}
+    return {"prdc_samples": n, **{name: round(value, 4) for name, value in scores.items()}}
 
 
 def generate_many(

@@ -1,0 +1,163 @@
+"""FID's Inception-v3 in Flax: the resizing and the pooling against numpy, the whole network
+against pytorch-fid's with the same random weights (skipped without torch and pytorch-fid),
+and the weights file's conversion."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import write_cifar10_batches
+
+from jaxgan import eval as jaxgan_eval
+from jaxgan.metrics import inception
+
+
+def _bilinear_by_definition(x: np.ndarray, side: int) -> np.ndarray:
+    """torch's bilinear resize with align_corners=False: output pixel i reads the input at
+    (i + ½)·in/out − ½, clamped at 0, from its two neighbours (the last one repeated)."""
+
+    def along(values: np.ndarray, axis: int) -> np.ndarray:
+        size = values.shape[axis]
+        source = np.maximum((np.arange(side) + 0.5) * size / side - 0.5, 0.0)
+        low = np.minimum(np.floor(source).astype(int), size - 1)
+        high = np.minimum(low + 1, size - 1)
+        weight = (source - low).reshape([-1 if a == axis else 1 for a in range(values.ndim)])
+        return np.take(values, low, axis) * (1 - weight) + np.take(values, high, axis) * weight
+
+    return along(along(x, 1), 2)
+
+
+@pytest.mark.parametrize("size, side", [(7, 11), (13, 5), (32, 299)], ids=["up", "down", "cifar"])
+def test_resizing_is_half_pixel_bilinear_without_antialiasing(size, side):
+    x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        inception.resize_bilinear(jnp.asarray(x), side), _bilinear_by_definition(x, side), atol=1e-5
+    )
+
+
+def test_resizing_matches_torch_interpolate():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 3, 40, 40)).astype(np.float32)
+    for side in (299, 17):
+        expected = torch.nn.functional.interpolate(
+            torch.from_numpy(x), size=(side, side), mode="bilinear", align_corners=False
+        )
+        ours = inception.resize_bilinear(jnp.asarray(x.transpose(0, 2, 3, 1)), side)
+        np.testing.assert_allclose(ours, expected.numpy().transpose(0, 2, 3, 1), atol=1e-5)
+
+
+def test_average_pool_leaves_the_padding_out_of_the_mean():
+    x = np.random.default_rng(2).normal(size=(1, 4, 5, 2)).astype(np.float32)
+    expected = np.zeros_like(x)
+    for i in range(4):
+        for j in range(5):
+            expected[0, i, j] = x[0, max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2].mean(axis=(0, 1))
+    np.testing.assert_allclose(inception._average_pool_3x3(jnp.asarray(x)), expected, rtol=1e-6, atol=1e-6)  # noqa: SLF001
+
+
+def _state_dict_of(variables) -> dict[str, np.ndarray]:
+    """The inverse of `variables_from_state_dict`: torch's names and layouts."""
+    names = {"scale": "weight", "mean": "running_mean", "var": "running_var"}
+    state_dict = {}
+    for collection in ("params", "batch_stats"):
+        for path, value in jax.tree_util.tree_leaves_with_path(variables[collection]):
+            *modules, leaf = (key.key for key in path)
+            value = np.asarray(value)
+            if leaf == "kernel":
+                value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
+                leaf = "weight"
+            state_dict[".".join([*modules, names.get(leaf, leaf)])] = value
+    return state_dict
+
+
+@pytest.fixture(scope="module")
+def random_weights():
+    """FIDInception's variables at random, batch-norm statistics included."""
+    variables = inception.FIDInception().init(jax.random.PRNGKey(0), jnp.zeros((1, 75, 75, 3)))
+    rng = np.random.default_rng(3)
+    batch_stats = jax.tree_util.tree_map_with_path(
+        lambda path, v: rng.uniform(*((0.5, 1.5) if path[-1].key == "var" else (-0.2, 0.2)), v.shape).astype(
+            np.float32
+        ),
+        variables["batch_stats"],
+    )
+    return {"params": variables["params"], "batch_stats": batch_stats}
+
+
+def test_weights_read_back_from_npz_and_bad_files_are_refused(random_weights, tmp_path):
+    np.savez(tmp_path / "inception.npz", **_state_dict_of(random_weights))
+    read = inception.read_weights(str(tmp_path / "inception.npz"))
+    jax.tree.map(np.testing.assert_array_equal, read, jax.tree.map(np.asarray, random_weights))
+    truncated = {k: v for k, v in _state_dict_of(random_weights).items() if not k.startswith("Mixed_7c")}
+    np.savez(tmp_path / "truncated.npz", **truncated)
+    with pytest.raises(ValueError, match="not shaped as pytorch-fid's Inception-v3"):
+        inception.read_weights(str(tmp_path / "truncated.npz"))
+    np.savez(tmp_path / "other.npz", **{"encoder.weight": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match="encoder.weight is not a weight of pytorch-fid's Inception-v3"):
+        inception.read_weights(str(tmp_path / "other.npz"))
+    with pytest.raises(FileNotFoundError, match="no Inception weights at"):
+        inception.read_weights(str(tmp_path / "missing.pth"))
+
+
+def test_the_network_computes_what_pytorch_fids_inception_computes(monkeypatch, tmp_path):
+    """pytorch-fid's InceptionV3 with random weights (its download replaced by nothing), those
+    weights transplanted into the Flax network through a .pth file: the 2,048 pool features
+    agree to 1e-4 of their scale, and the 1,008 logits of the last layer with them."""
+    torch = pytest.importorskip("torch")
+    fid = pytest.importorskip("pytorch_fid.inception")
+    built = []
+    original_build, original_load = fid.fid_inception_v3, torch.nn.Module.load_state_dict
+    monkeypatch.setattr(fid, "load_state_dict_from_url", lambda *args, **kwargs: None)
+    monkeypatch.setattr(
+        torch.nn.Module,
+        "load_state_dict",
+        lambda self, sd, *a, **k: None if sd is None else original_load(self, sd, *a, **k),
+    )
+    monkeypatch.setattr(fid, "fid_inception_v3", lambda: built.append(original_build()) or built[-1])
+    torch.manual_seed(0)
+    network = fid.InceptionV3([fid.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    with torch.no_grad():
+        for module in built[0].modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 1.5)
+    torch.save(built[0].state_dict(), tmp_path / "pt_inception-random.pth")
+    images = np.random.default_rng(4).uniform(0, 1, (2, 3, 32, 32)).astype(np.float32)
+    with torch.no_grad():
+        expected = network(torch.from_numpy(images))[0].reshape(2, 2048)
+        expected_logits = built[0].fc(expected).numpy()
+    scorer_variables = inception.read_weights(str(tmp_path / "pt_inception-random.pth"))
+    features, logits = inception.FIDInception().apply(
+        scorer_variables, jnp.asarray(2 * images.transpose(0, 2, 3, 1) - 1)
+    )
+    expected = expected.numpy()
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+    np.testing.assert_allclose(logits, expected_logits, rtol=1e-4, atol=1e-4 * np.abs(expected_logits).max())
+
+
+@pytest.mark.standard_dtype_promotion  # the classifier trains with optax's Adam
+def test_samples_are_scored_in_inception_space_against_the_training_images(random_weights, tmp_path, capsys):
+    """eval.inception_weights adds FID, KID, IS and precision/recall/density/coverage in the
+    Inception-v3's space, and says what they were measured against."""
+    np.savez(tmp_path / "inception.npz", **_state_dict_of(random_weights))
+    write_cifar10_batches(tmp_path / "cifar10", per_batch=26)
+    samples = np.random.default_rng(5).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
+    np.savez(tmp_path / "samples.npz", samples=samples)
+    settings = [
+        *("--set", f"data.path={tmp_path / 'cifar10'}"),
+        *("--set", f"eval.inception_weights={tmp_path / 'inception.npz'}"),
+        *("--set", f"eval.classifier_dir={tmp_path}", "--set", "eval.classifier_steps=5"),
+    ]
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["inception_v3"] == "FID's Inception-v3 (inception.npz) against 130 training images"
+    assert summary["inception_v3_fid"] >= 0 and summary["inception_v3_kid_std"] >= 0
+    assert 1 <= summary["inception_v3_inception_score"] <= 1008
+    assert 0 <= summary["inception_v3_precision"] <= 1 and 0 <= summary["inception_v3_coverage"] <= 1
+    settings[3] = f"eval.inception_weights={tmp_path / 'missing.npz'}"
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 2
+    assert "eval.inception_weights: no Inception weights at" in capsys.readouterr().err
