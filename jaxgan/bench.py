@@ -372,7 +372,7 @@ def cifar_recipe_rate(experiment: str, iterations: int, repeats: int, per_call: 
         chunks = [LabelledBatch(samples, y) for samples, y in zip(real, labels, strict=True)]
     else:
         chunks = list(real)
-    state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0, 0], chunks[0]))
+    state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0], chunks[0]))
     run = _timed_loop(make_train_step(spec, unroll=config.train.unroll_loops), state, chunks)
     run(1)  # compile and warm up
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)
