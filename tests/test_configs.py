@@ -64,3 +64,30 @@ def test_bad_overrides_name_the_problem(override, message):
 def test_unknown_experiment_lists_the_valid_ones():
     with pytest.raises(KeyError, match="valid experiments: .*wgan_mlp"):
         configs.get_config("wgan_cnn")
+
+
+def test_cifar10_recipes_follow_their_papers():
+    """SNGAN's setting C (Miyato et al. 2018, table 3) and Gulrajani et al.'s ResNet: batch 64,
+    five critic steps, Adam 2e-4 with β = (0, 0.9) decayed linearly to 0 over 100,000
+    iterations, z of 128 dimensions; SNGAN's G has 256 channels, WGAN-GP's 128."""
+    for name, game, width, spectral in (
+        ("sngan_cifar10", "hinge", 256, True),
+        ("sngan_projection_cifar10", "hinge", 256, True),
+        ("wgangp_resnet_cifar10", "wgan_gp", 128, False),
+    ):
+        config = configs.get_config(name)
+        assert (config.data.name, config.model.architecture, config.game.name) == ("cifar10", "resnet", game)
+        assert (config.model.generator_width, config.model.critic_width, config.model.latent_dim) == (width, 128, 128)
+        assert config.model.critic_spectral_norm == spectral and config.model.critic_norm is None
+        assert (config.game.n_critic, config.train.batch_size, config.train.steps) == (5, 64, 100_000)
+        for player in ("generator", "critic"):
+            optim = config.optim[player]
+            assert (optim.name, optim.learning_rate, optim.b1, optim.b2, optim.schedule) == (
+                "adam",
+                2e-4,
+                0.0,
+                0.9,
+                "linear",
+            )
+    assert configs.get_config("sngan_projection_cifar10").model.conditional
+    assert configs.get_config("wgangp_resnet_cifar10").game.penalty_weight == 10.0

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from jaxgan import configs
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 RESULTS = ROOT / "experiments" / "results"
@@ -135,6 +137,11 @@ def test_theory_table_quotes_the_summaries():
         rows = " ".join(line for line in section.splitlines() if line.startswith(f"| `{name}`"))
         for figure in figures:
             assert figure in rows, (name, figure)
+
+
+def test_every_experiment_is_in_the_experiments_table():
+    listed = set(re.findall(r"^\| `(\w+)` \|", _section("Experiments"), re.M))
+    assert listed == set(configs.list_experiments())
 
 
 @pytest.mark.standard_dtype_promotion  # it trains with optax's Adam
