@@ -18,8 +18,10 @@ against the same networks in PyTorch; then the iteration's floating-point work (
 analysis) against this device's float32 matmul peak, the floor no formulation can beat. `cifar`:
 the spec of each CIFAR-10 experiment (`sngan_cifar10`, ...) built from its config, networks,
 batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time its configured
-number of iterations would take at that rate. Timings exclude compilation and warm-up; each
-figure is the median of `--repeats` timings of `--iters` iterations, all in this one process.
+number of iterations would take at that rate; on a CPU with the loops written out
+(`train.unroll_loops=true`, many times faster there), elsewhere as configured. Timings exclude
+compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
+iterations, all in this one process.
 """
 
 from __future__ import annotations
@@ -359,7 +361,8 @@ CIFAR10_RECIPES = ("dcgan_cifar10", "sngan_cifar10", "sngan_projection_cifar10",
 
 def cifar_recipe_rate(experiment: str, iterations: int, repeats: int, per_call: int) -> float:
     """Generator iterations per second of the CIFAR-10 experiment's own spec (as `build_gan`
-    makes it from the config), `per_call` iterations per jitted call, on made-up images."""
+    makes it from the config), `per_call` iterations per jitted call, on made-up images; on a
+    CPU the loops are written out (`make_train_step(unroll=True)`)."""
     config = configs.get_config(experiment)
     rng = np.random.default_rng(0)
     n_critic, batch = config.game.n_critic, config.train.batch_size
@@ -373,14 +376,16 @@ def cifar_recipe_rate(experiment: str, iterations: int, repeats: int, per_call: 
     else:
         chunks = list(real)
     state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0], chunks[0]))
-    run = _timed_loop(make_train_step(spec, unroll=config.train.unroll_loops), state, chunks)
+    unroll = config.train.unroll_loops or jax.default_backend() == "cpu"
+    run = _timed_loop(make_train_step(spec, unroll=unroll), state, chunks)
     run(1)  # compile and warm up
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)
 
 
 def compare_cifar_recipes(args) -> None:
     """Each CIFAR-10 recipe's iterations per second here, and its whole run at that rate."""
-    print(f"CIFAR-10 recipes on made-up 32x32x3 data; jax {jax.__version__} on {jax.devices()[0].device_kind}")
+    loops = "loops written out" if jax.default_backend() == "cpu" else "loops as configured"
+    print(f"CIFAR-10 recipes on made-up 32x32x3 data, {loops}; jax {jax.__version__} on {jax.devices()[0].device_kind}")
     for experiment in CIFAR10_RECIPES:
         rate = cifar_recipe_rate(experiment, args.iters, args.repeats, args.per_call)
         steps = configs.get_config(experiment).train.steps
