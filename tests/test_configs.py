@@ -67,7 +67,7 @@ def test_unknown_experiment_lists_the_valid_ones():
 
 
 def test_cifar10_recipes_follow_their_papers():
-    """SNGAN's setting C (Miyato et al. 2018, table 3) and Gulrajani et al.'s ResNet: batch 64,
+    """SNGAN's ResNet recipe (its code and mimicry's) and Gulrajani et al.'s ResNet: batch 64,
     five critic steps, Adam 2e-4 with β = (0, 0.9) decayed linearly to 0 over 100,000
     iterations, z of 128 dimensions; SNGAN's G has 256 channels, WGAN-GP's 128."""
     for name, game, width, spectral in (

@@ -20,7 +20,7 @@ def _conv(k: int, n_in: int, n_out: int) -> int:
 
 
 def test_parameter_counts_follow_the_papers_layer_lists():
-    """SNGAN's CIFAR-10 ResNet (Miyato et al. 2018, table 4): G has a Dense to 4 × 4 × 256, three
+    """SNGAN's CIFAR-10 ResNet (Miyato et al. 2018's appendix, mimicry's sngan_32): G has a Dense to 4 × 4 × 256, three
     up-blocks (two batch norms, two 3 × 3 and a 1 × 1 shortcut convolution each), a batch norm
     and a 3 × 3 convolution to RGB, 4.28M parameters; D has four blocks of 128 channels (the
     first two with 1 × 1 shortcuts) and a Dense to one score, 1.05M."""

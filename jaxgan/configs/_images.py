@@ -140,8 +140,8 @@ def on_cifar10(config: ConfigDict, steps: int = 100_000) -> ConfigDict:
 
 
 def resnet_cifar10(game: str, critic_spectral_norm: bool, generator_width: int) -> ConfigDict:
-    """The ResNet recipe of SNGAN and of WGAN-GP on CIFAR-10 (Miyato et al. 2018, table 3,
-    setting C; Gulrajani et al. 2017): z of 128 dimensions, batch 64, five critic updates per
+    """The ResNet recipe of SNGAN and of WGAN-GP on CIFAR-10 (Miyato et al. 2018's code and
+    mimicry's sngan_32; Gulrajani et al. 2017): z of 128 dimensions, batch 64, five critic updates per
     generator update, Adam 2e-4 with β = (0, 0.9) for both players and the rate decayed
     linearly to 0 over 100,000 generator updates."""
     config = on_cifar10(image_config(game))

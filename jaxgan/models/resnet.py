@@ -1,4 +1,4 @@
-"""The ResNet generator and critic of SNGAN at 32 × 32 (Miyato et al. 2018, appendix B; the
+"""The ResNet generator and critic of SNGAN at 32 × 32 (Miyato et al. 2018, its appendix; the
 layout of Gulrajani et al. 2017's CIFAR-10 ResNet and of mimicry's `sngan_32`).
 
 Generator: z -> Dense to 4 × 4 × width, then residual blocks that each double the side
