@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgan.models import DCGANCritic, DCGANGenerator
-from jaxgan.models.dcgan import MatmulConvTranspose, stride2_overlap_add, stride2_windows
+from jaxgan.models.dcgan import MatmulConvTranspose, _Normalization, stride2_overlap_add, stride2_windows
 
 
 def _transposed_conv_by_definition(x, kernel):
@@ -99,6 +99,25 @@ def test_layer_norm_critic_scores_each_image_on_its_own_and_bad_sizes_are_refuse
     np.testing.assert_allclose(critic.apply(variables, x)[:1], critic.apply(variables, x[:1]), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="image sizes 28, 32, 64, got 48"):
         DCGANGenerator(48, 1).init(jax.random.PRNGKey(0), jnp.zeros((1, 4)))
+
+
+def test_instance_norm_normalises_each_images_channels_over_their_positions():
+    """Ulyanov et al. 2016: (x − μ_nc)/√(σ²_nc + ε), scale 1 and shift 0 at initialisation; so a
+    critic with it scores each image on its own, as WGAN-GP's penalty needs."""
+    x = 2.0 + 3.0 * jax.random.normal(jax.random.PRNGKey(0), (3, 4, 5, 2))
+    norm = _Normalization("instance")
+    variables = norm.init(jax.random.PRNGKey(1), x)
+    values = np.asarray(x, np.float64)
+    mean, variance = values.mean(axis=(1, 2), keepdims=True), values.var(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(
+        norm.apply(variables, x), (values - mean) / np.sqrt(variance + 1e-6), rtol=1e-4, atol=1e-5
+    )
+    images = jax.random.normal(jax.random.PRNGKey(2), (4, 28, 28, 1))
+    critic = DCGANCritic(28, width=4, normalization="instance")
+    critic_variables = critic.init(jax.random.PRNGKey(3), images)
+    np.testing.assert_allclose(
+        critic.apply(critic_variables, images)[:1], critic.apply(critic_variables, images[:1]), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("conditioning", ["projection", "concat"])

@@ -199,6 +199,10 @@ def test_list_in_a_fresh_interpreter():
         ),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
         (
+            ["--exp", "wgangp_mlp", "--set", "model.critic_norm=instance"],
+            "instance norm normalises each channel over an example's positions, and an MLP layer has none",
+        ),
+        (
             ["--exp", "sngan_cifar10", "--set", "model.attention=true"],
             "model.attention=True is a DCGAN choice; the ResNet players take model.attention=False",
         ),

@@ -129,14 +129,18 @@ def _check_size(image_size: int) -> tuple[int, int]:
 
 
 def _normalize(normalization: str | None, module: nn.Module, x: jax.Array) -> jax.Array:
-    """Batch norm (batch statistics while `batch_stats` is mutable), layer norm, or nothing."""
+    """Batch norm (batch statistics while `batch_stats` is mutable), layer norm, instance norm
+    (each example's channels over its positions: (x − μ_nc)/√(σ²_nc + ε)·γ_c + β_c, Ulyanov
+    et al. 2016; article 003's advice where batch norm is not allowed), or nothing."""
     if normalization == "batch":
         return nn.BatchNorm(use_running_average=not module.is_mutable_collection("batch_stats"), momentum=0.9)(x)
     if normalization == "layer":
         return nn.LayerNorm()(x)
+    if normalization == "instance":
+        return nn.InstanceNorm()(x)
     if normalization is None:
         return x
-    raise ValueError(f"normalization={normalization!r}: choose 'batch', 'layer' or None")
+    raise ValueError(f"normalization={normalization!r}: choose 'batch', 'layer', 'instance' or None")
 
 
 class DCGANGenerator(nn.Module):
@@ -200,8 +204,8 @@ class DCGANCritic(nn.Module):
     Attributes:
       image_size: 28, 32 or 64.
       width: channels of the first convolution; each later one doubles them.
-      normalization: "batch" (DCGAN), "layer" (for WGAN-GP, whose penalty needs each score to
-        depend on its own image only) or None. Never on the input layer.
+      normalization: "batch" (DCGAN), "layer" or "instance" (for WGAN-GP, whose penalty needs
+        each score to depend on its own image only) or None. Never on the input layer.
       num_classes: > 0 makes the critic conditional, D(x, y).
       conditioning: how D sees y: "projection" adds ⟨embed(y), φ(x)⟩ to the score, φ(x) the
         last feature map (Miyato & Koyama 2018); "concat" appends the one-hot label to the

@@ -62,7 +62,7 @@ class ImageFamily(TrainedFamily):
         check_choice(config, "model.architecture", tuple(NETWORKS))
         for key, allowed in (
             ("generator_norm", ("batch", None)),
-            ("critic_norm", ("batch", "layer", None)),
+            ("critic_norm", ("batch", "layer", "instance", None)),
             ("conditioning", ("projection", "concat")),
             ("upsampling", ("matmul", "transpose")),
         ):

@@ -46,6 +46,11 @@ class ToyFamily(TrainedFamily):
                 f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and {model.code_dim}"
             )
         for key in ("generator_norm", "critic_norm"):
+            if model[key] == "instance":
+                raise ConfigError(
+                    f"model.{key}=instance: instance norm normalises each channel over an example's positions, "
+                    f"and an MLP layer has none; over its features it is layer norm: set model.{key}=layer"
+                )
             check_choice(config, f"model.{key}", (None, *NORMALIZATIONS))
         if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
             raise ConfigError(
