@@ -154,6 +154,9 @@ class GANSpec:
     `instance_noise`, when set, perturbs the critic's inputs during its updates (InstanceNoise).
     `augment`, when set, makes the critic D∘T in both players' updates: every batch it scores
     goes through the random differentiable transformation T first (`augment.DiffAugment`).
+    `pack` = m > 1 makes the critic score packs of m samples of one kind (`pack`; PacGAN, Lin et
+    al. 2018): real packs and generated packs, never mixed, in both players' updates; the
+    losses and penalties then see packs as their examples.
     `generator_ema_decay`, when set, keeps m_t = β·m_{t−1} + (1 − β)·θ_t (m_0 = 0) after every
     iteration, and evaluation samples from the debiased average m_t / (1 − β^t), a normalised
     exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging
@@ -171,10 +174,18 @@ class GANSpec:
     generator_ema_decay: float | None = None
     instance_noise: InstanceNoise | None = None
     augment: DiffAugment | None = None
+    pack: int = 1
 
     def __post_init__(self):
         _check_average(self.generator_ema_decay, self.generator)
         _check_needs(self.game, self.generator, self.critic)
+        if self.pack < 1:
+            raise ValueError(f"pack is the number of samples the critic scores together, at least 1, got {self.pack}")
+        if self.pack > 1 and self.game.generator_needs.methods:
+            raise ValueError(
+                f"{self.game.name}'s generator loss pairs each sample with its own networks' outputs "
+                f"({', '.join(self.game.generator_needs.methods)}), which packs of samples would scramble; use pack=1"
+            )
 
     critic_scores_codes = False
     phase_optimizers = types.MappingProxyType({})
@@ -211,6 +222,7 @@ class VAESpec:
 
     critic = None
     critic_scores_codes = False
+    pack = 1
     batches_per_iteration = 1
     phase_optimizers = types.MappingProxyType({})
 
@@ -256,6 +268,7 @@ class AAESpec:
     critic_scores_codes = True
     instance_noise = None
     augment = None
+    pack = 1
 
     @property
     def batches_per_iteration(self) -> int:
@@ -316,7 +329,7 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
     samples, condition = _condition(example_real)
     z = spec.sample_latent(key_latent, samples.shape[0])
     generator = init_player(spec.generator, key_generator, z, *condition)
-    critic_inputs = z if spec.critic_scores_codes else samples
+    critic_inputs = z if spec.critic_scores_codes else pack(samples, spec.pack)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         rng=base,
@@ -413,6 +426,7 @@ def _critic_objective(spec, state: TrainState, params, real: RealBatch, key: jax
         std = spec.instance_noise.std_at(state.step)
         real = real + std * jax.random.normal(key_real_noise, real.shape, real.dtype)
         fake = fake + std * jax.random.normal(key_fake_noise, fake.shape, fake.dtype)
+    real, fake = pack(real, spec.pack), pack(fake, spec.pack)
     variables = state.critic.variables(params)
     critic, transform = _as_the_losses_see_it(spec, BoundModel(spec.critic, variables, condition), key)
     loss, metrics = spec.game.critic_loss(critic, real, fake, key_loss)
@@ -421,6 +435,19 @@ def _critic_objective(spec, state: TrainState, params, real: RealBatch, key: jax
         for batch in (real, fake):
             collections = training_call(spec.critic, {**variables, **collections}, transform(batch), *condition)[1]
     return loss, (metrics, collections)
+
+
+def pack(batch: jax.Array, m: int) -> jax.Array:
+    """(n, *example) -> (n/m, *example[:-1], m·example[-1]): each m consecutive samples joined
+    along their last axis (features, or an image's channels), the input of a PacGAN critic (Lin
+    et al. 2018, "PacGAN: The power of two samples in generative adversarial networks").
+    A batch is packed on its own, so a pack never mixes real and generated samples."""
+    if m == 1:
+        return batch
+    if batch.shape[0] % m:
+        raise ValueError(f"packs of {m} need a batch size divisible by {m}, got {batch.shape[0]}")
+    grouped = jnp.moveaxis(batch.reshape(batch.shape[0] // m, m, *batch.shape[1:]), 1, -2)
+    return grouped.reshape(batch.shape[0] // m, *batch.shape[1:-1], m * batch.shape[-1])
 
 
 def _as_the_losses_see_it(spec, critic: BoundModel, key: jax.Array):
@@ -445,9 +472,11 @@ def _generator_objective(spec, state: TrainState, params, real: RealBatch, key: 
         fake, collections = training_call(spec.generator, variables, real, *condition, method=spec.encode_method)
     else:
         fake, collections = training_call(spec.generator, variables, z, *condition)
-    inputs = GeneratorInputs(latents=z, real=real, generator=BoundModel(spec.generator, variables, condition))
+    inputs = GeneratorInputs(
+        latents=z, real=pack(real, spec.pack), generator=BoundModel(spec.generator, variables, condition)
+    )
     critic, _ = _as_the_losses_see_it(spec, bind(spec.critic, state.critic, condition=condition), key)
-    loss, metrics = spec.game.generator_loss(critic, fake, inputs)
+    loss, metrics = spec.game.generator_loss(critic, pack(fake, spec.pack), inputs)
     return loss, (metrics, collections)
 
 
@@ -621,7 +650,8 @@ class TrainStep(NamedTuple):
 def check_real_chunk(spec: TrainSpec, state: TrainState, real: RealBatch) -> None:
     """Refuse real data that does not fit the step: not arrays, an empty iterations or batch
     axis, the wrong number of batches per iteration, examples shaped unlike those the players
-    were built for (`state.example`), integer samples or non-integer labels.
+    were built for (`state.example`), integer samples or non-integer labels, batches that do
+    not split into the critic's packs.
 
     Raises:
       ValueError: naming the problem and the expected layout.
@@ -635,6 +665,11 @@ def check_real_chunk(spec: TrainSpec, state: TrainState, real: RealBatch) -> Non
         raise ValueError(f"real must be shaped {layout} with every axis non-empty, got {samples.shape}")
     if not jnp.issubdtype(samples.dtype, jnp.floating):
         raise ValueError(f"real samples must be floating point (images scaled to [−1, 1]), got {samples.dtype}")
+    if samples.shape[2] % spec.pack or (condition and spec.pack > 1):
+        raise ValueError(
+            f"the critic scores packs of {spec.pack} samples: give unlabelled batches whose size is a multiple "
+            f"of {spec.pack} (got {samples.shape[2]}{', with labels' if condition else ''}), or set pack=1"
+        )
     for labels in condition:
         if labels.shape != samples.shape[:3] or not jnp.issubdtype(labels.dtype, jnp.integer):
             raise ValueError(

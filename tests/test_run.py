@@ -162,6 +162,13 @@ def test_eval_of_samples_refuses_images_unlike_the_data_and_a_toy_experiment(tmp
     assert "give either RUN_DIR, or --samples PATH with --exp EXPERIMENT" in capsys.readouterr().err
 
 
+def test_a_packed_critic_trains_and_draws_its_contours_on_repeated_points(tmp_path):
+    workdir = tmp_path / "packed"
+    assert _run(["--exp", "wgangp_mlp", "--steps", "2", "--workdir", str(workdir), *TINY, "--set", "game.pack=4"]) == 0
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert np.isfinite(summary["critic_loss"]) and (workdir / "samples.png").stat().st_size > 0
+
+
 def test_eval_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
     assert jaxgan_eval.main([str(tmp_path)]) == 2
     assert "has no config.json; give the directory of a jaxgan run" in capsys.readouterr().err
@@ -198,6 +205,14 @@ def test_list_in_a_fresh_interpreter():
             "train.instance_noise_steps must be at least 1, got 0",
         ),
         (["--exp", "wgan_mlp", "--set", "optim.critic.b1=0.5"], "optim.critic.b1 does not apply to rmsprop"),
+        (
+            ["--exp", "wgangp_mlp", "--set", "game.pack=3"],
+            "game.pack=3 packs samples for the critic: train.batch_size (256) must be a multiple of it",
+        ),
+        (
+            ["--exp", "cgan_mnist", "--set", "game.pack=2"],
+            "game.pack packs unlabelled samples; a conditional model takes game.pack=1",
+        ),
         (
             ["--exp", "wgangp_mlp", "--set", "model.critic_norm=instance"],
             "instance norm normalises each channel over an example's positions, and an MLP layer has none",
@@ -423,6 +438,12 @@ def test_historical_averaging_chains_before_the_optimizer():
         ),
         ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
         ("hinge_mlp", ["game.r1_gamma=10", "game.r2_gamma=1"], lambda spec, state: spec.game.name == "hinge+r1+r2"),
+        (
+            "wgangp_mlp",
+            ["game.pack=4"],
+            lambda spec, state: spec.pack == 4 and state.critic.params["body"]["Dense_0"]["kernel"].shape == (8, 16),
+        ),
+        ("ebgan_mlp", ["game.pack=2"], lambda spec, state: spec.pack == 2),
         (
             "wgangp_mlp",
             ["model.critic_spectral_norm=true"],

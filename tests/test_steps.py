@@ -351,3 +351,37 @@ def test_malformed_real_data_is_refused_in_jaxgans_words_before_tracing(gp_spec,
 def test_generate_refuses_a_sample_count_that_is_not_a_positive_int(gp_spec, n):
     with pytest.raises(ValueError, match="n is the number of samples, a positive int"):
         jaxgan.generate(gp_spec, fresh_state(gp_spec), jax.random.PRNGKey(0), n)
+
+
+def test_pack_joins_consecutive_samples_along_the_last_axis():
+    vectors = np.arange(24, dtype=np.float32).reshape(6, 4)
+    np.testing.assert_array_equal(jaxgan.steps.pack(vectors, 3), vectors.reshape(2, 12))
+    images = np.random.default_rng(0).normal(size=(4, 3, 3, 2)).astype(np.float32)
+    expected = np.concatenate([images[0::2], images[1::2]], axis=-1)  # pack (0, 1) and pack (2, 3)
+    np.testing.assert_array_equal(jaxgan.steps.pack(images, 2), expected)
+
+
+def test_packs_never_mix_real_and_generated_samples():
+    """Real samples 0, generated ones 3 (a constant generator), and a critic scoring each pack
+    by its spread max − min: a pack holding both kinds would score 3. Both players' losses see
+    spreads of 0 over packs of 4, BATCH / 4 of them per batch."""
+    seen = []
+
+    def spread(variables, packs):
+        seen.append(packs.shape)
+        return (packs.max(axis=1, keepdims=True) - packs.min(axis=1, keepdims=True)) * variables["params"]["scale"]
+
+    critic = jaxgan.PlayerSpec(spread, lambda key, x: {"params": {"scale": jnp.ones(())}}, optax.sgd(0.0))
+    spec = jaxgan.GANSpec(
+        jaxgan.wgan(n_critic=1), _constant_generator(3.0), critic, jaxgan.standard_normal_latent(2), pack=4
+    )
+    real = np.zeros((BATCH, DIM), np.float32)
+    state = jaxgan.init_state(spec, jax.random.PRNGKey(0), real)
+    after_critic, critic_metrics = jaxgan.critic_step(spec, state, real, jax.random.PRNGKey(1))
+    _, generator_metrics = jaxgan.generator_step(spec, after_critic, real, jax.random.PRNGKey(2))
+    assert float(critic_metrics["critic_loss"]) == 0.0 and float(generator_metrics["generator_loss"]) == 0.0
+    assert set(seen) == {(BATCH // 4, 4 * DIM)}
+    with pytest.raises(ValueError, match="scores packs of 4 samples: give unlabelled batches whose size is a multiple"):
+        jaxgan.make_train_step(spec)(state, np.zeros((1, 1, BATCH + 1, DIM), np.float32))
+    with pytest.raises(ValueError, match="meg's generator loss pairs each sample with its own networks' outputs"):
+        jaxgan.GANSpec(jaxgan.meg(penalty_weight=1.0), spec.generator, critic, spec.sample_latent, pack=2)

@@ -39,6 +39,7 @@ def image_game(name: str) -> ConfigDict:
             "penalty_weight": placeholder(float),  # wgan_gp
             "real_label": placeholder(float),  # gan, nsgan
             "feature_matching": False,
+            "pack": 1,  # PacGAN: the critic scores packs of this many images, joined along the channels
             "r1_gamma": placeholder(float),  # zero-centred gradient penalty on real images, any method
             "r2_gamma": placeholder(float),  # the same on generated images
         }

@@ -68,6 +68,8 @@ def toy_config() -> ConfigDict:
                 "real_label": placeholder(float),  # gan, nsgan: one-sided label smoothing, e.g. 0.9
                 # Replace the generator loss by feature matching on the critic's last hidden layer.
                 "feature_matching": False,
+                # PacGAN (Lin et al. 2018): the critic scores packs of this many samples of one kind.
+                "pack": 1,
                 # Zero-centred gradient penalties for any method: γ of R1 (real) and of R2 (generated).
                 "r1_gamma": placeholder(float),
                 "r2_gamma": placeholder(float),

@@ -95,7 +95,7 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
     """The adversarial method named by `config.game`, from the games registry: every option
     set in the config goes to the method's factory, which takes or refuses it; then the
     switches that wrap any method (R1 and R2 penalties, feature matching)."""
-    switches = ("name", "feature_matching", "r1_gamma", "r2_gamma")
+    switches = ("name", "feature_matching", "r1_gamma", "r2_gamma", "pack")
     options = {key: config.game[key] for key in config.game if key not in switches}
     try:
         built = games.make_game(config.game.name, "game.", **options)
@@ -108,7 +108,7 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
 def spec_options(config: ml_collections.ConfigDict) -> dict:
     """The spec's training options from `config.train`: the generator average's decay,
     instance noise and DiffAugment, for the keys the config declares (the loop reads the rest
-    of train.*)."""
+    of train.*); and the critic's packs (game.pack)."""
     train, options = config.train, {}
     if "instance_noise_steps" in train and train.instance_noise_steps < 1:
         raise ConfigError(f"train.instance_noise_steps must be at least 1, got {train.instance_noise_steps}")
@@ -116,6 +116,15 @@ def spec_options(config: ml_collections.ConfigDict) -> dict:
         options["generator_ema_decay"] = train.generator_ema
     if "instance_noise" in train and train.instance_noise is not None:
         options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
+    if config.game.get("pack", 1) > 1:
+        if config.train.batch_size % config.game.pack:
+            raise ConfigError(
+                f"game.pack={config.game.pack} packs samples for the critic: train.batch_size "
+                f"({config.train.batch_size}) must be a multiple of it"
+            )
+        if config.model.get("conditional"):
+            raise ConfigError("game.pack packs unlabelled samples; a conditional model takes game.pack=1")
+        options["pack"] = config.game.pack
     if "diff_augment" in train and train.diff_augment is not None:
         try:
             options["augment"] = DiffAugment.from_text(train.diff_augment)

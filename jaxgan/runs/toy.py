@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -103,7 +104,8 @@ class ToyFamily(TrainedFamily):
         summary.update(last_losses_and_curves(config, files, self.curves))
         if files.writes:
             variables = parallel.to_host(state.critic.variables())
-            critic = jax.jit(lambda x: built.spec.critic.apply(variables, x))
+            copies = built.spec.pack  # a packing critic is drawn on packs of one point repeated
+            critic = jax.jit(lambda x: built.spec.critic.apply(variables, jnp.tile(x, (1, copies))))
             plots.plot_samples_2d(
                 files.figure_path("samples.png"),
                 real,
@@ -129,7 +131,7 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
                 f"{game.name}'s auto-encoder critic takes no model.critic_norm, model.minibatch_kernels or "
                 "model.critic_spectral_norm; unset them"
             )
-        critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim)
+        critic = AutoencoderEnergy(model.critic_hidden, model.code_dim, data_dim * config.game.pack)
     else:
         critic = MLP(
             model.critic_hidden,
