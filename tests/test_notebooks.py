@@ -11,7 +11,12 @@ NOTEBOOKS = sorted((pathlib.Path(__file__).parent.parent / "notebooks").glob("*.
 
 def test_the_tutorials_are_all_found():
     """The parametrised test below would pass on an empty list; the tutorials are named here."""
-    assert {path.stem for path in NOTEBOOKS} == {"divergences_and_optimal_discriminator", "elbo_and_vae", "nnx_players"}
+    assert {path.stem for path in NOTEBOOKS} == {
+        "divergences_and_optimal_discriminator",
+        "elbo_and_vae",
+        "gan_dynamics",
+        "nnx_players",
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
