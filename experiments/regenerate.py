@@ -44,8 +44,9 @@ RUNS = {
     "critic_1d": ((), ()),
     "parallel_lines": ((), ()),
     "bilinear_game": ((), ()),
+    "adversarial_examples": ((), ()),
 }
-THEORY_FIGURE = ("optimal_discriminator", "critic_1d", "parallel_lines", "bilinear_game")
+THEORY_FIGURE = ("optimal_discriminator", "critic_1d", "parallel_lines", "bilinear_game", "adversarial_examples")
 
 
 def regenerate(name: str) -> None:

@@ -12,6 +12,8 @@ and `summary.json` into `run_dir`. `python -m jaxgan.run --exp NAME` dispatches 
   al. 2017, Example 1; article 004).
 - bilinear_game: min_x max_y x·y under simultaneous, alternating, optimistic and
   extragradient updates (Daskalakis et al. 2018; articles 002, 004).
+- adversarial_examples: FGSM and PGD against jaxgan's digit classifier, accuracy against ε
+  (Goodfellow et al. 2015; Madry et al. 2018; article 003).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from jaxgan import divergences, games, penalties  # noqa: E402
+from jaxgan import adversarial, divergences, games, penalties  # noqa: E402
 from jaxgan.configs import ConfigError, check_seed  # noqa: E402
 from jaxgan.models import MLP  # noqa: E402
 from jaxgan.state import PlayerSpec, apply_gradients, init_player  # noqa: E402
@@ -394,6 +396,67 @@ def bilinear_game(config: ml_collections.ConfigDict, run_dir: str) -> dict:
     return _write(run_dir, config, summary, figure)
 
 
+# --- adversarial examples --------------------------------------------------------------------
+
+
+def adversarial_examples(config: ml_collections.ConfigDict, run_dir: str) -> dict:
+    """Accuracy of jaxgan's classifier of the offline MNIST digits on `config.examples`
+    held-out digits, clean and under FGSM and PGD at each ε of `config.epsilons` (pixels in
+    [−1, 1]); the figure shows accuracy against ε and digits before and after PGD."""
+    from jaxgan.data import images  # the image stack loads only for this experiment
+    from jaxgan.metrics import classifier as classifiers
+
+    if any(epsilon < 0 for epsilon in config.epsilons) or config.examples < 1 or config.pgd_steps < 1:
+        raise ValueError("adversarial_examples needs epsilons >= 0, examples >= 1 and pgd_steps >= 1")
+    train, held_out = images.held_out_split(images.offline_mnist())
+    classifier_dir = config.classifier_dir or os.path.join(run_dir, "classifier")
+    classifier = classifiers.cached_classifier(train, held_out, classifier_dir, config.classifier_steps)
+    x = jnp.asarray(images.to_model_range(held_out.images[: config.examples]))
+    labels = jnp.asarray(held_out.labels[: config.examples])
+
+    def logits(images_):
+        return classifier.module.apply({"params": classifier.params}, images_)
+
+    attacks = {
+        "fgsm": jax.jit(lambda e: adversarial.fgsm(logits, x, labels, e)),
+        "pgd": jax.jit(lambda e: adversarial.pgd(logits, x, labels, e, config.pgd_steps)),
+    }
+
+    def accuracy(images_) -> float:
+        return round(float(jnp.mean(jnp.argmax(logits(images_), -1) == labels)), 4)
+
+    summary = {
+        "examples": int(len(labels)),
+        "classifier_id": classifier.identity,
+        "epsilons": list(config.epsilons),
+        "clean_accuracy": accuracy(x),
+        **{f"accuracy_{name}": [accuracy(attack(e)) for e in config.epsilons] for name, attack in attacks.items()},
+    }
+    shown = attacks["pgd"](config.shown_epsilon)[:8]
+    figure, axes = plt.subplots(
+        3, 8, figsize=(12, 6.5), gridspec_kw={"height_ratios": [2.2, 1, 1]}, layout="constrained"
+    )
+    gs = axes[0, 0].get_gridspec()
+    for ax in axes[0]:
+        ax.remove()
+    curve = figure.add_subplot(gs[0, :])
+    for name in attacks:
+        curve.plot(config.epsilons, summary[f"accuracy_{name}"], "o-", label=name.upper())
+    curve.set(
+        xlabel="ε (pixels in [−1, 1])",
+        ylabel="held-out accuracy",
+        ylim=(0, 1),
+        title=f"{summary['examples']} held-out digits; below, PGD at ε = {config.shown_epsilon}",
+    )
+    curve.legend()
+    for row, batch in ((1, x[:8]), (2, shown)):
+        predicted = np.asarray(jnp.argmax(logits(batch), -1))
+        for column, ax in enumerate(axes[row]):
+            ax.imshow(np.asarray(batch[column, ..., 0]), cmap="gray", vmin=-1, vmax=1)
+            ax.set(xticks=[], yticks=[], title=f"{'clean' if row == 1 else 'PGD'}: {predicted[column]}")
+    return _write(run_dir, config, summary, figure)
+
+
 def run(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True) -> dict:
     """Run the theory experiment `config.runner` (the CLI's entry point; `progress` is unused).
 
@@ -419,4 +482,5 @@ EXPERIMENTS = {
     "critic_1d": critic_1d,
     "parallel_lines": parallel_lines,
     "bilinear_game": bilinear_game,
+    "adversarial_examples": adversarial_examples,
 }

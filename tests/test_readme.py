@@ -113,6 +113,7 @@ def test_autoencoder_results_table(name):
 def test_theory_table_quotes_the_summaries():
     optimal, critic = _summary("optimal_discriminator"), _summary("critic_1d")
     bilinear, lines = _summary("bilinear_game"), _summary("parallel_lines")
+    attacked = _summary("adversarial_examples")
     quoted = {
         "optimal_discriminator": [
             _signed(optimal["distinct"][key], 5) for key in ("value_at_D_star", "two_js_minus_log4", "value_trained")
@@ -131,6 +132,9 @@ def test_theory_table_quotes_the_summaries():
         "parallel_lines": [f"{lines['max_abs_w_error']:.3f}"],
         "bilinear_game": [f"{bilinear['final_distance'][key]:.3f}" for key in bilinear["final_distance"]]
         + [f"{bilinear['simultaneous_closed_form']:.3f}"],
+        "adversarial_examples": [f"{attacked['examples']:,}", f"{100 * attacked['clean_accuracy']:.1f} %"]
+        + [f"{100 * attacked[f'accuracy_{name}'][i]:.1f} %" for name in ("fgsm", "pgd") for i in (3, -1)]
+        + [f"ε = {attacked['epsilons'][3]}", f"ε = {attacked['epsilons'][-1]}"],
     }
     section = _section("The articles' identities")
     for name, figures in quoted.items():

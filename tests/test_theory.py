@@ -87,12 +87,20 @@ def _bilinear_game_checks(summary):
     assert final["optimistic"] < 0.15 and final["extragradient"] < 0.15
 
 
+def _adversarial_examples_checks(summary):
+    fgsm, pgd = np.array(summary["accuracy_fgsm"]), np.array(summary["accuracy_pgd"])
+    assert summary["clean_accuracy"] > 0.9 and fgsm[0] == pgd[0] == summary["clean_accuracy"]  # ε = 0
+    assert np.all(np.diff(pgd) <= 0) and np.all(pgd <= fgsm + 0.01)  # PGD is the stronger attack
+    assert pgd[-1] < 0.05  # at ε = 0.6 (0.3 in [0, 1] pixels) almost nothing survives
+
+
 # The README's claims for each theory experiment at its default config, with their tolerances.
 README_CLAIMS = {
     "optimal_discriminator": _optimal_discriminator_checks,
     "critic_1d": _critic_1d_checks,
     "parallel_lines": _parallel_lines_checks,
     "bilinear_game": _bilinear_game_checks,
+    "adversarial_examples": _adversarial_examples_checks,
 }
 
 
