@@ -270,7 +270,7 @@ def _write_figures(
         figure_path("reconstructions.png"),
         _to_uint8(pairs),
         columns,
-        title=f"{config.experiment}: held-out digits (odd rows) and reconstructions",
+        title=f"{config.experiment}: held-out images (odd rows) and their reconstructions",
     )
     z = spec.sample_latent(jax.random.PRNGKey(config.seed), columns * columns)
     plots.plot_image_grid(
