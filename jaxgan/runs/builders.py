@@ -116,7 +116,7 @@ def spec_options(config: ml_collections.ConfigDict) -> dict:
         options["generator_ema_decay"] = train.generator_ema
     if "instance_noise" in train and train.instance_noise is not None:
         options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
-    if config.game.get("pack", 1) > 1:
+    if "game" in config and config.game.get("pack", 1) > 1:
         if config.train.batch_size % config.game.pack:
             raise ConfigError(
                 f"game.pack={config.game.pack} packs samples for the critic: train.batch_size "
