@@ -17,7 +17,6 @@ without torch.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 
@@ -254,7 +253,7 @@ class InceptionScorer:
     def __init__(self, weights_path: str, batch_size: int = 200):
         self.variables, self.batch_size = read_weights(weights_path), batch_size
         self.weights_path = weights_path
-        self._apply = jax.jit(functools.partial(FIDInception().apply))
+        self._apply = jax.jit(FIDInception().apply)
 
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pool features (n, 2048), softmax of the 1,008 logits) of images in [−1, 1]; grey

@@ -81,7 +81,8 @@ class SpectralNormalized(nn.Module):
     per call, v ← Wu/‖Wu‖, u ← Wᵀv/‖Wᵀv‖, started from the u kept in the `spectral` collection
     and not differentiated through (`flax.linen.SpectralNorm`). The iteration's u is stored only
     while that collection is mutable, that is in training (`state.PlayerSpec.mutable`);
-    evaluation reuses the stored u, so it never changes the network. Because u is a property
+    evaluation iterates from the stored u without storing the result, so it never changes the
+    network's state. Because u is a property
     of the weights alone, the layer keeps each example's output a function of that example.
     """
 

@@ -322,7 +322,7 @@ def train_and_held_out(config: ml_collections.ConfigDict, source: images.ImageSe
 
 def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: images.ImageSet) -> dict:
     """Scores of eval.samples images of the evaluated generator (the average, when the run keeps
-    one), as `score_samples` computes them; the live generator's FID is reported beside the
+    one), as `Scorer.score` computes them; the live generator's FID is reported beside the
     average's, so the average shows what it gains.
     """
     scorer = Scorer.for_data(config, source)
@@ -495,7 +495,7 @@ PRDC_NEIGHBOURS = 5  # k of the k-nearest-neighbour balls, as in Naeem et al. 20
 
 def _precision_recall_density_coverage(real_features: np.ndarray, fake_features: np.ndarray) -> dict:
     """Precision, recall, density and coverage (`metrics.precision_recall_density_coverage`,
-    k = 5) of as many generated as held-out images, the first n = min of the two counts of
+    k = 5) of as many generated as reference images, the first n = min of the two counts of
     each, since the k-th-neighbour radii depend on n (Naeem et al. use equal sets)."""
     n = min(len(real_features), len(fake_features))
     scores = metrics.precision_recall_density_coverage(real_features[:n], fake_features[:n], k=PRDC_NEIGHBOURS)
