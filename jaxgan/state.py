@@ -107,10 +107,42 @@ class PlayerSpec:
         batch_statistics = set(self.mutable) - {SPECTRAL_COLLECTION}
         return bool(batch_statistics) or bool(getattr(self.module, "mixes_examples", False))
 
+    def in_precision(self, compute_dtype: Any) -> PlayerSpec:
+        """This player computing in `compute_dtype` (`mixed_precision`); its parameters, optimizer
+        state and collections stay as they are."""
+        return dataclasses.replace(self, apply=mixed_precision(self.apply, compute_dtype))
+
     def lacks_method(self, name: str) -> bool:
         """True when the module is known and has no method `name` (a plain apply function is
         taken at its word)."""
         return self.module is not None and not callable(getattr(self.module, name, None))
+
+
+def mixed_precision(apply: ApplyFn, compute_dtype: Any) -> ApplyFn:
+    """`apply` computing in `compute_dtype` and answering in float32: mixed-precision training
+    (Micikevicius et al. 2018, "Mixed Precision Training").
+
+    The float32 master parameters and the floating inputs are cast to `compute_dtype` (bfloat16,
+    say) for the call, and every floating output is cast back to float32, so the losses, a
+    gradient penalty's norm ‖∇ₓD(x̂)‖ and the optimizer's update see float32: the gradient of a
+    cast is the cast gradient, so ∂L/∂θ arrives in θ's float32. Integer inputs (class labels)
+    pass as they are, and so do the other collections (batch norm's running statistics and
+    spectral norm's vectors keep their float32 accumulation). bfloat16 keeps float32's exponent
+    range, so no loss scaling is needed, unlike float16.
+    """
+
+    def to(dtype, tree):
+        return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(jnp.result_type(a), jnp.floating) else a, tree)
+
+    def apply_in_precision(variables: Variables, *inputs: Any, **options: Any):
+        variables = {**variables, "params": to(compute_dtype, variables["params"])}
+        result = apply(variables, *to(compute_dtype, inputs), **options)
+        if options.get("mutable"):
+            outputs, updates = result
+            return to(jnp.float32, outputs), updates
+        return to(jnp.float32, result)
+
+    return apply_in_precision
 
 
 class Player(flax.struct.PyTreeNode):

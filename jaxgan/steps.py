@@ -293,6 +293,27 @@ class AAESpec:
 
 TrainSpec = GANSpec | VAESpec | AAESpec
 
+# Compute dtypes by config name (train.precision): parameters and optimizer states stay float32.
+PRECISIONS = types.MappingProxyType({"float32": jnp.float32, "bfloat16": jnp.bfloat16})
+
+
+def in_precision(spec: TrainSpec, precision: str) -> TrainSpec:
+    """`spec` with every player computing in the dtype `precision` names (`PRECISIONS`; mixed
+    precision, `state.mixed_precision`): the generator, and the critic where there is one."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision == "float32":
+        return spec
+    players = ("generator", "critic")
+    return dataclasses.replace(
+        spec,
+        **{
+            name: getattr(spec, name).in_precision(PRECISIONS[precision])
+            for name in players
+            if getattr(spec, name, None)
+        },
+    )
+
 
 def _check_average(decay: float | None, generator: PlayerSpec) -> None:
     if decay is None:

@@ -26,8 +26,9 @@ from jaxgan import parallel, runs
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
+from jaxgan.runs.builders import check_choice
 from jaxgan.runs.files import LOSSES, RunFiles
-from jaxgan.steps import init_state, make_train_step
+from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step
 from jaxgan.storage import DiskFull, RunDirectoryBusy, RunLock
 
 
@@ -71,7 +72,9 @@ def build_run(config: ml_collections.ConfigDict):
                 f"({mesh.devices.size}); set parallel.devices or the batch size"
             )
         family.check(config)
+        check_choice(config, "train.precision", PRECISIONS)
         built = family.build(config)
+        built = built._replace(spec=in_precision(built.spec, train.precision))
     except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
         raise ConfigError(str(error)) from None
     return family, built, mesh

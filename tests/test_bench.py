@@ -45,3 +45,22 @@ def test_toy_work_per_iteration_counts_every_critic_update():
     assert bench.toy_gflop_per_iteration(width, depth, batch) == pytest.approx(written_out, rel=0.05)
     rolled = make_train_step(spec).lower(state, chunk).compile().cost_analysis()
     assert (rolled[0] if isinstance(rolled, list) else rolled)["flops"] / 1e9 < 0.5 * written_out
+
+
+def test_the_gpu_table_runs_on_a_cpu_and_says_so(capsys, monkeypatch):
+    """`python -m jaxgan.bench gpu` prints a row per model and precision, and a CPU's figures are
+    labelled as a CPU's (jaxgan's side only: PyTorch is hidden, as where it is not installed)."""
+    import sys
+
+    import jax
+
+    from jaxgan import bench
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError
+    bench.main(["gpu", "--models", "toy_small", "--iters", "10", "--repeats", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    if jax.default_backend() == "cpu":
+        assert "NO GPU HERE: these are CPU figures" in lines[0]
+    rows = [line.split() for line in lines if line.startswith("toy_small")]
+    assert [row[1] for row in rows] == ["float32", "bfloat16"]
+    assert all(float(row[2].removesuffix("/s")) > 0 and row[3] == "-" for row in rows)

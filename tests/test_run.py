@@ -238,6 +238,7 @@ def test_list_in_a_fresh_interpreter():
             "must be a non-negative multiple of train.steps_per_call",
         ),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),
+        (["--exp", "wgan_mlp", "--set", "train.precision=float16"], "train.precision='float16': choose one of float32"),
         (["--exp", "wgan_mlp", "--set", "train.generator_ema=1.5"], "generator_ema_decay must be in [0, 1)"),
         (["--exp", "wgan_mlp", "--set", "game.n_critic=0"], "n_critic must be at least 1"),
         (["--exp", "wgan_mlp", "--steps", "0"], "train.steps must be at least 1"),

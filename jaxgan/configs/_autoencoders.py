@@ -32,6 +32,9 @@ def vae_config() -> ConfigDict:
                 "checkpoint_every": 5000,
                 "fetch_metrics_every": 10,
                 "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
+                # Compute dtype of both networks: bfloat16 computes in bfloat16 with float32 parameters,
+                # optimizer states, losses and penalty norms (mixed precision; steps.in_precision).
+                "precision": "float32",
                 "unroll_loops": False,
             },
             "parallel": {"devices": 0},

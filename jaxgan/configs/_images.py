@@ -83,6 +83,9 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "steps_per_call": 2,
                 "fetch_metrics_every": 10,  # calls whose metrics are fetched from the device together
                 "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
+                # Compute dtype of both networks: bfloat16 computes in bfloat16 with float32 parameters,
+                # optimizer states, losses and penalty norms (mixed precision; steps.in_precision).
+                "precision": "float32",
                 "unroll_loops": True,
                 "checkpoint_every": 500,
                 # Evaluation samples from an average of the generator's recent weights, with batch-norm

@@ -82,6 +82,9 @@ def toy_config() -> ConfigDict:
                 # Metrics stay on the device for this many calls, then are fetched together.
                 "fetch_metrics_every": 10,
                 "tensorboard": True,  # also write TensorBoard event files (run_dir/tensorboard)
+                # Compute dtype of both networks: bfloat16 computes in bfloat16 with float32 parameters,
+                # optimizer states, losses and penalty norms (mixed precision; steps.in_precision).
+                "precision": "float32",
                 "checkpoint_every": 500,
                 # Decay β of the debiased weight average of the generator used for evaluation
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
