@@ -36,6 +36,7 @@ RUNS = {
     "dcgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "cgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "wgangp_dcgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
+    "biggan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "vae_mnist": ((), ("reconstructions", "samples")),
     "vae_mnist_2d": ((), ("latent_map", "latent_grid")),
     "vae_fashion_mnist": ((), ("reconstructions", "samples")),

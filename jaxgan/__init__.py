@@ -48,6 +48,7 @@ from jaxgan.steps import (
     standard_normal_latent,
     train_step,
     train_steps,
+    truncated_normal_latent,
 )
 
 __all__ = [
@@ -90,6 +91,7 @@ __all__ = [
     "reconstruction_step",
     "register_game",
     "standard_normal_latent",
+    "truncated_normal_latent",
     "train_step",
     "train_steps",
     "wgan",

@@ -122,3 +122,37 @@ def historical_averaging(weight: float) -> optax.GradientTransformation:
         return updates, HistoricalAveragingState(count, mean)
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def orthogonal_penalty(kernel: jax.Array) -> jax.Array:
+    """‖WᵀW ⊙ (1 − I)‖²_F, the off-diagonal orthogonal regularisation of BigGAN (Brock et al.
+    2019, §3.1), for a kernel read as W of shape (fan-in, out features), as a convolution's
+    (h, w, in, out) kernel reshaped: it pulls the filters (W's columns) towards mutual
+    orthogonality and leaves their norms free."""
+    w = kernel.reshape(-1, kernel.shape[-1])
+    gram = w.T @ w
+    return jnp.sum((gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))) ** 2)
+
+
+def orthogonal_regularization(weight: float) -> optax.GradientTransformation:
+    """Add the gradient of β Σ_W ‖WᵀW ⊙ (1 − I)‖²_F (`orthogonal_penalty`) over the kernels of
+    dense and convolution layers (the leaves named `kernel`: not biases, batch-norm scales or
+    embeddings, which BigGAN leaves out), as BigGAN's generator does with β = 1e-4.
+
+    Chain it before the optimizer, `optax.chain(orthogonal_regularization(β), optax.adam(lr))`.
+    """
+    if weight < 0:
+        raise ValueError(f"orthogonal_regularization needs a non-negative weight, got {weight}")
+
+    def penalty(path, leaf):
+        return orthogonal_penalty(leaf) if getattr(path[-1], "key", None) == "kernel" else jnp.zeros(())
+
+    def regularization(params):
+        return weight * sum(jax.tree.leaves(jax.tree_util.tree_map_with_path(penalty, params)))
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("orthogonal_regularization needs the parameters: call tx.update(grads, state, params)")
+        return jax.tree.map(jnp.add, updates, jax.grad(regularization)(params)), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)

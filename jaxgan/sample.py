@@ -22,7 +22,13 @@ from jaxgan import configs
 
 
 def sample_run(
-    run_dir: str, n: int = 64, *, seed: int = 0, labels=None, step: int | None = None
+    run_dir: str,
+    n: int = 64,
+    *,
+    seed: int = 0,
+    labels=None,
+    step: int | None = None,
+    truncation: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(samples, labels) drawn from the GAN trained in `run_dir`.
 
@@ -32,6 +38,8 @@ def sample_run(
       labels: the class of each sample for a conditional model (n integers); by default the
         classes in turn (0, 1, ..., 0, 1, ...). Refused for an unconditional one.
       step: the checkpoint to read; by default the newest that restores and verifies.
+      truncation: ψ of the truncation trick (z from the prior truncated to [−ψ, ψ]); by default
+        the run's eval.truncation, else the full prior.
 
     Returns:
       The samples as numpy (images (n, h, w, c) in [−1, 1], or points (n, d)), and the labels
@@ -46,13 +54,27 @@ def sample_run(
 
     if not isinstance(n, int) or n < 1:
         raise configs.ConfigError(f"n is the number of samples, a positive int, got {n!r}")
+    if truncation is not None:
+        try:
+            steps.truncated_normal_latent(1, truncation)  # checks ψ before the run is read
+        except ValueError as error:
+            raise configs.ConfigError(f"--truncation: {error}") from None
     run = train.restore_run(run_dir, step)
     if not isinstance(run.built.spec, steps.GANSpec):
         raise configs.ConfigError(f"{run_dir} trained a {run.config.runner}; jaxgan.sample draws from GANs")
     labels = _labels(run.config, run.built.source, n, labels)
     spec = run.built.spec
-    variables = steps.evaluated_generator(spec, run.state)
-    samples = steps.generate(spec, run.state, jax.random.PRNGKey(seed), n, labels=labels, variables=variables)
+    if truncation is None:
+        truncation = run.config.get("eval", {}).get("truncation")
+
+    @jax.jit
+    def draw(state, labels):
+        variables = steps.evaluated_generator(spec, state)
+        return steps.generate(
+            spec, state, jax.random.PRNGKey(seed), n, labels=labels, variables=variables, truncation=truncation
+        )
+
+    samples = draw(run.state, labels)
     return np.asarray(jax.device_get(samples)), None if labels is None else np.asarray(labels)
 
 
@@ -96,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seeds the latent codes (default 0)")
     parser.add_argument("--labels", help="a conditional model's classes, comma-separated, one per sample")
     parser.add_argument("--step", type=int, help="the checkpoint to read (default: the newest good one)")
+    parser.add_argument(
+        "--truncation", type=float, metavar="PSI", help="draw z from the prior truncated to [-PSI, PSI] (BigGAN)"
+    )
     parser.add_argument("--out", help="FILE.png (a grid or scatter) or FILE.npz (default RUN_DIR/sampled.png)")
     try:
         args = parser.parse_args(argv)
@@ -106,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         labels = None if args.labels is None else [int(label) for label in args.labels.split(",")]
         if not out.endswith((".png", ".npz")):
             raise configs.ConfigError(f"--out {out}: give a .png or an .npz file")
-        samples, labels = sample_run(args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step)
+        samples, labels = sample_run(
+            args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step, truncation=args.truncation
+        )
         write_samples(out, samples, labels, args.run_dir)
     except ValueError as error:  # ConfigError, and --labels that are not integers
         print(f"python -m jaxgan.sample: error: {error}", file=sys.stderr)

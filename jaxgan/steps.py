@@ -76,6 +76,19 @@ def standard_normal_latent(latent_dim: int) -> LatentSampler:
     return lambda key, n: jax.random.normal(key, (n, latent_dim))
 
 
+def truncated_normal_latent(latent_dim: int, truncation: float) -> LatentSampler:
+    """z ~ N(0, I) truncated to [−ψ, ψ] in each of `latent_dim` dimensions, ψ = `truncation`:
+    BigGAN's truncation trick (Brock et al. 2019, §3.1), which trades variety for fidelity as ψ
+    shrinks. (BigGAN resamples the coordinates beyond ψ, which draws from the same law.)
+
+    Raises:
+      ValueError: ψ is not a finite number above 0.
+    """
+    if not 0 < truncation < float("inf"):
+        raise ValueError(f"the truncation ψ must be a finite number above 0, got {truncation}")
+    return lambda key, n: jax.random.truncated_normal(key, -truncation, truncation, (n, latent_dim))
+
+
 @dataclasses.dataclass(frozen=True)
 class InstanceNoise:
     """Gaussian noise added to the critic's real and generated inputs, annealed linearly to 0.
@@ -376,15 +389,22 @@ def generate(
     *,
     labels: jax.Array | None = None,
     variables: Variables | None = None,
+    truncation: float | None = None,
 ) -> jax.Array:
     """n samples G(z), z drawn from the latent prior, in evaluation mode (batch norm uses its
     running statistics), at `variables` (`evaluated_generator`'s, say) or else the live
-    generator's; for a conditional generator, G(z, y) with the n given `labels`."""
+    generator's; for a conditional generator, G(z, y) with the n given `labels`. With
+    `truncation` ψ, z is drawn from the standard normal prior truncated to [−ψ, ψ]
+    (`truncated_normal_latent`, the truncation trick) in the prior's dimensions."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"generate: n is the number of samples, a positive int, got {n!r}")
     if labels is not None and labels.shape[0] != n:
         raise ValueError(f"generate: {n} samples asked for but {labels.shape[0]} labels given")
-    z = spec.sample_latent(key, n)
+    if truncation is None:
+        z = spec.sample_latent(key, n)
+    else:
+        latent_dim = jax.eval_shape(lambda k: spec.sample_latent(k, 1), key).shape[-1]
+        z = truncated_normal_latent(latent_dim, truncation)(key, n)
     condition = () if labels is None else (labels,)
     return spec.generator.apply(state.generator.variables() if variables is None else variables, z, *condition)
 

@@ -36,7 +36,7 @@ def test_parameter_counts_follow_the_papers_layer_lists():
     assert (expected_generator, expected_critic) == (4_276_739, 1_053_825)
 
 
-@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("size", [28, 32, 64])
 def test_shapes_range_and_sizes(size):
     z = jax.random.normal(jax.random.PRNGKey(0), (3, 16))
     generator = ResNetGenerator(size, 3, width=8)
@@ -47,8 +47,8 @@ def test_shapes_range_and_sizes(size):
     critic = ResNetCritic(size, width=8)
     critic_variables = critic.init(jax.random.PRNGKey(2), images)
     chex.assert_shape(critic.apply(critic_variables, images), (3, 1))
-    with pytest.raises(ValueError, match="4·2\\^k pixels .* got 28"):
-        ResNetGenerator(28).init(jax.random.PRNGKey(0), z)
+    with pytest.raises(ValueError, match="b·2\\^k pixels, 4 ≤ b ≤ 7 .* got 30"):
+        ResNetGenerator(30).init(jax.random.PRNGKey(0), z)
 
 
 def test_conditional_batch_norm_starts_plain_and_then_depends_on_the_class():
@@ -59,8 +59,8 @@ def test_conditional_batch_norm_starts_plain_and_then_depends_on_the_class():
     np.testing.assert_array_equal(sample(variables, 3), sample(variables, 7))
     # Give class 3 a scale and a shift in the first block's first batch norm.
     params = jax.tree.map(lambda p: p, variables["params"])
-    embedding = params["_GeneratorBlock_0"]["_BatchNorm_0"]["Embed_0"]["embedding"]
-    params["_GeneratorBlock_0"]["_BatchNorm_0"]["Embed_0"]["embedding"] = embedding.at[3].set(0.5)
+    embedding = params["_GeneratorBlock_0"]["ConditionalBatchNorm_0"]["Embed_0"]["embedding"]
+    params["_GeneratorBlock_0"]["ConditionalBatchNorm_0"]["Embed_0"]["embedding"] = embedding.at[3].set(0.5)
     moved = {**variables, "params": params}
     assert not np.allclose(sample(moved, 3), sample(moved, 7))
     np.testing.assert_array_equal(sample(moved, 7), sample(variables, 7))

@@ -65,7 +65,11 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "upsampling": "matmul",  # or transpose: the same function, see models.dcgan
                 "conditional": False,
                 "conditioning": "projection",  # or concat
-                "attention": False,  # SAGAN self-attention in both players
+                "attention": False,  # SAGAN self-attention in both players (ResNet: at half the image side)
+                # ResNet only: BigGAN's conditioning, a shared class embedding of this size with
+                # hierarchical latents (0: off; models.ResNetGenerator), and orthogonal initial kernels.
+                "shared_embedding": 0,
+                "orthogonal_init": False,
                 # Spectral normalisation of every layer with weights (Miyato et al. 2018; models.SpectralNormalized).
                 "critic_spectral_norm": False,
                 "generator_spectral_norm": False,
@@ -111,6 +115,9 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # pytorch-fid's pt_inception-2015-12-05-*.pth (read with torch) or its .npz
                 # (python -m jaxgan.metrics.inception PTH NPZ). Nothing is downloaded.
                 "inception_weights": placeholder(str),
+                # ψ of the truncation trick for every sample evaluation draws (grids, scores): z from
+                # N(0, I) truncated to [−ψ, ψ] (steps.truncated_normal_latent); none: the full prior.
+                "truncation": placeholder(float),
             },
         }
     )
@@ -160,4 +167,33 @@ def resnet_cifar10(game: str, critic_spectral_norm: bool, generator_width: int) 
     config.game.n_critic = 5
     for player in ("generator", "critic"):
         config.optim[player] = optimizer("adam", 2e-4, b1=0.0, b2=0.9, schedule="linear")
+    return config
+
+
+def biggan(config: ConfigDict, width: int, latent_dim: int, shared_embedding: int) -> ConfigDict:
+    """BigGAN's recipe (Brock et al. 2019) on an image config: class-conditional ResNet players
+    of `width` channels with self-attention at half the image side, spectral norm in both,
+    orthogonal initial kernels, conditional batch norm on [a shared class embedding of
+    `shared_embedding` dimensions, a chunk of z] (hierarchical latents: `latent_dim` split
+    into one chunk per generator block and one for its first layer), the hinge loss, two critic
+    updates per generator update, Adam with β = (0, 0.999) at 5e-5 for the generator and 4×
+    that (2e-4) for the critic (the paper's smaller runs), orthogonal regularisation β = 1e-4 on
+    the generator's kernels, and evaluation from an average of the generator's weights with
+    standing statistics (steps.evaluated_generator)."""
+    config.model.update(
+        architecture="resnet",
+        conditional=True,
+        latent_dim=latent_dim,
+        generator_width=width,
+        critic_width=width,
+        critic_norm=None,
+        critic_spectral_norm=True,
+        generator_spectral_norm=True,
+        shared_embedding=shared_embedding,
+        attention=True,
+        orthogonal_init=True,
+    )
+    config.game.update(name="hinge", n_critic=2)
+    config.optim.generator = optimizer("adam", 5e-5, b1=0.0, b2=0.999, orthogonal_regularization=1e-4)
+    config.optim.critic = optimizer("adam", 2e-4, b1=0.0, b2=0.999)
     return config

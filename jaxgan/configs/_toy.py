@@ -17,6 +17,8 @@ def optimizer(name: str, learning_rate: float, **options) -> ConfigDict:
             "decay": placeholder(float),  # rmsprop
             "clip": placeholder(float),  # weight clipping to [-clip, clip] after each update
             "historical_averaging": placeholder(float),  # weight λ of λ‖θ − mean of past θ‖²
+            # weight β of BigGAN's β Σ ‖WᵀW ⊙ (1 − I)‖² over the kernels (penalties.orthogonal_regularization)
+            "orthogonal_regularization": placeholder(float),
             # The learning rate over the run: constant, or decayed to 0 by the last iteration along a
             # line or a half cosine, after warmup_iterations rising linearly from 0.
             "schedule": "constant",

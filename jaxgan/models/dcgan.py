@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models.layers import SpectralNormalized, class_labels, spectral_normalized
+from jaxgan.models.layers import SelfAttention, SpectralNormalized, class_labels, spectral_normalized
 
 DCGAN_INIT = nn.initializers.normal(0.02)
 # Spatial size after the generator's projection, and the number of stride-2 upsamplings.
@@ -270,27 +270,6 @@ class DCGANCritic(nn.Module):
             return score
         embedded = self.projection(class_labels(labels, self.num_classes))
         return score + jnp.sum(embedded * h.reshape(x.shape[0], -1), axis=1, keepdims=True)
-
-
-class SelfAttention(nn.Module):
-    """SAGAN's self-attention block (Zhang et al. 2019), o = x + γ·Σ_j softmax_j(f(x_i)·g(x_j)) h(x_j).
-
-    f and g are 1 × 1 convolutions to C/8 channels, h one to C; γ starts at 0, so the block
-    starts as the identity and learns how much non-local evidence to mix in.
-    """
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        n, height, width, channels = x.shape
-        reduced = max(channels // 8, 1)
-
-        def project(features: int, name: str) -> jax.Array:
-            return nn.Conv(features, (1, 1), name=name)(x).reshape(n, height * width, features)
-
-        queries, keys, values = project(reduced, "query"), project(reduced, "key"), project(channels, "value")
-        attention = jax.nn.softmax(jnp.einsum("nik,njk->nij", queries, keys), axis=-1)
-        mixed = jnp.einsum("nij,njc->nic", attention, values).reshape(x.shape)
-        return x + self.param("gamma", nn.initializers.zeros, ()) * mixed
 
 
 def _with_one_hot(z: jax.Array, labels: jax.Array | None, num_classes: int) -> jax.Array:

@@ -1,6 +1,6 @@
 """Layers for the training techniques of Salimans et al. 2016, "Improved Techniques for
-Training GANs" (article 004): minibatch discrimination and virtual batch normalisation; and
-spectral normalisation (Miyato et al. 2018)."""
+Training GANs" (article 004): minibatch discrimination and virtual batch normalisation;
+spectral normalisation (Miyato et al. 2018) and SAGAN's self-attention (Zhang et al. 2019)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,33 @@ class SpectralNormalized(nn.Module):
 def spectral_normalized(layer: nn.Module, enabled: bool) -> nn.Module:
     """`SpectralNormalized(layer)` when `enabled`, else `layer` itself."""
     return SpectralNormalized(layer) if enabled else layer
+
+
+class SelfAttention(nn.Module):
+    """SAGAN's self-attention block (Zhang et al. 2019), o = x + γ·Σ_j softmax_j(f(x_i)·g(x_j)) h(x_j).
+
+    f and g are 1 × 1 convolutions to C/8 channels, h one to C; γ starts at 0, so the block
+    starts as the identity and learns how much non-local evidence to mix in. `spectral_norm`
+    normalises the three convolutions, as SAGAN and BigGAN (Brock et al. 2019) do in both players;
+    `kernel_init` initialises them (BigGAN: orthogonal).
+    """
+
+    spectral_norm: bool = False
+    kernel_init: nn.initializers.Initializer = nn.linear.default_kernel_init
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        n, height, width, channels = x.shape
+        reduced = max(channels // 8, 1)
+
+        def project(features: int, name: str) -> jax.Array:
+            conv = nn.Conv(features, (1, 1), kernel_init=self.kernel_init, name=name)
+            return spectral_normalized(conv, self.spectral_norm)(x).reshape(n, height * width, features)
+
+        queries, keys, values = project(reduced, "query"), project(reduced, "key"), project(channels, "value")
+        attention = jax.nn.softmax(jnp.einsum("nik,njk->nij", queries, keys), axis=-1)
+        mixed = jnp.einsum("nij,njc->nic", attention, values).reshape(x.shape)
+        return x + self.param("gamma", nn.initializers.zeros, ()) * mixed
 
 
 def class_labels(labels: jax.Array | None, num_classes: int) -> jax.Array | None:

@@ -15,21 +15,28 @@ positions and a Dense layer to one score. Conditional: the projection ⟨embed(y
 added to the score (Miyato & Koyama 2018). Spectral normalisation on every layer of the critic
 makes it SNGAN's; without it (and with a gradient penalty) it is WGAN-GP's ResNet critic.
 Weights start Xavier-uniform (gain √2 inside the residual branches), as in mimicry.
+
+BigGAN (Brock et al. 2019, "Large Scale GAN Training for High Fidelity Natural Image
+Synthesis") is the same family with four switches: `shared_embedding` conditions every
+generator batch norm on [shared class embedding, a chunk of z] through linear maps
+(hierarchical latents: z is split into one chunk for the first layer and one per block),
+`attention` adds a self-attention block at half the image side in both players,
+`spectral_norm` in the generator as well, and `orthogonal_init`.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.models.layers import class_labels, spectral_normalized
+from jaxgan.models.layers import SelfAttention, class_labels, spectral_normalized
 
 _RESIDUAL_INIT = nn.initializers.variance_scaling(2.0, "fan_avg", "uniform")  # Xavier-uniform, gain √2
 _INIT = nn.initializers.xavier_uniform()
-BOTTOM_SIDE = 4  # the generator's first feature map is 4 × 4
+_ORTHOGONAL = nn.initializers.orthogonal()  # BigGAN's: kernels read as (fan-in, out features)
 
 
 def _upsampled(x: jax.Array) -> jax.Array:
@@ -48,44 +55,77 @@ def _conv(features: int, size: int, spectral_norm: bool, init=_RESIDUAL_INIT) ->
     return spectral_normalized(nn.Conv(features, (size, size), padding=padding, kernel_init=init), spectral_norm)
 
 
-def _upsamplings(image_size: int) -> int:
-    blocks = math.log2(image_size / BOTTOM_SIDE) if image_size >= BOTTOM_SIDE else -1
-    if blocks < 1 or not blocks.is_integer():
-        raise ValueError(f"ResNet models take square images of 4·2^k pixels (32, 64, ...), got {image_size}")
-    return int(blocks)
+def bottom_side_and_blocks(image_size: int) -> tuple[int, int]:
+    """(b, k): the generator's first feature map is b × b, and k upsampling blocks double it
+    to image_size = b·2^k, with b from 4 to 7 (32 = 4·2³, 28 = 7·2²).
+
+    Raises:
+      ValueError: image_size is not b·2^k for such b and some k ≥ 1.
+    """
+    side, blocks = image_size, 0
+    while side % 2 == 0 and side >= 8:
+        side, blocks = side // 2, blocks + 1
+    if blocks < 1 or not 4 <= side <= 7:
+        raise ValueError(
+            f"ResNet models take square images of b·2^k pixels, 4 ≤ b ≤ 7 (28, 32, 64, ...), got {image_size}"
+        )
+    return side, blocks
 
 
-class _BatchNorm(nn.Module):
-    """Batch norm (batch statistics while `batch_stats` is mutable), with a learned scale and
-    shift, or, given labels, a scale 1 + γ_y and a shift β_y per class (conditional batch norm)."""
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm (batch statistics while `batch_stats` is mutable) followed by a scale and a
+    shift: learned constants; or, given a condition, (1 + γ(c)) · x̂ + β(c) (conditional batch
+    norm, de Vries et al. 2017). With `num_classes`, c is a class label and γ, β are rows of an
+    embedding (SNGAN's projection generator); with `linear`, c is a vector (BigGAN's [shared
+    class embedding, chunk of z]) and γ(c) = W_γ c, β(c) = W_β c, linear maps without bias,
+    spectrally normalised with `spectral_norm` (Brock et al. 2019).
+    """
 
     num_classes: int = 0
+    linear: bool = False
+    spectral_norm: bool = False
+    kernel_init: nn.initializers.Initializer = _INIT  # of W_γ and W_β
 
     @nn.compact
-    def __call__(self, x: jax.Array, labels: jax.Array | None) -> jax.Array:
+    def __call__(self, x: jax.Array, condition: jax.Array | None) -> jax.Array:
         training = self.is_mutable_collection("batch_stats")
-        conditional = self.num_classes > 0
+        conditional = self.num_classes > 0 or self.linear
         h = nn.BatchNorm(
             use_running_average=not training, momentum=0.9, use_scale=not conditional, use_bias=not conditional
         )(x)
         if not conditional:
             return h
-        scale_and_shift = nn.Embed(self.num_classes, 2 * x.shape[-1], embedding_init=nn.initializers.zeros)
-        scale, shift = jnp.split(scale_and_shift(class_labels(labels, self.num_classes)), 2, axis=-1)
+        if self.linear:
+            maps = nn.Dense(2 * x.shape[-1], use_bias=False, kernel_init=self.kernel_init)
+            scale_and_shift = spectral_normalized(maps, self.spectral_norm)(condition)
+        else:
+            embedding = nn.Embed(self.num_classes, 2 * x.shape[-1], embedding_init=nn.initializers.zeros)
+            scale_and_shift = embedding(class_labels(condition, self.num_classes))
+        scale, shift = jnp.split(scale_and_shift, 2, axis=-1)
         return h * (1.0 + scale[:, None, None, :]) + shift[:, None, None, :]
 
 
 class _GeneratorBlock(nn.Module):
     features: int
     num_classes: int
+    linear_condition: bool
     spectral_norm: bool
+    orthogonal_init: bool
 
     @nn.compact
-    def __call__(self, x: jax.Array, labels: jax.Array | None) -> jax.Array:
-        h = _upsampled(nn.relu(_BatchNorm(self.num_classes)(x, labels)))
-        h = _conv(self.features, 3, self.spectral_norm)(h)
-        h = _conv(self.features, 3, self.spectral_norm)(nn.relu(_BatchNorm(self.num_classes)(h, labels)))
-        return h + _conv(self.features, 1, self.spectral_norm, _INIT)(_upsampled(x))
+    def __call__(self, x: jax.Array, condition: jax.Array | None) -> jax.Array:
+        residual_init, shortcut_init = (_ORTHOGONAL, _ORTHOGONAL) if self.orthogonal_init else (_RESIDUAL_INIT, _INIT)
+        norm = functools.partial(
+            ConditionalBatchNorm,
+            self.num_classes,
+            self.linear_condition,
+            self.spectral_norm,
+            _ORTHOGONAL if self.orthogonal_init else _INIT,
+        )
+        h = _upsampled(nn.relu(norm()(x, condition)))
+        h = _conv(self.features, 3, self.spectral_norm, residual_init)(h)
+        h = _conv(self.features, 3, self.spectral_norm, residual_init)(nn.relu(norm()(h, condition)))
+        return h + _conv(self.features, 1, self.spectral_norm, shortcut_init)(_upsampled(x))
 
 
 class _CriticBlock(nn.Module):
@@ -93,18 +133,20 @@ class _CriticBlock(nn.Module):
     downsample: bool
     first: bool
     spectral_norm: bool
+    orthogonal_init: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        residual_init, shortcut_init = (_ORTHOGONAL, _ORTHOGONAL) if self.orthogonal_init else (_RESIDUAL_INIT, _INIT)
         h = x if self.first else nn.relu(x)
-        h = _conv(self.features, 3, self.spectral_norm)(h)
-        h = _conv(self.features, 3, self.spectral_norm)(nn.relu(h))
+        h = _conv(self.features, 3, self.spectral_norm, residual_init)(h)
+        h = _conv(self.features, 3, self.spectral_norm, residual_init)(nn.relu(h))
         if self.downsample:
             h = _pooled(h)
         if self.first:  # pool first: the same map, 4 times cheaper
-            return h + _conv(self.features, 1, self.spectral_norm, _INIT)(_pooled(x))
+            return h + _conv(self.features, 1, self.spectral_norm, shortcut_init)(_pooled(x))
         if self.downsample or x.shape[-1] != self.features:
-            shortcut = _conv(self.features, 1, self.spectral_norm, _INIT)(x)
+            shortcut = _conv(self.features, 1, self.spectral_norm, shortcut_init)(x)
             return h + (_pooled(shortcut) if self.downsample else shortcut)
         return h + x
 
@@ -113,11 +155,19 @@ class ResNetGenerator(nn.Module):
     """z -> image in [−1, 1], shape (batch, image_size, image_size, channels).
 
     Attributes:
-      image_size: 4·2^k pixels, k residual blocks (32: three).
+      image_size: b·2^k pixels with 4 ≤ b ≤ 7, k residual blocks (32: three; 28: two).
       channels: 1 or 3.
       width: channels of every block (SNGAN: 256; WGAN-GP: 128).
-      num_classes: > 0 makes it G(z, y) with conditional batch norm.
+      num_classes: > 0 makes it G(z, y): conditional batch norm on an embedding of y per layer
+        (SNGAN), or on the shared embedding (BigGAN, with `shared_embedding`).
       spectral_norm: spectral normalisation of every layer (as SAGAN and BigGAN do).
+      shared_embedding: > 0: BigGAN's conditioning. z is split into k + 1 equal chunks
+        (hierarchical latents); the first feeds the first layer, and block i's batch norms take
+        c_i = [e(y), chunk i + 1] through linear maps, e a class embedding of this size shared
+        by all blocks (c_i is the chunk alone for an unconditional model).
+      attention: a self-attention block after the block whose output is image_size / 2 on a
+        side (16 × 16 at 32 px).
+      orthogonal_init: orthogonal initial kernels (BigGAN) instead of Xavier's.
     """
 
     image_size: int = 32
@@ -125,46 +175,91 @@ class ResNetGenerator(nn.Module):
     width: int = 256
     num_classes: int = 0
     spectral_norm: bool = False
+    shared_embedding: int = 0
+    attention: bool = False
+    orthogonal_init: bool = False
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         labels = class_labels(labels, self.num_classes)
-        project = nn.Dense(BOTTOM_SIDE * BOTTOM_SIDE * self.width, kernel_init=_INIT)
-        h = spectral_normalized(project, self.spectral_norm)(z.reshape(z.shape[0], -1))
-        h = h.reshape(-1, BOTTOM_SIDE, BOTTOM_SIDE, self.width)
-        for _ in range(_upsamplings(self.image_size)):
-            h = _GeneratorBlock(self.width, self.num_classes, self.spectral_norm)(h, labels)
-        h = nn.relu(_BatchNorm()(h, None))
-        return jnp.tanh(_conv(self.channels, 3, self.spectral_norm, _INIT)(h))
+        bottom, blocks = bottom_side_and_blocks(self.image_size)
+        init = _ORTHOGONAL if self.orthogonal_init else _INIT
+        z = z.reshape(z.shape[0], -1)
+        conditions = [labels] * blocks
+        if self.shared_embedding:
+            z, *chunks = self.hierarchical_latents(z, blocks)
+            shared = (
+                ()
+                if labels is None
+                else (nn.Embed(self.num_classes, self.shared_embedding, embedding_init=init)(labels),)
+            )
+            conditions = [jnp.concatenate([*shared, chunk], axis=-1) for chunk in chunks]
+        project = nn.Dense(bottom * bottom * self.width, kernel_init=init)
+        h = spectral_normalized(project, self.spectral_norm)(z).reshape(-1, bottom, bottom, self.width)
+        for index, condition in enumerate(conditions):
+            h = _GeneratorBlock(
+                self.width,
+                0 if self.shared_embedding else self.num_classes,
+                bool(self.shared_embedding),
+                self.spectral_norm,
+                self.orthogonal_init,
+            )(h, condition)
+            if self.attention and index == blocks - 2:  # its output is image_size / 2 on a side
+                h = SelfAttention(self.spectral_norm, init)(h)
+        h = nn.relu(ConditionalBatchNorm()(h, None))
+        return jnp.tanh(_conv(self.channels, 3, self.spectral_norm, init)(h))
+
+    def hierarchical_latents(self, z: jax.Array, blocks: int) -> list[jax.Array]:
+        """z split into blocks + 1 equal chunks (BigGAN's hierarchical latent space).
+
+        Raises:
+          ValueError: z's size is not a multiple of blocks + 1.
+        """
+        if z.shape[-1] % (blocks + 1):
+            raise ValueError(
+                f"BigGAN's generator splits z into {blocks + 1} equal chunks at {self.image_size} px: "
+                f"its size ({z.shape[-1]}) must be a multiple of {blocks + 1}"
+            )
+        return jnp.split(z, blocks + 1, axis=-1)
 
 
 class ResNetCritic(nn.Module):
     """image -> one score per image, shape (batch, 1).
 
     Attributes:
-      image_size: 4·2^k pixels; the first k − 1 blocks halve the side, the last two keep it
-        (32: 32 → 16 → 8 → 8 → 8).
+      image_size: b·2^k pixels (`bottom_side_and_blocks`); the first k − 1 blocks halve the
+        side, the last two keep it (32: 32 → 16 → 8 → 8 → 8).
       width: channels of every block (SNGAN: 128).
       num_classes: > 0 adds the projection ⟨embed(y), φ(x)⟩ to the score.
       spectral_norm: spectral normalisation of every layer (SNGAN); off for WGAN-GP.
+      attention: a self-attention block after the first block (at half the image side).
+      orthogonal_init: orthogonal initial kernels (BigGAN) instead of Xavier's.
     """
 
     image_size: int = 32
     width: int = 128
     num_classes: int = 0
     spectral_norm: bool = True
+    attention: bool = False
+    orthogonal_init: bool = False
 
     def setup(self):
-        downsamplings = _upsamplings(self.image_size) - 1
+        downsamplings = bottom_side_and_blocks(self.image_size)[1] - 1
+        init = _ORTHOGONAL if self.orthogonal_init else _INIT
         self.blocks = [
             _CriticBlock(
-                self.width, downsample=index < downsamplings, first=index == 0, spectral_norm=self.spectral_norm
+                self.width,
+                downsample=index < downsamplings,
+                first=index == 0,
+                spectral_norm=self.spectral_norm,
+                orthogonal_init=self.orthogonal_init,
             )
             for index in range(downsamplings + 2)
         ]
-        self.score = spectral_normalized(nn.Dense(1, kernel_init=_INIT), self.spectral_norm)
+        self.attention_block = SelfAttention(self.spectral_norm, init) if self.attention else None
+        self.score = spectral_normalized(nn.Dense(1, kernel_init=init), self.spectral_norm)
         self.projection = (
-            spectral_normalized(nn.Embed(self.num_classes, self.width, embedding_init=_INIT), self.spectral_norm)
+            spectral_normalized(nn.Embed(self.num_classes, self.width, embedding_init=init), self.spectral_norm)
             if self.num_classes
             else None
         )
@@ -173,8 +268,10 @@ class ResNetCritic(nn.Module):
         """φ(x): the last block's ReLU summed over positions, shape (batch, width)."""
         del labels  # the features are the image's alone; the projection adds the class
         h = x
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             h = block(h)
+            if index == 0 and self.attention_block is not None:
+                h = self.attention_block(h)
         return jnp.sum(nn.relu(h), axis=(1, 2))
 
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:

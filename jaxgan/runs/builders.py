@@ -27,8 +27,8 @@ OPTIMIZERS = {
 
 def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.GradientTransformation:
     """An optax optimizer from `config.optim.<player>` at its learning-rate schedule
-    (`learning_rate_schedule`): historical averaging before it and weight clipping after it
-    when those are set."""
+    (`learning_rate_schedule`): historical averaging and orthogonal regularisation before it and
+    weight clipping after it when those are set."""
     options = config.optim[player]
     if options.name not in OPTIMIZERS:
         raise ConfigError(f"optim.{player}.name={options.name!r}: choose one of {', '.join(OPTIMIZERS)}")
@@ -46,6 +46,9 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     if options.historical_averaging is not None:
         check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
+    if options.orthogonal_regularization is not None:
+        check_number(config, f"optim.{player}.orthogonal_regularization", zero_allowed=True)
+        tx = optax.chain(penalties.orthogonal_regularization(options.orthogonal_regularization), tx)
     if options.clip is not None:
         check_number(config, f"optim.{player}.clip")
         tx = optax.chain(tx, penalties.clip_weights(options.clip))

@@ -24,7 +24,7 @@ from jaxgan.metrics.inception import InceptionScorer
 from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, check_choice, player, spec_options
+from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent
 
@@ -69,6 +69,13 @@ class ImageFamily(TrainedFamily):
             check_choice(config, f"model.{key}", allowed)
         if config.model.architecture == "resnet":
             check_resnet_model(config.model)
+        elif config.model.shared_embedding or config.model.orthogonal_init:
+            raise ConfigError(
+                "model.shared_embedding and model.orthogonal_init are BigGAN's choices for the ResNet players: "
+                "set model.architecture=resnet, or leave them at 0 and false"
+            )
+        if config.eval.truncation is not None:
+            check_number(config, "eval.truncation")
         check_image_data(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
@@ -109,9 +116,9 @@ class ImageFamily(TrainedFamily):
 
 
 def check_resnet_model(model: ml_collections.ConfigDict) -> None:
-    """The ResNet players have batch norm in the generator, none in the critic, a projection
-    critic and no attention: refuse DCGAN-only choices rather than ignore them."""
-    fixed = {"generator_norm": "batch", "critic_norm": None, "conditioning": "projection", "attention": False}
+    """The ResNet players have batch norm in the generator, none in the critic and a
+    projection critic: refuse DCGAN-only choices rather than ignore them."""
+    fixed = {"generator_norm": "batch", "critic_norm": None, "conditioning": "projection"}
     for key, value in fixed.items():
         if model[key] != value:
             raise ConfigError(
@@ -271,16 +278,27 @@ def _dcgan(model: ml_collections.ConfigDict, size: int, channels: int, num_class
 
 
 def _resnet(model: ml_collections.ConfigDict, size: int, channels: int, num_classes: int):
-    """SNGAN's ResNet players (models.resnet); the generator always has batch norm and the
-    critic none, and a conditional critic always projects."""
-    generator = ResNetGenerator(size, channels, model.generator_width, num_classes, model.generator_spectral_norm)
-    critic = ResNetCritic(size, model.critic_width, num_classes, model.critic_spectral_norm)
+    """SNGAN's and BigGAN's ResNet players (models.resnet); the generator always has batch norm
+    and the critic none, and a conditional critic always projects."""
+    generator = ResNetGenerator(
+        size,
+        channels,
+        model.generator_width,
+        num_classes,
+        model.generator_spectral_norm,
+        model.shared_embedding,
+        model.attention,
+        model.orthogonal_init,
+    )
+    critic = ResNetCritic(
+        size, model.critic_width, num_classes, model.critic_spectral_norm, model.attention, model.orthogonal_init
+    )
     return generator, critic
 
 
 # model.architecture -> networks(model config, image side, channels, classes or 0).
 NETWORKS = {"dcgan": _dcgan, "resnet": _resnet}
-RESNET_SIZES = (32, 64)
+RESNET_SIZES = (28, 32, 64)
 
 
 def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> np.ndarray | None:
@@ -292,7 +310,8 @@ def grid_labels(config: ml_collections.ConfigDict, source: images.ImageSet) -> n
 
 def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.ImageSet):
     """sample(state) -> the evaluation grid's images as numpy, from the evaluated generator
-    (the average, when kept), with fixed codes so successive grids are comparable."""
+    (the average, when kept), with fixed codes (truncated at eval.truncation when set) so
+    successive grids are comparable."""
     labels = grid_labels(config, source)
     n = len(labels) if labels is not None else config.eval.grid_columns**2
     key = jax.random.PRNGKey(config.seed)
@@ -300,7 +319,7 @@ def sampler(spec: GANSpec, config: ml_collections.ConfigDict, source: images.Ima
     @jax.jit
     def sample(state):
         variables = evaluated_generator(spec, state)
-        return generate(spec, state, key, n, labels=labels, variables=variables)
+        return generate(spec, state, key, n, labels=labels, variables=variables, truncation=config.eval.truncation)
 
     return lambda state: np.asarray(jax.device_get(sample(state)))
 
@@ -511,12 +530,21 @@ def generate_many(
     batch_size: int = 500,
 ) -> np.ndarray:
     """eval.samples images (numpy, [−1, 1]) in batches, at the generator `variables` (by default
-    the live ones); a conditional generator cycles through the classes."""
+    the live ones), from codes truncated at eval.truncation when set; a conditional generator
+    cycles through the classes."""
     conditional = config.model.conditional
 
     @jax.jit
     def batch(state, variables, key, labels):
-        return generate(spec, state, key, batch_size, labels=labels if conditional else None, variables=variables)
+        return generate(
+            spec,
+            state,
+            key,
+            batch_size,
+            labels=labels if conditional else None,
+            variables=variables,
+            truncation=config.eval.truncation,
+        )
 
     n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
     labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
