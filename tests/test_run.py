@@ -200,7 +200,10 @@ def test_list_in_a_fresh_interpreter():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--exp", "nope"], "unknown experiment 'nope'; valid experiments: aae_mnist, adversarial_examples, bilinear"),
+        (
+            ["--exp", "nope"],
+            "unknown experiment 'nope'; valid experiments: aae_mnist, adversarial_examples, biggan_cifar10",
+        ),
         (["--exp", "wgan_mlp", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),
