@@ -25,7 +25,7 @@ from jaxgan.train import restore_run
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PSIS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, None)  # None: the full prior
-SCORES = ("fid", "inception_score", "precision", "recall")
+SCORES = {"fid": "FID", "inception_score": "inception score", "precision": "precision", "recall": "recall"}
 
 
 def truncation_curve(run_dir: str, psis=PSIS) -> list[dict]:
@@ -51,8 +51,8 @@ def plot(points: list[dict], path: str, title: str) -> None:
         ax.plot(xs, ys, "o-")
         for p, px, py in zip(points, xs, ys, strict=True):
             ax.annotate("none" if p["truncation"] is None else f"ψ={p['truncation']:g}", (px, py), fontsize=8)
-        ax.set_xlabel(f"classifier {x.replace('_', ' ')}")
-        ax.set_ylabel(f"classifier {y.replace('_', ' ')}")
+        ax.set_xlabel(f"classifier {SCORES[x]}")
+        ax.set_ylabel(f"classifier {SCORES[y]}")
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -53,7 +53,12 @@ def test_toy_results_table(name):
 
 IMAGE_RUNS = {
     "mnist": ["dcgan_mnist", "cgan_mnist"],
-    "fashion_mnist": ["dcgan_fashion_mnist", "wgangp_dcgan_fashion_mnist", "cgan_fashion_mnist"],
+    "fashion_mnist": [
+        "dcgan_fashion_mnist",
+        "wgangp_dcgan_fashion_mnist",
+        "cgan_fashion_mnist",
+        "biggan_fashion_mnist",
+    ],
 }
 
 
