@@ -312,20 +312,18 @@ PRECISIONS = types.MappingProxyType({"float32": jnp.float32, "bfloat16": jnp.bfl
 
 def in_precision(spec: TrainSpec, precision: str) -> TrainSpec:
     """`spec` with every player computing in the dtype `precision` names (`PRECISIONS`; mixed
-    precision, `state.mixed_precision`): the generator, and the critic where there is one."""
+    precision, `state.mixed_precision`): the generator, and the critic where there is one.
+
+    Raises:
+      ValueError: `precision` is not a name in PRECISIONS.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision={precision!r}: choose one of {', '.join(PRECISIONS)}")
     if precision == "float32":
         return spec
-    players = ("generator", "critic")
-    return dataclasses.replace(
-        spec,
-        **{
-            name: getattr(spec, name).in_precision(PRECISIONS[precision])
-            for name in players
-            if getattr(spec, name, None)
-        },
-    )
+    players = {name: getattr(spec, name) for name in ("generator", "critic") if getattr(spec, name, None)}
+    computing = {name: player.in_precision(PRECISIONS[precision]) for name, player in players.items()}
+    return dataclasses.replace(spec, **computing)
 
 
 def _check_average(decay: float | None, generator: PlayerSpec) -> None:

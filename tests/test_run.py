@@ -240,6 +240,11 @@ def test_list_in_a_fresh_interpreter():
             "data.path reads files and data.data_dir is where TFDS keeps prepared datasets: give one",
         ),
         (
+            ["--exp", "dcgan_mnist", "--set", "model.shared_embedding=32"],
+            "model.shared_embedding and model.orthogonal_init are BigGAN's choices for the ResNet players",
+        ),
+        (["--exp", "dcgan_mnist", "--set", "eval.truncation=0"], "eval.truncation must be a finite number above 0"),
+        (
             ["--exp", "dcgan_mnist", "--set", "train.diff_augment=color,flip"],
             "train.diff_augment: DiffAugment policy 'color,flip': name one or more of color, translation, cutout",
         ),
