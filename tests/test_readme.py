@@ -52,7 +52,7 @@ def test_toy_results_table(name):
 
 
 IMAGE_RUNS = {
-    "mnist": ["dcgan_mnist", "cgan_mnist"],
+    "mnist": ["dcgan_mnist", "cgan_mnist", "wgangp_dcgan_mnist"],
     "fashion_mnist": [
         "dcgan_fashion_mnist",
         "wgangp_dcgan_fashion_mnist",
