@@ -330,7 +330,8 @@ def folder_images(path: str, size: int | None = None) -> ImageSet:
     `size` is given: then each is resized to size × size (bilinear)."""
     if not os.path.isdir(path):
         raise FileNotFoundError(f"no folder {path!r} of images")
-    classes = sorted(entry.name for entry in os.scandir(path) if entry.is_dir())
+    with os.scandir(path) as entries:
+        classes = sorted(entry.name for entry in entries if entry.is_dir())
     folders = [os.path.join(path, name) for name in classes] or [path]
     files = [
         (label, os.path.join(folder, name))
