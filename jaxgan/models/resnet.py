@@ -39,6 +39,12 @@ _INIT = nn.initializers.xavier_uniform()
 _ORTHOGONAL = nn.initializers.orthogonal()  # BigGAN's: kernels read as (fan-in, out features)
 
 
+def _initializers(orthogonal: bool) -> tuple[nn.initializers.Initializer, nn.initializers.Initializer]:
+    """(residual-branch init, every other kernel's init): orthogonal for both (BigGAN), or
+    Xavier-uniform with gain √2 and gain 1 (SNGAN, mimicry)."""
+    return (_ORTHOGONAL, _ORTHOGONAL) if orthogonal else (_RESIDUAL_INIT, _INIT)
+
+
 def _upsampled(x: jax.Array) -> jax.Array:
     """Nearest-neighbour upsampling by 2 along both spatial axes."""
     return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
@@ -114,13 +120,13 @@ class _GeneratorBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, condition: jax.Array | None) -> jax.Array:
-        residual_init, shortcut_init = (_ORTHOGONAL, _ORTHOGONAL) if self.orthogonal_init else (_RESIDUAL_INIT, _INIT)
+        residual_init, shortcut_init = _initializers(self.orthogonal_init)
         norm = functools.partial(
             ConditionalBatchNorm,
             self.num_classes,
             self.linear_condition,
             self.spectral_norm,
-            _ORTHOGONAL if self.orthogonal_init else _INIT,
+            shortcut_init,
         )
         h = _upsampled(nn.relu(norm()(x, condition)))
         h = _conv(self.features, 3, self.spectral_norm, residual_init)(h)
@@ -137,7 +143,7 @@ class _CriticBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        residual_init, shortcut_init = (_ORTHOGONAL, _ORTHOGONAL) if self.orthogonal_init else (_RESIDUAL_INIT, _INIT)
+        residual_init, shortcut_init = _initializers(self.orthogonal_init)
         h = x if self.first else nn.relu(x)
         h = _conv(self.features, 3, self.spectral_norm, residual_init)(h)
         h = _conv(self.features, 3, self.spectral_norm, residual_init)(nn.relu(h))
@@ -183,7 +189,7 @@ class ResNetGenerator(nn.Module):
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         labels = class_labels(labels, self.num_classes)
         bottom, blocks = bottom_side_and_blocks(self.image_size)
-        init = _ORTHOGONAL if self.orthogonal_init else _INIT
+        init = _initializers(self.orthogonal_init)[1]
         z = z.reshape(z.shape[0], -1)
         conditions = [labels] * blocks
         if self.shared_embedding:
@@ -245,7 +251,7 @@ class ResNetCritic(nn.Module):
 
     def setup(self):
         downsamplings = bottom_side_and_blocks(self.image_size)[1] - 1
-        init = _ORTHOGONAL if self.orthogonal_init else _INIT
+        init = _initializers(self.orthogonal_init)[1]
         self.blocks = [
             _CriticBlock(
                 self.width,
