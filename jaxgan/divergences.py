@@ -22,11 +22,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.optimize
 import scipy.spatial
 from jax.scipy.special import logsumexp, rel_entr, xlogy
 
 _SUM_TOLERANCE = 1e-4
+# The network simplex's pivot budget in wasserstein_points: 2,500-point clouds need 10⁵ to 3·10⁵.
+_SIMPLEX_MAX_ITERATIONS = 10**8
 
 
 # --- input checks (outside jit only) -------------------------------------------------------
@@ -221,22 +222,31 @@ def wasserstein_points(x: np.ndarray, y: np.ndarray, p: float = 1.0) -> float:
     """Exact W_p between the empirical measures of two equal-size point clouds.
 
     With n points on each side and uniform weights the optimal coupling is a permutation
-    (Birkhoff–von Neumann), so W_p^p = min_σ (1/n) Σ_i ‖x_i − y_σ(i)‖^p. Solved on the host
-    with scipy's linear_sum_assignment (O(n³)): an evaluation metric, not a training loss.
+    (Birkhoff–von Neumann), so W_p^p = min_σ (1/n) Σ_i ‖x_i − y_σ(i)‖^p. Solved on the host by
+    POT's network simplex (Bonneel et al. 2011), an exact linear-programming solver: an
+    evaluation metric, not a training loss. It replaced scipy's linear_sum_assignment, which gives
+    the same value but slows down on the ties of a collapsed cloud (11 s against 0.9 s for
+    2,500 points of an untrained generator, 2026-12-01).
 
     Args:
       x: points, shape (n, dim).
       y: points, shape (n, dim).
       p: the order, p >= 1; the ground cost is the Euclidean distance to the power p.
     """
+    # Imported here: POT takes about 0.7 s to import, which `import jaxgan` should not pay.
+    import ot
+
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if x.ndim != 2 or x.shape != y.shape:
         raise ValueError(f"wasserstein_points needs two clouds of one shape (n, dim), got {x.shape} and {y.shape}")
     if p < 1:
         raise ValueError(f"the Wasserstein order p must be at least 1, got {p}")
     cost = scipy.spatial.distance.cdist(x, y) ** p
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean() ** (1.0 / p))
+    uniform = np.full(len(x), 1.0 / len(x))
+    transport_cost, log = ot.emd2(uniform, uniform, cost, numItermax=_SIMPLEX_MAX_ITERATIONS, log=True)
+    if log["warning"] is not None:
+        raise RuntimeError(f"the exact transport between the point clouds did not converge: {log['warning']}")
+    return float(transport_cost ** (1.0 / p))
 
 
 def squared_euclidean_cost(x, y) -> jax.Array:

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import ot
 import pytest
+import scipy.optimize
 import scipy.spatial.distance
 import scipy.special
 import scipy.stats
@@ -136,13 +137,22 @@ def test_wasserstein_1d_matches_scipy(n, m, weighted):
     np.testing.assert_allclose(dv.wasserstein_1d(u, v, uw, vw), expected, rtol=1e-5)
 
 
-def test_exact_point_cloud_ot_matches_pot_emd2():
+def test_exact_point_cloud_ot_matches_the_best_assignment():
+    """Against scipy's linear_sum_assignment, an independent exact solver (the Hungarian route,
+    where jaxgan uses POT's network simplex)."""
     x, y = RNG.normal(size=(60, 3)), RNG.normal(size=(60, 3)) + 0.5
-    uniform = np.full(60, 1 / 60)
-    expected_w1 = ot.emd2(uniform, uniform, ot.dist(x, y, metric="euclidean"))
-    np.testing.assert_allclose(dv.wasserstein_points(x, y), expected_w1, rtol=1e-9)
-    expected_w2 = ot.emd2(uniform, uniform, ot.dist(x, y)) ** 0.5
-    np.testing.assert_allclose(dv.wasserstein_points(x, y, p=2), expected_w2, rtol=1e-9)
+    for p in (1, 2):
+        cost = scipy.spatial.distance.cdist(x, y) ** p
+        rows, cols = scipy.optimize.linear_sum_assignment(cost)
+        np.testing.assert_allclose(dv.wasserstein_points(x, y, p=p), cost[rows, cols].mean() ** (1 / p), rtol=1e-9)
+
+
+def test_exact_point_cloud_ot_of_a_collapsed_cloud_is_its_mean_distance():
+    """Every coupling costs the same when one cloud is a single point repeated: the tie-heavy case
+    an untrained generator produces. W_1 is then the mean distance to that point."""
+    y = RNG.normal(size=(2500, 2))
+    x = np.tile([[0.3, -0.2]], (2500, 1))
+    np.testing.assert_allclose(dv.wasserstein_points(x, y), np.linalg.norm(y - x, axis=1).mean(), rtol=1e-9)
 
 
 def test_sinkhorn_matches_pot_and_its_marginals_are_right():
