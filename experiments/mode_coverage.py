@@ -2,17 +2,20 @@
 
     python experiments/mode_coverage.py [--seeds 5] [--steps N] [--methods wgangp_mlp ...]
                                         [--datasets 8gaussians 25gaussians] [--out experiments/results]
-                                        [--resume]
+                                        [--resume] [--set KEY=VALUE ...]
 
-Each method is a named experiment (its config gives the model, optimizers and budget). For each
-(method, dataset), all seeds train at once: the states and the step are vmapped over seeds, one
-program. Seed s uses the same initialisation and data as `python -m jaxgan.run --exp METHOD
---seed s`. Evaluation follows VEEGAN: 2,500 samples (from the generator average where the config
-keeps one), high quality within 3 std of the nearest centre, modes captured, and the reverse KL of
-the mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± std over
+Each method is a named experiment (its config gives the model, optimizers and budget): a GAN,
+or the energy-based model `ebm_langevin_mlp`, whose samples are its Langevin chains. `--set`
+applies config overrides to every method and is recorded with the results. For each (method,
+dataset), all seeds train at once: the states and the step are vmapped over seeds, one program.
+Seed s uses the same initialisation and data as `python -m jaxgan.run --exp METHOD --seed s`.
+Evaluation follows VEEGAN: 2,500 samples (from the generator average where the config keeps
+one), high quality within 3 std of the nearest centre, modes captured, and the reverse KL of the
+mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± std over
 seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON and
 the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
---resume an interrupted study reuses the pairs it finished with the same seeds and budget.
+--resume an interrupted study reuses the pairs it finished with the same seeds, budget and
+overrides.
 """
 
 from __future__ import annotations
@@ -45,16 +48,19 @@ METHODS = (
     "hinge_mlp",
     "rasgan_mlp",
     "ebgan_mlp",
+    "ebm_langevin_mlp",
 )
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")
 
 
-def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) -> dict:
-    """Train `method` on `dataset` for every seed in one vmapped program; evaluate each seed."""
+def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None, overrides: list[str] = ()) -> dict:
+    """Train `method` on `dataset` for every seed in one vmapped program; evaluate each seed.
+    `overrides` (KEY=VALUE, as `jaxgan.run --set`) apply to the method's config first."""
     config = configs.get_config(method)
     configs.apply_overrides(
-        config, [f"data.name={dataset}", "parallel.devices=1"] + ([f"train.steps={steps}"] if steps else [])
+        config,
+        [*overrides, f"data.name={dataset}", "parallel.devices=1"] + ([f"train.steps={steps}"] if steps else []),
     )
     _, built, _ = train.build_run(config)
     source, spec = built.source, built.spec
@@ -78,6 +84,7 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None) ->
         "method": method,
         "dataset": dataset,
         "steps": config.train.steps,
+        "overrides": list(overrides),
         "seeds": seeds,
         "seconds": round(seconds, 1),
         "modes_total": len(source.centres),
@@ -171,6 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--out", default=os.path.join("experiments", "results"))
     parser.add_argument("--resume", action="store_true", help="reuse finished pairs saved in --out")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override for every method",
+    )
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     seeds, done = list(range(args.seeds)), _load(args.out) if args.resume else {}
@@ -179,10 +194,14 @@ def main(argv: list[str] | None = None) -> None:
         for dataset in args.datasets:
             steps = args.steps or configs.get_config(method).train.steps
             earlier = done.get((method, dataset))
-            if earlier and earlier["seeds"] == seeds and earlier["steps"] == steps:
+            if earlier and (earlier["seeds"], earlier["steps"], earlier.get("overrides", [])) == (
+                seeds,
+                steps,
+                args.overrides,
+            ):
                 results.append(earlier)
                 continue
-            results.append(run_seeds(method, dataset, seeds, args.steps))
+            results.append(run_seeds(method, dataset, seeds, args.steps, args.overrides))
             _save(args.out, results)
             coverage = results[-1]["per_seed"]
             print(

@@ -30,6 +30,7 @@ from jaxgan.state import (
 )
 from jaxgan.steps import (
     AAESpec,
+    EBMSpec,
     GANSpec,
     InstanceNoise,
     LabelledBatch,
@@ -53,6 +54,7 @@ from jaxgan.steps import (
 
 __all__ = [
     "AAESpec",
+    "EBMSpec",
     "BoundModel",
     "GAMES",
     "GANSpec",

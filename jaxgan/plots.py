@@ -18,8 +18,10 @@ def plot_samples_2d(
     critic: Callable[[np.ndarray], np.ndarray] | None = None,
     title: str = "",
     resolution: int = 128,
+    contour_label: str = "critic",
 ) -> None:
-    """Real and generated 2-D samples over the critic's contour map."""
+    """Real and generated 2-D samples over the contour map of the critic (or of what
+    `contour_label` names, an energy, say)."""
     both = np.concatenate([real, fake])
     low, high = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     margin = 0.15 * (high - low).max()
@@ -30,7 +32,7 @@ def plot_samples_2d(
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(np.float32)
         scores = np.asarray(critic(grid)).reshape(resolution, resolution)
         contour = ax.contourf(xs, ys, scores, levels=20, cmap="viridis", alpha=0.6)
-        fig.colorbar(contour, ax=ax, fraction=0.046, label="critic")
+        fig.colorbar(contour, ax=ax, fraction=0.046, label=contour_label)
     ax.scatter(fake[:, 0], fake[:, 1], s=3, c="tab:blue", alpha=0.5, label="generated")
     ax.scatter(real[:, 0], real[:, 1], s=3, c="tab:orange", alpha=0.5, label="data")
     ax.set(xlim=(low[0], high[0]), ylim=(low[1], high[1]), aspect="equal", title=title)

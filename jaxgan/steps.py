@@ -7,7 +7,9 @@ a model and its phase list:
 - `GANSpec`: critic × n_critic, then the generator (Goodfellow et al. 2014's alternation);
 - `VAESpec`: one reconstruction phase on the negative ELBO (Kingma & Welling 2014);
 - `AAESpec`: reconstruction, critic × n_critic on codes against prior draws, then the
-  encoder's regularisation with an optimizer of its own (Makhzani et al. 2015).
+  encoder's regularisation with an optimizer of its own (Makhzani et al. 2015);
+- `EBMSpec`: one energy update by maximum likelihood, its negative phase drawn by Langevin
+  dynamics (Nijkamp et al. 2019; Du & Mordatch 2019).
 
 `train_steps` scans iterations so that a whole chunk of training is a single XLA program.
 Nothing here is jitted except by `make_train_step`, which also holds the execution choices
@@ -28,7 +30,7 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
-from jaxgan import parallel, vae
+from jaxgan import ebm, parallel, vae
 from jaxgan.augment import AugmentedCritic, DiffAugment, FreshDraws
 from jaxgan.games import Game, GeneratorInputs, Metrics
 from jaxgan.state import (
@@ -304,7 +306,69 @@ class AAESpec:
         )
 
 
-TrainSpec = GANSpec | VAESpec | AAESpec
+@dataclasses.dataclass(frozen=True)
+class EBMSpec:
+    """An energy-based model p_θ(x) ∝ exp(−E_θ(x)) trained by maximum likelihood (`jaxgan.ebm`):
+    one phase, the energy's update on the real batch (the positive phase) against K steps of
+    Langevin dynamics from fresh noise (the negative phase; Nijkamp et al. 2019's short-run
+    sampler, Du & Mordatch 2019's regulariser α).
+
+    The energy is the `critic` player: article 002 reads a GAN's critic as an energy. There is
+    no generator. The chains' starting noise is the spec's `sample_latent`: a short-run sampler
+    is a generator whose latent code is x_0 and whose map is the K steps (Nijkamp et al.), so
+    `generate` draws samples the way it does for a GAN, by running the chains.
+
+    Attributes:
+      critic: the energy E_θ(x), one value per example; no batch norm (its gradient in x must
+        be each example's own) and no spectral norm (no collection is updated).
+      sample_latent: the chains' start x_0, (key, n) -> (n, *example).
+      langevin_steps, step_size, noise_std: K, η and σ of `ebm.langevin` (σ None: √(2η)).
+      regularization: α of `ebm.maximum_likelihood_loss`.
+
+    Raises:
+      ValueError: at construction, for a sampler that is not one or an energy that updates
+        collections.
+    """
+
+    critic: PlayerSpec
+    sample_latent: LatentSampler
+    langevin_steps: int
+    step_size: float
+    noise_std: float | None = None
+    regularization: float = 1.0
+
+    def __post_init__(self):
+        ebm.check_sampler(self.langevin_steps, self.step_size, self.noise_std)
+        if not 0 <= self.regularization < float("inf"):
+            raise ValueError(
+                f"the energy regularisation α must be a finite number of at least 0, got {self.regularization}"
+            )
+        if self.critic.mutable or self.critic.mixes_examples:
+            raise ValueError(
+                "an energy-based model's energy must score each example on its own and update no collection; "
+                "build it without batch norm, spectral norm or minibatch discrimination"
+            )
+
+    generator = None
+    generator_ema_decay = None
+    critic_scores_codes = False
+    instance_noise = None
+    augment = None
+    pack = 1
+    batches_per_iteration = 1
+    phase_optimizers = types.MappingProxyType({})
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        return (Phase("energy", "critic", _energy_objective, stream=0),)
+
+    def run_chains(self, variables: Variables, start: jax.Array, key: jax.Array) -> jax.Array:
+        """The Langevin chains from `start` on the energy at `variables`."""
+        energy = functools.partial(self.critic.apply, variables)
+        return ebm.langevin(energy, start, key, self.langevin_steps, self.step_size, self.noise_std)
+
+
+TrainSpec = GANSpec | VAESpec | AAESpec | EBMSpec
 
 # Compute dtypes by config name (train.precision): parameters and optimizer states stay float32.
 PRECISIONS = types.MappingProxyType({"float32": jnp.float32, "bfloat16": jnp.bfloat16})
@@ -360,7 +424,7 @@ def init_state(spec: TrainSpec, key: jax.Array, example_real: RealBatch) -> Trai
     key_generator, key_critic, key_latent, base = jax.random.split(key, 4)
     samples, condition = _condition(example_real)
     z = spec.sample_latent(key_latent, samples.shape[0])
-    generator = init_player(spec.generator, key_generator, z, *condition)
+    generator = None if spec.generator is None else init_player(spec.generator, key_generator, z, *condition)
     critic_inputs = z if spec.critic_scores_codes else pack(samples, spec.pack)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
@@ -393,11 +457,19 @@ def generate(
     running statistics), at `variables` (`evaluated_generator`'s, say) or else the live
     generator's; for a conditional generator, G(z, y) with the n given `labels`. With
     `truncation` ψ, z is drawn from the standard normal prior truncated to [−ψ, ψ]
-    (`truncated_normal_latent`, the truncation trick) in the prior's dimensions."""
+    (`truncated_normal_latent`, the truncation trick) in the prior's dimensions. An
+    energy-based model's samples are its Langevin chains from fresh noise (`EBMSpec`), on the
+    energy at `variables` or else the live one."""
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"generate: n is the number of samples, a positive int, got {n!r}")
     if labels is not None and labels.shape[0] != n:
         raise ValueError(f"generate: {n} samples asked for but {labels.shape[0]} labels given")
+    if isinstance(spec, EBMSpec):  # its samples are Langevin chains on the energy, from noise
+        if labels is not None or truncation is not None:
+            raise ValueError("generate: an energy-based model takes no labels and no truncation")
+        key_start, key_chains = jax.random.split(key)
+        start = spec.sample_latent(key_start, n)
+        return spec.run_chains(state.critic.variables() if variables is None else variables, start, key_chains)
     if truncation is None:
         z = spec.sample_latent(key, n)
     else:
@@ -408,8 +480,8 @@ def generate(
 
 
 def evaluated_generator(spec: TrainSpec, state: TrainState) -> Variables:
-    """The generator's variables that evaluation samples from: the live ones, or, when the spec
-    keeps an average, the averaged parameters with batch-norm statistics of their own.
+    """The generator's variables that evaluation samples from (an energy-based model's energy):
+    the live ones, or, when the spec keeps an average, the averaged parameters with batch-norm statistics of their own.
 
     The live running statistics belong to the live weights; normalising the average's
     activations by them shifts every layer and blurs its samples. So they are measured afresh
@@ -418,6 +490,8 @@ def evaluated_generator(spec: TrainSpec, state: TrainState) -> Variables:
     Linen module with `num_classes` > 0). Averaging the statistics along with the weights would
     not do: an average of the live networks' statistics is not the averaged network's.
     """
+    if spec.generator is None:  # an energy-based model samples with its energy
+        return state.critic.variables()
     if spec.generator_ema_decay is None:
         return state.generator.variables()
     variables = state.generator.variables(averaged_generator_params(spec, state))
@@ -524,6 +598,21 @@ def _reconstruction_objective(spec, state: TrainState, params, real: RealBatch, 
     real, condition = _condition(real)
     loss, metrics = spec.loss(bind(spec.generator, state.generator, params, condition), real, key)
     return loss, (metrics, state.generator.collections)
+
+
+def _energy_objective(spec: EBMSpec, state: TrainState, params, real: RealBatch, key: jax.Array):
+    """The maximum-likelihood loss of an energy-based model (`ebm.maximum_likelihood_loss`): the
+    real batch against as many Langevin chains, run from fresh noise on the energy as it stands
+    and held constant."""
+    real, _ = _condition(real)
+    key_start, key_chains = jax.random.split(key)
+    start = spec.sample_latent(key_start, real.shape[0])
+    negatives = jax.lax.stop_gradient(spec.run_chains(state.critic.variables(), start, key_chains))
+    energy = functools.partial(spec.critic.apply, state.critic.variables(params))
+    energy_data, energy_samples = energy(real), energy(negatives)
+    loss = ebm.maximum_likelihood_loss(energy_data, energy_samples, spec.regularization)
+    metrics = {"energy_data": jnp.mean(energy_data), "energy_samples": jnp.mean(energy_samples)}
+    return loss, (metrics, state.critic.collections)
 
 
 def _run_phase(spec: TrainSpec, phase: Phase, state: TrainState, real: RealBatch, key: jax.Array):

@@ -368,3 +368,40 @@ def test_adversarial_autoencoder_step_runs_makhzanis_three_phases():
         (generator_opt, critic_opt, encoder_opt),
     )
     assert np.isfinite(float(metrics["regularisation_loss"]))
+
+
+def test_energy_based_model_step_is_one_update_on_the_likelihood_gradient():
+    """An EBM's iteration (Nijkamp et al. 2019; Du & Mordatch 2019): K Langevin steps
+    x ← x − η∇E(x) + σξ, written as a Python loop, from uniform noise drawn with the stream-0 key,
+    then one Adam step on mean E(x⁺) − mean E(x⁻) + α(mean E(x⁺)² + mean E(x⁻)²)."""
+    steps, step_size, noise_std, alpha = 3, 0.05, 0.01, 0.5
+    energy_net = MLP((8,), 1)
+    spec = jaxgan.EBMSpec(
+        critic=jaxgan.PlayerSpec.from_linen(energy_net, _adam()),
+        sample_latent=lambda key, n: jax.random.uniform(key, (n, DATA_DIM), minval=-2.0, maxval=2.0),
+        langevin_steps=steps,
+        step_size=step_size,
+        noise_std=noise_std,
+        regularization=alpha,
+    )
+    real = _real(seed=5)[:, :1]
+    state = jaxgan.init_state(spec, jax.random.PRNGKey(2), real[0, 0])
+    assert state.generator is None
+
+    key_start, key_chains = jax.random.split(jax.random.split(jax.random.fold_in(state.rng, 0))[0])
+    energy = functools.partial(energy_net.apply, {"params": state.critic.params})
+    x = jax.random.uniform(key_start, (BATCH, DATA_DIM), minval=-2.0, maxval=2.0)
+    for noise_key in jax.random.split(key_chains, steps):
+        x = x - step_size * _input_gradients(energy, x) + noise_std * jax.random.normal(noise_key, x.shape)
+
+    def likelihood_loss(params):
+        positive, negative = energy_net.apply({"params": params}, real[0, 0]), energy_net.apply({"params": params}, x)
+        return jnp.mean(positive) - jnp.mean(negative) + alpha * (jnp.mean(positive**2) + jnp.mean(negative**2))
+
+    loss, grads = jax.value_and_grad(likelihood_loss)(state.critic.params)
+    updates, opt_state = _adam().update(grads, state.critic.opt_state, state.critic.params)
+    params = optax.apply_updates(state.critic.params, updates)
+    new_state, metrics = jaxgan.make_train_step(spec)(state, real)
+    _assert_close(new_state.critic.params, params)
+    _assert_close(new_state.critic.opt_state, opt_state)
+    _assert_close(metrics["energy_loss"], loss)

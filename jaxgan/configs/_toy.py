@@ -115,3 +115,35 @@ def classic_gan_config(game: str) -> ConfigDict:
     config.optim.critic = optimizer("adam", 2e-4, b1=0.5, b2=0.999)
     config.train.steps = 5000
     return config
+
+
+def energy_config() -> ConfigDict:
+    """The toy setting's data, loop and evaluation for an energy-based model trained by maximum
+    likelihood (`steps.EBMSpec`): an MLP energy of 512 × 3 (ReLU), K steps of Langevin dynamics
+    from uniform noise on [−r, r]² for its negative phase."""
+    shared = toy_config()
+    train = shared.train
+    for key in ("generator_ema", "instance_noise", "instance_noise_steps"):
+        del train[key]  # no generator to average; noise on the energy's inputs is not its likelihood
+    return ConfigDict(
+        {
+            "experiment": "",
+            "runner": "ebm",
+            "seed": 0,
+            "data": shared.data,
+            # The energy E(x): hidden widths and none or layer norm after each (batch norm would
+            # make one example's energy depend on its batch).
+            "model": {"critic_hidden": (512, 512, 512), "critic_norm": placeholder(str)},
+            "ebm": {
+                "langevin_steps": 20,  # K
+                "step_size": 0.01,  # η
+                "noise_std": placeholder(float),  # σ; none: √(2η), the unadjusted Langevin algorithm
+                "regularization": 1.0,  # α of α(E(x⁺)² + E(x⁻)²) (Du & Mordatch 2019)
+                "start_range": 2.0,  # the chains start uniform on [−r, r]^dim
+            },
+            "optim": {"critic": optimizer("adam", 1e-4, b1=0.5, b2=0.9)},
+            "train": train,
+            "parallel": shared.parallel,
+            "eval": shared.eval,
+        }
+    )

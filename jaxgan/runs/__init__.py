@@ -137,8 +137,8 @@ def family_of(config: ml_collections.ConfigDict) -> Family:
 def _register_builtin_families() -> None:
     from jaxgan.runs import autoencoders, images, theory, toy
 
-    for module in (toy, images, autoencoders, theory):
-        register_family(module.FAMILY)
+    for family in (toy.FAMILY, toy.ENERGY_FAMILY, images.FAMILY, autoencoders.FAMILY, theory.FAMILY):
+        register_family(family)
 
 
 _register_builtin_families()

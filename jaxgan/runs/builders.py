@@ -75,7 +75,7 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> op
             f"got {options.warmup_iterations}"
         )
     rate = options.learning_rate
-    per_iteration = config.game.n_critic if player == "critic" else 1
+    per_iteration = config.game.n_critic if player == "critic" and "game" in config else 1
     warmup, total = options.warmup_iterations * per_iteration, config.train.steps * per_iteration
     if options.schedule == "constant" and not warmup:
         return rate  # a plain rate: the optimizer state keeps no schedule count

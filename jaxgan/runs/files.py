@@ -17,7 +17,7 @@ import PIL.Image
 from jaxgan import plots
 from jaxgan.storage import atomic_write, reporting_full_disk
 
-LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss", "regularisation_loss")
+LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss", "regularisation_loss", "energy_loss")
 # What losses.png draws for a GAN: both losses, the Wasserstein estimate and penalty when the
 # method has them, and both gradient norms.
 GAN_CURVES = (

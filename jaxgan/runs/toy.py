@@ -1,5 +1,6 @@
 """The toy family: MLP GANs on 2-D mixtures, 1-D Gaussians and parallel lines
-(`configs/_toy.py`; Gulrajani et al. 2017's toy setting).
+(`configs/_toy.py`; Gulrajani et al. 2017's toy setting), and energy-based models trained by
+maximum likelihood on the same data (`EnergyFamily`).
 
 Evaluation: samples of the evaluated generator (the average when kept) against fresh data:
 modes captured and high-quality share on a Gaussian mixture, the exact W1, and the figure of
@@ -24,7 +25,7 @@ from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.runs import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
-from jaxgan.steps import GANSpec, evaluated_generator, generate, standard_normal_latent
+from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
 
 
 class ToyFamily(TrainedFamily):
@@ -33,6 +34,7 @@ class ToyFamily(TrainedFamily):
     runners = ("gan",)
     curves = (*GAN_CURVES, "modes", "high_quality")
     scores = ("wasserstein", "critic_loss", "generator_loss")
+    contour_label = "critic"  # what the samples figure's contours show
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         model = config.model
@@ -63,13 +65,8 @@ class ToyFamily(TrainedFamily):
         check_number(config, "eval.n_std")
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
-        options = {key: config.data[key] for key in config.data if key != "name"}
-        try:
-            source = toy.make_toy(config.data.name, **options)
-        except ValueError as error:
-            raise ConfigError(f"data: {error}") from None
-        data_dim = toy.batches_for_step(source, config.seed, 0, (1,)).shape[-1]
-        return Built(source, build_gan(config, data_dim))
+        source = _toy_source(config)
+        return Built(source, build_gan(config, _data_dim(config, source)))
 
     def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int) -> np.ndarray:
         shape = (built.spec.batches_per_iteration, config.train.batch_size)
@@ -112,8 +109,67 @@ class ToyFamily(TrainedFamily):
                 fake,
                 critic,
                 title=f"{config.experiment}: step {int(parallel.to_host(state.step))}",
+                contour_label=self.contour_label,
             )
         return summary
+
+
+class EnergyFamily(ToyFamily):
+    """Runs configs whose runner is `ebm`: an energy-based model on the toy data
+    (`configs._toy.energy_config`), evaluated as the GANs are, on its Langevin samples, with
+    the energy's contours in the figure."""
+
+    runners = ("ebm",)
+    curves = ("energy_loss", "energy_data", "energy_samples", "energy_grad_norm", "modes", "high_quality")
+    scores = ("energy_loss",)
+    contour_label = "energy"
+
+    def check(self, config: ml_collections.ConfigDict) -> None:
+        if not config.model.critic_hidden or any(width < 1 for width in config.model.critic_hidden):
+            raise ConfigError(f"model.critic_hidden widths must be positive, got {config.model.critic_hidden}")
+        check_choice(config, "model.critic_norm", (None, "layer"))
+        for key in ("ebm.step_size", "ebm.start_range"):
+            check_number(config, key)
+        check_number(config, "ebm.regularization", zero_allowed=True)
+        if config.ebm.noise_std is not None:
+            check_number(config, "ebm.noise_std", zero_allowed=True)
+        if config.ebm.langevin_steps < 1:
+            raise ConfigError(f"ebm.langevin_steps must be at least 1, got {config.ebm.langevin_steps}")
+        if config.eval.samples < 2:
+            raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
+        check_number(config, "eval.n_std")
+
+    def build(self, config: ml_collections.ConfigDict) -> Built:
+        source = _toy_source(config)
+        return Built(source, build_ebm(config, _data_dim(config, source)))
+
+
+def _toy_source(config: ml_collections.ConfigDict):
+    """The toy data set `config.data` names, with its options."""
+    options = {key: config.data[key] for key in config.data if key != "name"}
+    try:
+        return toy.make_toy(config.data.name, **options)
+    except ValueError as error:
+        raise ConfigError(f"data: {error}") from None
+
+
+def _data_dim(config: ml_collections.ConfigDict, source) -> int:
+    return toy.batches_for_step(source, config.seed, 0, (1,)).shape[-1]
+
+
+def build_ebm(config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
+    """The energy-based model of `config`: an MLP energy with its optimizer, the Langevin
+    sampler of `config.ebm`, its chains starting uniform on [−r, r]^data_dim."""
+    options, radius = config.ebm, config.ebm.start_range
+    energy = MLP(config.model.critic_hidden, 1, config.model.critic_norm)
+    return EBMSpec(
+        critic=player(energy, build_optimizer(config, "critic"), config.model.critic_norm),
+        sample_latent=lambda key, n: jax.random.uniform(key, (n, data_dim), minval=-radius, maxval=radius),
+        langevin_steps=options.langevin_steps,
+        step_size=options.step_size,
+        noise_std=options.noise_std,
+        regularization=options.regularization,
+    )
 
 
 def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
@@ -172,3 +228,4 @@ def _coverage(config: ml_collections.ConfigDict, source, fake: np.ndarray) -> di
 
 
 FAMILY = ToyFamily()
+ENERGY_FAMILY = EnergyFamily()
