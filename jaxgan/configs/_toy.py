@@ -135,10 +135,11 @@ def energy_config() -> ConfigDict:
             # make one example's energy depend on its batch).
             "model": {"critic_hidden": (512, 512, 512), "critic_norm": placeholder(str)},
             "ebm": {
-                "langevin_steps": 20,  # K
-                "step_size": 0.01,  # η
-                "noise_std": placeholder(float),  # σ; none: √(2η), the unadjusted Langevin algorithm
-                "regularization": 1.0,  # α of α(E(x⁺)² + E(x⁻)²) (Du & Mordatch 2019)
+                "langevin_steps": 60,  # K
+                "step_size": 0.02,  # η
+                # σ, below √(2η) as short-run samplers take it; none: √(2η), the unadjusted Langevin algorithm
+                "noise_std": FieldReference(0.005, field_type=float),
+                "regularization": 0.1,  # α of α(E(x⁺)² + E(x⁻)²) (Du & Mordatch 2019)
                 "start_range": 2.0,  # the chains start uniform on [−r, r]^dim
             },
             "optim": {"critic": optimizer("adam", 1e-4, b1=0.5, b2=0.9)},

@@ -60,13 +60,19 @@ class ToyFamily(TrainedFamily):
                 f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
                 f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}"
             )
-        if config.eval.samples < 2:
-            raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-        check_number(config, "eval.n_std")
+        _check_evaluation(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
-        source = _toy_source(config)
-        return Built(source, build_gan(config, _data_dim(config, source)))
+        options = {key: config.data[key] for key in config.data if key != "name"}
+        try:
+            source = toy.make_toy(config.data.name, **options)
+        except ValueError as error:
+            raise ConfigError(f"data: {error}") from None
+        data_dim = toy.batches_for_step(source, config.seed, 0, (1,)).shape[-1]
+        return Built(source, self.build_spec(config, data_dim))
+
+    def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
+        return build_gan(config, data_dim)
 
     def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int) -> np.ndarray:
         shape = (built.spec.batches_per_iteration, config.train.batch_size)
@@ -135,26 +141,16 @@ class EnergyFamily(ToyFamily):
             check_number(config, "ebm.noise_std", zero_allowed=True)
         if config.ebm.langevin_steps < 1:
             raise ConfigError(f"ebm.langevin_steps must be at least 1, got {config.ebm.langevin_steps}")
-        if config.eval.samples < 2:
-            raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-        check_number(config, "eval.n_std")
+        _check_evaluation(config)
 
-    def build(self, config: ml_collections.ConfigDict) -> Built:
-        source = _toy_source(config)
-        return Built(source, build_ebm(config, _data_dim(config, source)))
+    def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
+        return build_ebm(config, data_dim)
 
 
-def _toy_source(config: ml_collections.ConfigDict):
-    """The toy data set `config.data` names, with its options."""
-    options = {key: config.data[key] for key in config.data if key != "name"}
-    try:
-        return toy.make_toy(config.data.name, **options)
-    except ValueError as error:
-        raise ConfigError(f"data: {error}") from None
-
-
-def _data_dim(config: ml_collections.ConfigDict, source) -> int:
-    return toy.batches_for_step(source, config.seed, 0, (1,)).shape[-1]
+def _check_evaluation(config: ml_collections.ConfigDict) -> None:
+    if config.eval.samples < 2:
+        raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
+    check_number(config, "eval.n_std")
 
 
 def build_ebm(config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
