@@ -119,8 +119,13 @@ def markdown_table(results: list[dict], datasets: list[str]) -> str:
                 _mean_std([r["reverse_kl"] for r in per_seed], 3),
             ]
             minutes += result["seconds"] / 60
-        lines.append(f"| `{method}` | " + " | ".join(cells) + f" | {minutes:.1f} |")
+        lines.append(f"| {_label(method, result.get('overrides', []))} | " + " | ".join(cells) + f" | {minutes:.1f} |")
     return "\n".join(lines)
+
+
+def _label(method: str, overrides: list[str]) -> str:
+    """The method's name in the table, with the overrides it ran under."""
+    return f"`{method}`" + "".join(f" `{override}`" for override in overrides)
 
 
 def sample_grid(path: str, results: list[dict], datasets: list[str]) -> None:

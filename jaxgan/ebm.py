@@ -16,6 +16,7 @@ the sampler by a generator (`steps.EBMSpec` puts the two side by side on the sam
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import jax
@@ -56,7 +57,7 @@ def langevin(
 
 def check_sampler(steps: int, step_size: float, noise_std: float | None) -> None:
     """Refuse a Langevin sampler that is not one: K < 1, η ≤ 0, σ < 0, or any not finite."""
-    if not isinstance(steps, int) or steps < 1:
+    if not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"Langevin dynamics needs at least 1 step, got {steps!r}")
     if not 0 < step_size < math.inf:
         raise ValueError(f"the Langevin step size η must be a finite number above 0, got {step_size}")

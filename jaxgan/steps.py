@@ -362,10 +362,13 @@ class EBMSpec:
     def phases(self) -> tuple[Phase, ...]:
         return (Phase("energy", "critic", _energy_objective, stream=0),)
 
-    def run_chains(self, variables: Variables, start: jax.Array, key: jax.Array) -> jax.Array:
-        """The Langevin chains from `start` on the energy at `variables`."""
+    def sample(self, variables: Variables, key: jax.Array, n: int) -> jax.Array:
+        """n chains on the energy at `variables`, from n draws of `sample_latent`: `key` splits
+        into the start's key and the chains' noise key."""
+        key_start, key_chains = jax.random.split(key)
         energy = functools.partial(self.critic.apply, variables)
-        return ebm.langevin(energy, start, key, self.langevin_steps, self.step_size, self.noise_std)
+        start = self.sample_latent(key_start, n)
+        return ebm.langevin(energy, start, key_chains, self.langevin_steps, self.step_size, self.noise_std)
 
 
 TrainSpec = GANSpec | VAESpec | AAESpec | EBMSpec
@@ -467,9 +470,7 @@ def generate(
     if isinstance(spec, EBMSpec):  # its samples are Langevin chains on the energy, from noise
         if labels is not None or truncation is not None:
             raise ValueError("generate: an energy-based model takes no labels and no truncation")
-        key_start, key_chains = jax.random.split(key)
-        start = spec.sample_latent(key_start, n)
-        return spec.run_chains(state.critic.variables() if variables is None else variables, start, key_chains)
+        return spec.sample(state.critic.variables() if variables is None else variables, key, n)
     if truncation is None:
         z = spec.sample_latent(key, n)
     else:
@@ -481,7 +482,8 @@ def generate(
 
 def evaluated_generator(spec: TrainSpec, state: TrainState) -> Variables:
     """The generator's variables that evaluation samples from (an energy-based model's energy):
-    the live ones, or, when the spec keeps an average, the averaged parameters with batch-norm statistics of their own.
+    the live ones, or, when the spec keeps an average, the averaged parameters with batch-norm
+    statistics of their own.
 
     The live running statistics belong to the live weights; normalising the average's
     activations by them shifts every layer and blurs its samples. So they are measured afresh
@@ -605,9 +607,7 @@ def _energy_objective(spec: EBMSpec, state: TrainState, params, real: RealBatch,
     real batch against as many Langevin chains, run from fresh noise on the energy as it stands
     and held constant."""
     real, _ = _condition(real)
-    key_start, key_chains = jax.random.split(key)
-    start = spec.sample_latent(key_start, real.shape[0])
-    negatives = jax.lax.stop_gradient(spec.run_chains(state.critic.variables(), start, key_chains))
+    negatives = jax.lax.stop_gradient(spec.sample(state.critic.variables(), key, real.shape[0]))
     energy = functools.partial(spec.critic.apply, state.critic.variables(params))
     energy_data, energy_samples = energy(real), energy(negatives)
     loss = ebm.maximum_likelihood_loss(energy_data, energy_samples, spec.regularization)

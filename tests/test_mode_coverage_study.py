@@ -90,6 +90,8 @@ def test_study_trains_the_energy_model_under_overrides_and_retrains_when_they_ch
     (result,) = json.loads((tmp_path / "mode_coverage.json").read_text())
     assert result["overrides"] == ["model.critic_hidden=16,16", "ebm.langevin_steps=2"] and result["finite_losses"]
     assert [0 <= seed["modes"] <= 8 for seed in result["per_seed"]] == [True, True]
+    row = (tmp_path / "mode_coverage.md").read_text().splitlines()[2]
+    assert row.startswith("| `ebm_langevin_mlp` `model.critic_hidden=16,16` `ebm.langevin_steps=2` | ")
     trained = []
 
     def training_stub(method, dataset, *args):
