@@ -126,7 +126,7 @@ def energy_config() -> ConfigDict:
     for key in ("generator_ema", "instance_noise", "instance_noise_steps"):
         del train[key]  # no generator to average; noise on the energy's inputs is not its likelihood
     # An iteration runs 60 Langevin steps, each a forward and backward pass of the energy on
-    # the batch: about four WGAN-GP iterations' work on the CPU.
+    # the batch: about two WGAN-GP iterations' time on the CPU.
     train.steps = 2000
     return ConfigDict(
         {
