@@ -65,7 +65,7 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> op
     recipes do), `cosine` along a half cosine (Loshchilov & Hutter 2017); `warmup_iterations`
     first raises it linearly from 0. Both count generator iterations (train.steps); a critic
     updates game.n_critic times in each, so its schedule runs over n_critic times as many
-    updates.
+    updates (an energy model, whose config has no game, updates its energy once).
     """
     options = config.optim[player]
     check_choice(config, f"optim.{player}.schedule", SCHEDULES)
