@@ -160,8 +160,11 @@ def test_library_example_runs_as_written(capsys):
     assert re.fullmatch(r"10 \(1000, 2\) -?\d+\.\d+\n", capsys.readouterr().out)
 
 
-def test_mode_coverage_table_is_the_study_output():
-    study = (RESULTS / "mode_coverage.md").read_text().splitlines()[2:]
+@pytest.mark.parametrize(
+    "table", ["mode_coverage.md", "mode_coverage_ebm/mode_coverage.md", "mode_coverage_wgangp_decay/mode_coverage.md"]
+)
+def test_mode_coverage_tables_are_the_study_outputs(table):
+    study = (RESULTS / table).read_text().splitlines()[2:]
     assert study and all(row in _section("Mode coverage across methods and seeds") for row in study)
 
 
