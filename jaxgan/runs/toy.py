@@ -38,12 +38,9 @@ class ToyFamily(TrainedFamily):
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         model = config.model
-        for key in ("generator_hidden", "critic_hidden", "statistics_hidden"):
-            if any(width < 1 for width in model[key]):
-                raise ConfigError(f"model.{key} widths must be positive, got {model[key]}")
         for key in ("generator_hidden", "critic_hidden"):
-            if not model[key]:
-                raise ConfigError(f"model.{key} is empty: give at least one hidden layer, e.g. model.{key}=128,128")
+            _check_hidden(config, key)
+        _check_hidden(config, "statistics_hidden", empty_allowed=True)
         if model.latent_dim < 1 or model.code_dim < 1:
             raise ConfigError(
                 f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and {model.code_dim}"
@@ -131,8 +128,7 @@ class EnergyFamily(ToyFamily):
     contour_label = "energy"
 
     def check(self, config: ml_collections.ConfigDict) -> None:
-        if not config.model.critic_hidden or any(width < 1 for width in config.model.critic_hidden):
-            raise ConfigError(f"model.critic_hidden widths must be positive, got {config.model.critic_hidden}")
+        _check_hidden(config, "critic_hidden")
         check_choice(config, "model.critic_norm", (None, "layer"))
         for key in ("ebm.step_size", "ebm.start_range"):
             check_number(config, key)
@@ -145,6 +141,15 @@ class EnergyFamily(ToyFamily):
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
         return build_ebm(config, data_dim)
+
+
+def _check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed: bool = False) -> None:
+    """Refuse `model.<key>` hidden widths that are not positive, or none at all unless allowed."""
+    widths = config.model[key]
+    if any(width < 1 for width in widths):
+        raise ConfigError(f"model.{key} widths must be positive, got {widths}")
+    if not widths and not empty_allowed:
+        raise ConfigError(f"model.{key} is empty: give at least one hidden layer, e.g. model.{key}=128,128")
 
 
 def _check_evaluation(config: ml_collections.ConfigDict) -> None:
