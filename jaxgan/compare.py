@@ -35,6 +35,8 @@ SCORES = (
     "stacked_confident_share",
     "stacked_modes",
     "stacked_kl_to_uniform",
+    "stacked_confident_share_real_images",
+    "stacked_kl_to_uniform_real_images",
     "modes",
     "high_quality",
     "w1_to_data",

@@ -112,6 +112,9 @@ def test_each_image_experiment_runs_end_to_end(
     if "stacked" in experiment:
         assert 0 <= summary["stacked_confident_share"] <= 1
         assert 0 <= summary["stacked_modes"] <= summary["stacked_modes_any_confidence"] <= 40
+        # the floor: 40 real images stacked from the held-out digits
+        assert 0 <= summary["stacked_confident_share_real_images"] <= 1
+        assert 0 <= summary["stacked_modes_real_images"] <= 40
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
         assert summary["inception_v3"].startswith("none: set eval.inception_weights=PATH")

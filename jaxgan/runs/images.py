@@ -402,7 +402,7 @@ class Scorer:
     Inception figures, the `inception_v3_*` do); the classifier FID of as many real training
     images (the floor a perfect generator would reach); and the protocol of each: network,
     sample count, reference set. For Stacked MNIST: the modes captured of 1,000 and the KL to
-    uniform instead.
+    uniform instead, beside the same of as many real images stacked from the held-out digits.
     """
 
     def __init__(self, config: ml_collections.ConfigDict, train: images.ImageSet, held_out: images.ImageSet):
@@ -434,6 +434,13 @@ class Scorer:
         """The classifier FID of `fake` (images in [−1, 1]) against the held-out images."""
         return self.classifier_space.frechet_distance(self.classifier.features_and_probabilities(fake)[0])
 
+    def stacked_mnist_modes(self, stacked: np.ndarray) -> dict:
+        """`metrics.stacked_mnist_modes` of Stacked MNIST images (in [−1, 1]), each of their three
+        channels classified on its own."""
+        channels = stacked.transpose(3, 0, 1, 2)[..., None].reshape(-1, *stacked.shape[1:3], 1)
+        probabilities = self.classifier.features_and_probabilities(channels)[1].reshape(3, len(stacked), -1)
+        return metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
+
     def score(self, fake: np.ndarray) -> dict:
         """The summary's scores of `fake`, images in [−1, 1] shaped like the data's."""
         summary = {
@@ -444,10 +451,15 @@ class Scorer:
             "reference_images": f"{len(self.held_out)} held-out: {self.held_out.name}",
         }
         if self.config.data.stacked:
-            channels = fake.transpose(3, 0, 1, 2)[..., None].reshape(-1, *fake.shape[1:3], 1)
-            probabilities = self.classifier.features_and_probabilities(channels)[1].reshape(3, len(fake), -1)
-            modes = metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
-            return {**summary, **{f"stacked_{k}": v for k, v in modes.items()}}
+            # The floor: as many real Stacked MNIST images, stacked from the held-out digits,
+            # which the classifier never saw (it reads its own training digits all confidently).
+            real = images.stacked_mnist(self.held_out, len(fake), self.config.seed)
+            floor = self.stacked_mnist_modes(images.to_model_range(real.images))
+            return {
+                **summary,
+                **{f"stacked_{k}": v for k, v in self.stacked_mnist_modes(fake).items()},
+                **{f"stacked_{k}_real_images": floor[k] for k in ("confident_share", "modes", "kl_to_uniform")},
+            }
         summary.update(self.classifier_space.scores(fake))
         summary["classifier_fid_real_images"] = self.frechet_distance(
             images.to_model_range(self.train.images[: len(fake)])
