@@ -100,10 +100,12 @@ def test_stacked_mnist_modes_and_kl_to_uniform():
         "confident_share": 1.0,
         "modes": 1000,
         "kl_to_uniform": 0.0,
+        "channel_kl_to_uniform": [0.0, 0.0, 0.0],
         "modes_any_confidence": 1000,
     }
     collapsed = metrics.stacked_mnist_modes(_channel_probabilities(np.tile([[3, 1, 4]], (50, 1)), 0.95))
     assert collapsed["modes"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(np.log(1000))
+    assert collapsed["channel_kl_to_uniform"] == pytest.approx([np.log(10)] * 3)
 
 
 def test_stacked_mnist_modes_count_only_samples_whose_channels_are_all_confident():
@@ -115,9 +117,12 @@ def test_stacked_mnist_modes_count_only_samples_whose_channels_are_all_confident
     assert scores["confident_share"] == pytest.approx(0.6)
     assert scores["modes"] == 600 and scores["modes_any_confidence"] == 1000
     assert scores["kl_to_uniform"] == pytest.approx(np.log(1000 / 600))  # uniform over 600 of 1,000
+    # modes 0..599: the red digit is 0..5 (uniform over 6 of 10), green and blue are uniform
+    assert scores["channel_kl_to_uniform"] == pytest.approx([np.log(10 / 6), 0.0, 0.0], abs=1e-12)
     assert metrics.stacked_mnist_modes(probabilities, confidence=0.0)["modes"] == 1000
     nothing_clear = metrics.stacked_mnist_modes(_channel_probabilities(digits, 0.5))
     assert nothing_clear["modes"] == 0 and nothing_clear["kl_to_uniform"] is None
+    assert nothing_clear["channel_kl_to_uniform"] is None
 
 
 def _separable_digits(n=300, seed=0):

@@ -161,18 +161,27 @@ def stacked_mnist_modes(channel_probabilities: np.ndarray, confidence: float = 0
       confidence: the top probability every channel must reach; 0 counts every sample.
 
     Returns:
-      {"confident_share", "modes", "kl_to_uniform", "modes_any_confidence"}; the KL is None
-      when no sample is confident.
+      {"confident_share", "modes", "kl_to_uniform", "channel_kl_to_uniform",
+      "modes_any_confidence"}: `channel_kl_to_uniform` is each channel's KL(digit histogram ‖
+      uniform over 10) on the same samples, the share of the KL that is each channel's digit
+      balance (with independent channels the joint KL is their sum); the KLs are None when no
+      sample is confident.
     """
     digits = channel_probabilities.argmax(axis=2)
     confident = (channel_probabilities.max(axis=2) >= confidence).all(axis=1)
     modes = 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
-    histogram = np.bincount(modes[confident], minlength=1000) / max(int(confident.sum()), 1)
-    seen = histogram > 0
-    kl = float(np.sum(histogram[seen] * np.log(histogram[seen] * 1000))) if confident.any() else None
+    clear = confident.any()
     return {
         "confident_share": float(confident.mean()),
-        "modes": int(seen.sum()),
-        "kl_to_uniform": kl,
+        "modes": len(np.unique(modes[confident])),
+        "kl_to_uniform": _kl_to_uniform(modes[confident], 1000) if clear else None,
+        "channel_kl_to_uniform": [_kl_to_uniform(digits[confident, k], 10) for k in range(3)] if clear else None,
         "modes_any_confidence": len(np.unique(modes)),
     }
+
+
+def _kl_to_uniform(labels: np.ndarray, classes: int) -> float:
+    """KL(histogram of `labels` ‖ uniform over `classes`), empty cells contributing 0."""
+    histogram = np.bincount(labels, minlength=classes) / len(labels)
+    seen = histogram > 0
+    return float(np.sum(histogram[seen] * np.log(histogram[seen] * classes)))
