@@ -26,10 +26,11 @@ def _section(heading: str) -> str:
 
 
 def _row(section: str, name: str) -> list[str]:
-    """The cells of the table row in `section` whose first cell names experiment `name`."""
+    """The cells of the table row in `section` whose first cell names experiment `name` (in
+    backticks) or is `name`."""
     for line in _section(section).splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and f"`{name}`" in cells[0]:
+        if line.startswith("|") and (f"`{name}`" in cells[0] or cells[0] == name):
             return cells[1:]
     raise AssertionError(f"no row for {name} in the README's {section} section")
 
@@ -101,6 +102,13 @@ def test_stacked_mnist_row():
         f"{s['stacked_modes']:,}",
         f"{s['stacked_kl_to_uniform']:.3f}",
         f"{s['stacked_modes_any_confidence']:,}",
+    ]
+    assert _row("Image results", "real images, held-out digits (the floor)") == [
+        "",
+        f"{100 * s['stacked_confident_share_real_images']:.1f} %",
+        f"{s['stacked_modes_real_images']:,}",
+        f"{s['stacked_kl_to_uniform_real_images']:.3f}",
+        "",
     ]
 
 

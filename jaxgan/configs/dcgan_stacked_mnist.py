@@ -10,5 +10,10 @@ def get_config():
     config = image_config("nsgan")
     config.data.stacked = True
     config.eval.samples = 26000  # VEEGAN's and PacGAN's protocol
-    config.train.steps = 10000  # at 2,000 the samples are colour blends, not three digits
+    # The samples sharpen and each channel's digits even out with training (KL on the clear
+    # samples, seed 0: 0.172 at 10,000 iterations, 0.120 at 20,000, 0.098 at 40,000, about an
+    # hour on two CPU cores); a run this long can average over ~1,000 iterations (README,
+    # "Stacked MNIST").
+    config.train.steps = 40000
+    config.train.generator_ema = 0.999
     return config
