@@ -1,5 +1,6 @@
 """Command line: python -m jaxgan.run --exp NAME [--steps N] [--seed S] [--workdir DIR]
-[--set dotted.key=value ...] [--resume [--allow-change KEY ...]] [--list] [--no-compilation-cache]
+[--set dotted.key=value ...] [--resume [--allow-change KEY ...]] [--list] [--print-config]
+[--no-compilation-cache]
 
 Compiled programs are kept in the cache directory and reused by later runs (`jaxgan.cache`).
 
@@ -40,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.register("action", "once", _Once)
     parser.add_argument("--exp", action="once", help="experiment name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the experiment's config with every override applied, as JSON, and exit without running",
+    )
     parser.add_argument("--steps", type=int, action="once", help="training steps in total (train.steps, or steps)")
     parser.add_argument("--seed", type=int, action="once", help="random seed (seed)")
     parser.add_argument("--workdir", action="once", help="run directory (default: runs/EXP)")
@@ -133,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_request:  # --help, or a malformed option (one line, status 2)
         return exit_request.code
+    if args.list and args.exp:
+        return _usage_error("--list lists every experiment; give it without --exp")
     if args.list:
         experiments = configs.list_experiments()
         width = max(map(len, experiments))
@@ -145,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         config = resolve_config(args)
     except (KeyError, configs.ConfigError) as error:
         return _usage_error(error.args[0])
+    if args.print_config:
+        print(config.to_json(indent=2))
+        return 0
     cluster = (args.coordinator, args.num_processes, args.process_id)
     if any(value is not None for value in cluster):
         if any(value is None for value in cluster):

@@ -1,5 +1,7 @@
 """Experiment registry and command-line overrides."""
 
+import re
+
 import pytest
 
 from jaxgan import configs
@@ -47,7 +49,11 @@ def test_overrides_parse_each_type():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("train.stepz=3", "unknown config key 'train.stepz'; valid keys here: train.batch_size"),
+        (
+            "train.stepz=3",
+            "unknown config key 'train.stepz' (did you mean 'train.steps'?); valid keys here: train.batch_size",
+        ),
+        ("optim.critc.b1=0.5", "unknown config key 'optim.critc.b1' (did you mean 'optim.critic.b1'?)"),
         ("nope=3", "unknown config key 'nope'"),
         ("train.steps=2.5", "train.steps='2.5': expected an int"),
         ("train.steps=none", "expected an int"),
@@ -57,7 +63,7 @@ def test_overrides_parse_each_type():
     ],
 )
 def test_bad_overrides_name_the_problem(override, message):
-    with pytest.raises(configs.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(configs.ConfigError, match=re.escape(message)):
         configs.apply_overrides(configs.get_config("wgan_mlp"), [override])
 
 

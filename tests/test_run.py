@@ -195,6 +195,20 @@ def test_list_prints_every_experiment(capsys):
         assert name in out and description in out
 
 
+def test_print_config_prints_the_resolved_config_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _run(["--exp", "wgan_mlp", "--steps", "7", "--set", "model.critic_hidden=8,4", "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["experiment"] == "wgan_mlp" and printed["train"]["steps"] == 7
+    assert printed["model"]["critic_hidden"] == [8, 4] and list(tmp_path.iterdir()) == []
+
+
+def test_list_with_an_experiment_is_a_usage_error(capsys):
+    assert _run(["--list", "--exp", "nope"]) == 2
+    error = capsys.readouterr().err
+    assert error == "python -m jaxgan.run: error: --list lists every experiment; give it without --exp\n"
+
+
 def test_list_in_a_fresh_interpreter():
     result = subprocess.run([sys.executable, "-m", "jaxgan.run", "--list"], capture_output=True, text=True, check=True)
     assert "wgangp_mlp" in result.stdout
@@ -207,6 +221,7 @@ def test_list_in_a_fresh_interpreter():
             ["--exp", "nope"],
             "unknown experiment 'nope'; valid experiments: aae_mnist, adversarial_examples, biggan_cifar10",
         ),
+        (["--exp", "wgan_mpl"], "unknown experiment 'wgan_mpl' (did you mean 'wgan_mlp'?); valid experiments: "),
         (["--exp", "wgan_mlp", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
         (["--exp", "wgan_mlp", "--set", "train.steps=abc"], "train.steps='abc': expected an int"),
         (["--exp", "wgan_mlp", "--set", "data.name=moons"], "unknown toy dataset 'moons'"),

@@ -6,6 +6,7 @@ Modules whose names start with an underscore hold shared pieces and are not expe
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 
@@ -26,10 +27,17 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     """
     experiments = list_experiments()
     if name not in experiments:
-        raise KeyError(f"unknown experiment {name!r}; valid experiments: {', '.join(experiments)}")
+        hint = did_you_mean(name, experiments)
+        raise KeyError(f"unknown experiment {name!r}{hint}; valid experiments: {', '.join(experiments)}")
     config = _module(name).get_config()
     config.experiment = name
     return config
+
+
+def did_you_mean(name: str, choices) -> str:
+    """' (did you mean X?)' for the choice closest to a misspelt `name`, or '' when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _module(name: str):
@@ -90,8 +98,8 @@ def _parent(config: ml_collections.ConfigDict, key: str):
 
 
 def _unknown_key(key: str, node: ml_collections.ConfigDict, prefix: str) -> str:
-    valid = ", ".join(_leaf_keys(node, prefix))
-    return f"unknown config key {key!r}; valid keys here: {valid}"
+    valid = _leaf_keys(node, prefix)
+    return f"unknown config key {key!r}{did_you_mean(key, valid)}; valid keys here: {', '.join(valid)}"
 
 
 def _leaf_keys(node: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
