@@ -19,7 +19,7 @@ analysis) against this device's float32 matmul peak, the floor no formulation ca
 the spec of each CIFAR-10 experiment (`sngan_cifar10`, ...) built from its config, networks,
 batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time its configured
 number of iterations would take at that rate; on a CPU with the loops written out
-(`train.unroll_loops=true`, many times faster there), elsewhere as configured. Timings exclude
+(`train.unroll_loops=auto`, many times faster there), elsewhere as configured. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process.
 """
@@ -52,6 +52,7 @@ from jaxgan.steps import (
     make_multi_seed_train_step,
     make_train_step,
     standard_normal_latent,
+    unroll_loops,
 )
 
 N_CRITIC, PENALTY_WEIGHT, LEARNING_RATE, BETAS = 5, 0.1, 1e-4, (0.5, 0.9)
@@ -268,22 +269,22 @@ def _dcgan_data(iterations: int) -> np.ndarray:
     return np.random.default_rng(0).uniform(-1, 1, (iterations, 1, DCGAN_BATCH, 28, 28, 1)).astype(np.float32)
 
 
-def _dcgan_setup(upsampling: str, unroll_loops: bool, iterations: int, precision: str = "float32"):
+def _dcgan_setup(upsampling: str, unroll: bool, iterations: int, precision: str = "float32"):
     """(jitted train step, initial state, one real batch per iteration) for the benchmarked DCGAN."""
     spec = dcgan_spec(upsampling, precision)
     data = _dcgan_data(iterations)
     return (
-        make_train_step(spec, unroll=unroll_loops),
+        make_train_step(spec, unroll=unroll),
         init_state(spec, jax.random.PRNGKey(0), data[0, 0]),
         list(data[:, None]),
     )
 
 
 def jaxgan_dcgan_rate(
-    upsampling: str, unroll_loops: bool, iterations: int, repeats: int, precision: str = "float32"
+    upsampling: str, unroll: bool, iterations: int, repeats: int, precision: str = "float32"
 ) -> float:
     """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
-    run = _timed_loop(*_dcgan_setup(upsampling, unroll_loops, iterations, precision))
+    run = _timed_loop(*_dcgan_setup(upsampling, unroll, iterations, precision))
     run(2)
     return _median_rate(run, iterations, repeats)
 
@@ -516,7 +517,7 @@ def cifar_recipe_rate(
     else:
         chunks = list(real)
     state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0], chunks[0]))
-    unroll = config.train.unroll_loops or jax.default_backend() == "cpu"
+    unroll = unroll_loops(config.train.unroll_loops, convolutional=True)
     run = _timed_loop(make_train_step(spec, unroll=unroll), state, chunks)
     run(1)  # compile and warm up
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)

@@ -11,7 +11,8 @@ a model and its phase list:
 - `EBMSpec`: one energy update by maximum likelihood, its negative phase drawn by Langevin
   dynamics (Nijkamp et al. 2019; Du & Mordatch 2019).
 
-`train_steps` scans iterations so that a whole chunk of training is a single XLA program.
+`train_steps` scans iterations so that a whole chunk of training is a single XLA program (or,
+with its loops written out, `make_train_step` calls one compiled iteration per iteration).
 Nothing here is jitted except by `make_train_step`, which also holds the execution choices
 (loops written out or scanned, the mesh).
 """
@@ -742,37 +743,68 @@ def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *, unroll: bool =
     state is replicated; XLA reduces the gradients across devices, so the result is the
     single-device computation on the global batch.
 
-    `unroll` writes the loops over critic updates and over iterations out in straight code
-    instead of `lax.scan`. XLA:CPU runs convolutions inside a loop body far slower
-    (`python -m jaxgan.bench dcgan` measures it), so convolutional models want it there; it
-    costs compile time proportional to the loop lengths, and changes nothing on a GPU.
+    `unroll` writes the loop over critic updates out in straight code instead of `lax.scan`,
+    compiles one iteration, and calls it once per iteration of `real` (metrics averaged as
+    `train_steps` averages them), so compiling costs one iteration whatever the chunk's length.
+    XLA:CPU runs convolutions inside a loop body far slower (`python -m jaxgan.bench dcgan`
+    measures it), so convolutional models want it there (`unroll_loops`); MLPs run faster in
+    `lax.scan`, and on a GPU it changes nothing but the number of calls.
     """
-    step = functools.partial(train_steps, spec, unroll=unroll)
+    step = functools.partial(train_step if unroll else train_steps, spec, unroll=unroll)
     if mesh is None:
-        return TrainStep(spec, jax.jit(step, donate_argnums=0))
-    state_sharding = parallel.replicated(mesh)
-    jitted = jax.jit(
-        step,
-        in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=2)),
-        out_shardings=(state_sharding, state_sharding),
-        donate_argnums=0,
-    )
-    return TrainStep(spec, jitted)
+        jitted = jax.jit(step, donate_argnums=0)
+    else:
+        state_sharding = parallel.replicated(mesh)
+        jitted = jax.jit(
+            step,
+            in_shardings=(state_sharding, parallel.batch_sharding(mesh, batch_axis=1 if unroll else 2)),
+            out_shardings=(state_sharding, state_sharding),
+            donate_argnums=0,
+        )
+    return TrainStep(spec, jitted, per_iteration=unroll)
+
+
+def unroll_loops(setting: str, convolutional: bool, backend: str | None = None) -> bool:
+    """The `train.unroll_loops` setting resolved: "true" or "false" as given; "auto" writes the
+    loops out (`make_train_step(unroll=True)`) for convolutional players on a CPU backend, where
+    XLA:CPU runs convolutions inside `lax.scan` about 14 times slower, and keeps `lax.scan`
+    everywhere else (an MLP is faster scanned on a CPU too, and compiles in a fraction of the time).
+
+    Raises:
+      ValueError: for a setting other than auto, true or false.
+    """
+    if setting not in UNROLL_SETTINGS:
+        raise ValueError(f"train.unroll_loops={setting!r}: choose one of {', '.join(UNROLL_SETTINGS)}")
+    if setting == "auto":
+        return convolutional and (backend or jax.default_backend()) == "cpu"
+    return setting == "true"
+
+
+UNROLL_SETTINGS = ("auto", "true", "false")
 
 
 class TrainStep(NamedTuple):
     """A jitted `train_steps` whose input is checked in jaxgan's words before XLA sees it;
-    `lower` is the jitted function's (for cost analysis)."""
+    `lower` is the jitted function's (for cost analysis). With `per_iteration`, `jitted` is one
+    iteration (`train_step`), called on each iteration of the chunk in turn."""
 
     spec: TrainSpec
     jitted: Callable[[TrainState, RealBatch], tuple[TrainState, Metrics]]
+    per_iteration: bool = False
 
     def __call__(self, state: TrainState, real: RealBatch) -> tuple[TrainState, Metrics]:
         check_real_chunk(self.spec, state, real)
-        return self.jitted(state, real)
+        if not self.per_iteration:
+            return self.jitted(state, real)
+        outputs = []
+        for i in range(jax.tree.leaves(real)[0].shape[0]):
+            state, metrics = self.jitted(state, jax.tree.map(lambda r: r[i], real))
+            outputs.append(metrics)
+        return state, jax.tree.map(lambda *values: jnp.mean(jnp.stack(values)), *outputs)
 
     def lower(self, state: TrainState, real: RealBatch):
-        return self.jitted.lower(state, real)
+        """The compiled program's lowering: the whole chunk's, or one iteration's with `per_iteration`."""
+        return self.jitted.lower(state, jax.tree.map(lambda r: r[0], real) if self.per_iteration else real)
 
 
 def check_real_chunk(spec: TrainSpec, state: TrainState, real: RealBatch) -> None:

@@ -28,7 +28,7 @@ from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
 from jaxgan.runs.builders import check_choice
 from jaxgan.runs.files import LOSSES, RunFiles
-from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step
+from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step, unroll_loops
 from jaxgan.storage import DiskFull, RunDirectoryBusy, RunLock
 
 
@@ -73,11 +73,28 @@ def build_run(config: ml_collections.ConfigDict):
             )
         family.check(config)
         check_choice(config, "train.precision", PRECISIONS)
+        loops_written_out(config, family)
         built = family.build(config)
         built = built._replace(spec=in_precision(built.spec, train.precision))
     except ValueError as error:  # also the library's own argument checks, e.g. n_critic < 1
         raise ConfigError(str(error)) from None
     return family, built, mesh
+
+
+def loops_written_out(config: ml_collections.ConfigDict, family: runs.TrainingFamily) -> bool:
+    """Whether `config`'s training loops are written out (`steps.unroll_loops` resolves
+    train.unroll_loops for the family's players on this backend)."""
+    return unroll_loops(config.train.unroll_loops, family.convolutional)
+
+
+def _describe_loops(config: ml_collections.ConfigDict, family: runs.TrainingFamily) -> str:
+    """One line saying how the loops run and which setting chose it."""
+    how = (
+        "loops written out, one compiled iteration per call"
+        if loops_written_out(config, family)
+        else f"{config.train.steps_per_call} iterations per call in lax.scan"
+    )
+    return f"{how} (train.unroll_loops={config.train.unroll_loops} on {jax.default_backend()})"
 
 
 def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume: bool, allow_changes) -> dict:
@@ -205,6 +222,7 @@ def train_and_evaluate(
             print(notice, file=sys.stderr)
         if progress:
             print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
+            print(f"{config.experiment}: {_describe_loops(config, family)}", file=sys.stderr)
         files = RunFiles(run_dir, tensorboard=config.train.tensorboard)
         with _locked(run_dir, files.writes):
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
@@ -390,7 +408,7 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
     current call, with its step committed.
     """
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
-    train = make_train_step(built.spec, mesh, unroll=config.train.unroll_loops)
+    train = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
     data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
     step = int(parallel.to_host(state.step))
     log = _MetricsLog(

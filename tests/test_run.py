@@ -270,6 +270,10 @@ def test_list_in_a_fresh_interpreter():
             ["--exp", "wgan_mlp", "--set", "train.checkpoint_every=15"],
             "must be a non-negative multiple of train.steps_per_call",
         ),
+        (
+            ["--exp", "wgan_mlp", "--set", "train.unroll_loops=yes"],
+            "train.unroll_loops='yes': choose one of auto, true, false",
+        ),
         (["--exp", "wgan_mlp", "--set", "eval.every=3"], "eval.every (3) must be a non-negative multiple"),
         (["--exp", "wgan_mlp", "--set", "train.precision=float16"], "train.precision='float16': choose one of float32"),
         (["--exp", "wgan_mlp", "--set", "train.generator_ema=1.5"], "generator_ema_decay must be in [0, 1)"),

@@ -327,6 +327,41 @@ def test_unrolled_loops_compute_what_the_scanned_ones_do(gp_spec, gp_train):
     chex.assert_trees_all_close(unrolled_metrics, scanned_metrics, rtol=1e-5, atol=1e-6)
 
 
+def test_written_out_loops_compile_one_iteration_whatever_the_chunk(gp_spec, caplog):
+    """One compiled iteration serves chunks of 3 and of 1 iterations: nothing recompiles."""
+    import logging
+
+    step = jaxgan.make_train_step(gp_spec, unroll=True)
+    with jax.log_compiles(), caplog.at_level(logging.WARNING):
+        state, _ = step(fresh_state(gp_spec), real_batches(18, iterations=3))
+        state, _ = step(state, real_batches(19, iterations=1))
+    compiled = [
+        record.message for record in caplog.records if "Finished XLA compilation of jit(train_step" in record.message
+    ]
+    assert len(compiled) == 1 and "jit(train_step)" in compiled[0], compiled
+    assert int(state.step) == 4
+
+
+@pytest.mark.parametrize(
+    "setting, convolutional, backend, written_out",
+    [
+        ("auto", True, "cpu", True),
+        ("auto", False, "cpu", False),  # MLPs run faster in lax.scan on a CPU too
+        ("auto", True, "gpu", False),
+        ("auto", True, "tpu", False),
+        ("true", False, "gpu", True),
+        ("false", True, "cpu", False),
+    ],
+)
+def test_unroll_loops_auto_writes_loops_out_for_convolutions_on_a_cpu(setting, convolutional, backend, written_out):
+    assert jaxgan.steps.unroll_loops(setting, convolutional, backend) is written_out
+
+
+def test_unroll_loops_refuses_other_settings():
+    with pytest.raises(ValueError, match=r"train.unroll_loops='yes': choose one of auto, true, false"):
+        jaxgan.steps.unroll_loops("yes", True)
+
+
 @pytest.mark.parametrize(
     "make_real, message",
     [

@@ -35,7 +35,7 @@ def vae_config() -> ConfigDict:
                 # Compute dtype of both networks: bfloat16 computes in bfloat16 with float32 parameters,
                 # optimizer states, losses and penalty norms (mixed precision; steps.in_precision).
                 "precision": "float32",
-                "unroll_loops": False,
+                "unroll_loops": "auto",  # MLPs: lax.scan (steps.unroll_loops)
             },
             "parallel": {"devices": 0},
             # Every eval.every steps the held-out ELBO is logged; at the end, the IWAE bound with

@@ -95,8 +95,10 @@ def toy_config() -> ConfigDict:
                 # instance_noise_steps iterations; none adds no noise.
                 "instance_noise": placeholder(float),
                 "instance_noise_steps": 1000,
-                # Write the critic and iteration loops out instead of lax.scan (see make_train_step).
-                "unroll_loops": False,
+                # auto, true or false: write the critic loop out instead of lax.scan, one compiled
+                # iteration per call (steps.make_train_step); auto does for convolutional players
+                # on a CPU backend only (steps.unroll_loops).
+                "unroll_loops": "auto",
             },
             # Data parallelism: how many devices the batch is split over (0: every device).
             "parallel": {"devices": 0},

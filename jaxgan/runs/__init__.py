@@ -67,6 +67,7 @@ class TrainingFamily(Family, Protocol):
 
     curves: tuple[str, ...]  # metrics drawn in losses.png
     scores: tuple[str, ...]  # summary keys the command line prints
+    convolutional: bool  # convolutional players: train.unroll_loops=auto writes loops out on a CPU
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         """Refuse an unusable config with a ConfigError, before any data is read."""
@@ -87,6 +88,7 @@ class TrainedFamily:
 
     curves: tuple[str, ...] = ()
     scores: tuple[str, ...] = ()
+    convolutional: bool = False
 
     def run(
         self,

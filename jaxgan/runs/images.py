@@ -39,6 +39,7 @@ class ImageFamily(TrainedFamily):
 
     runners = ("image_gan",)
     curves = GAN_CURVES
+    convolutional = True
     scores = (
         "classifier_fid",
         "classifier_fid_live_generator",
