@@ -8,6 +8,8 @@ contributes the shards its own devices hold.
 
 from __future__ import annotations
 
+import os
+import platform
 from typing import Any
 
 import jax
@@ -52,11 +54,7 @@ def free_memory(device: jax.Device) -> int | None:
     stats = device.memory_stats() if device.platform != "cpu" else None
     if stats and "bytes_limit" in stats:
         return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
-    try:
-        with open("/proc/meminfo") as f:
-            fields = dict(line.split(":", 1) for line in f)
-    except OSError:
-        return None
+    fields = dict(line.split(":", 1) for line in _read_lines("/proc/meminfo"))
     return int(fields["MemAvailable"].split()[0]) * 1024 if "MemAvailable" in fields else None
 
 
@@ -68,6 +66,27 @@ def describe_devices(mesh: Mesh | None = None) -> str:
         f"{len(devices)} device(s) ({', '.join(kinds)}, platform {devices[0].platform}) in "
         f"{jax.process_count()} process(es), mesh {DATA_AXIS}={len(devices)}"
     )
+
+
+def describe_hardware() -> str:
+    """One line naming the machine a run's times were measured on: the accelerator's kind, or the
+    CPU's model and the cores this process may use (a run's figures depend on both)."""
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        return f"{jax.device_count()} × {device.device_kind}"
+    model = next(
+        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    return f"{model}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path) as f:
+            return f.readlines()
+    except OSError:
+        return []
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
