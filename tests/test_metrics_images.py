@@ -150,6 +150,14 @@ def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
     np.testing.assert_allclose(features, original, rtol=1e-6)
 
 
+@pytest.mark.standard_dtype_promotion  # its training runs optax's Adam
+def test_classifier_trains_on_fewer_images_than_a_batch():
+    """A folder of 64 training images (a batch is 128): the batches are the whole training part."""
+    train, held_out = images.held_out_split(_separable_digits(n=80))
+    assert len(train) == 64
+    assert classifier.train_classifier(train, held_out, steps=30, progress=False).accuracy > 0.5
+
+
 def test_inception_score_splits_is_the_mean_and_std_of_each_splits_score():
     rng = np.random.default_rng(0)
     probabilities = rng.dirichlet(np.full(10, 0.3), size=1003)

@@ -86,8 +86,10 @@ def train_classifier(
     seed: int = 0,
     progress: bool | None = None,
 ) -> TrainedClassifier:
-    """Adam (1e-3) on the cross-entropy, `steps` minibatches, then the held-out accuracy. A
-    progress bar goes to stderr when it is a terminal (`progress` None), or as `progress` says."""
+    """Adam (1e-3) on the cross-entropy, `steps` minibatches of `batch_size` images (all of
+    `train` when it holds fewer), then the held-out accuracy. A progress bar goes to stderr when
+    it is a terminal (`progress` None), or as `progress` says."""
+    batch_size = min(batch_size, len(train))
     module = ConvClassifier(train.num_classes)
     params = module.init(jax.random.PRNGKey(seed), jnp.zeros((1, *train.images.shape[1:])))["params"]
     tx = optax.adam(1e-3)
