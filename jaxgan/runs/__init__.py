@@ -104,10 +104,9 @@ class TrainedFamily:
         return train.train_and_evaluate(config, run_dir, resume=resume, progress=progress, allow_changes=allow_changes)
 
     def summary_lines(self, summary: dict) -> list[str]:
-        header = (
-            f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s "
-            f"({summary['gen_iters_per_s']} it/s after compilation)"
-        )
+        rate = summary["gen_iters_per_s"]
+        timed = f"{rate} it/s after compilation" if rate is not None else "too few calls to time after compilation"
+        header = f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s ({timed})"
         scores = [f"  {key:<28} {summary[key]:.5g}" for key in self.scores if summary.get(key) is not None]
         return [header, *self.result_lines(summary), *scores, f"  run directory     {summary['run_dir']}"]
 
