@@ -42,6 +42,7 @@ METHODS = (
     "wgangp_mlp",
     "meg_mlp",
     "wgan_mlp",
+    "wgan_paper_mlp",
     "gan_mlp",
     "nsgan_mlp",
     "lsgan_mlp",

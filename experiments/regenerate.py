@@ -28,6 +28,7 @@ CLASSIFIERS = os.path.join(WORKDIR, "classifiers")
 # experiment -> (extra overrides, figures committed as NAME_FIGURE.png)
 RUNS = {
     "wgan_mlp": ((), ("samples",)),
+    "wgan_paper_mlp": ((), ("samples",)),
     "wgangp_mlp": ((), ("samples",)),
     "dcgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "wgangp_dcgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),

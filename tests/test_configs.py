@@ -16,8 +16,9 @@ def test_every_experiment_has_a_description_and_a_config():
 
 
 def test_wgan_and_wgangp_defaults_follow_the_papers():
-    wgan, gp = configs.get_config("wgan_mlp"), configs.get_config("wgangp_mlp")
+    wgan, gp = configs.get_config("wgan_paper_mlp"), configs.get_config("wgangp_mlp")
     assert (wgan.optim.critic.name, wgan.optim.critic.learning_rate, wgan.optim.critic.clip) == ("rmsprop", 5e-5, 0.01)
+    assert wgan.optim.generator.schedule == wgan.optim.critic.schedule == "constant"
     assert (gp.optim.critic.name, gp.optim.critic.learning_rate, gp.optim.critic.b1, gp.optim.critic.b2) == (
         "adam",
         1e-4,
@@ -25,7 +26,15 @@ def test_wgan_and_wgangp_defaults_follow_the_papers():
         0.9,
     )
     assert gp.game.penalty_weight == 0.1 and gp.game.n_critic == wgan.game.n_critic == 5
-    assert gp.model.critic_hidden == gp.model.generator_hidden == (512, 512, 512)
+    assert gp.model.critic_hidden == gp.model.generator_hidden == wgan.model.critic_hidden == (512, 512, 512)
+
+
+def test_the_main_job_is_wgan_with_weight_clipping_and_no_penalty():
+    """wgan_mlp's tuned recipe keeps the method: the wgan game, clipped RMSProp, five critic updates."""
+    wgan = configs.get_config("wgan_mlp")
+    assert (wgan.game.name, wgan.game.n_critic, wgan.game.penalty_weight) == ("wgan", 5, None)
+    assert (wgan.optim.critic.name, wgan.optim.generator.name) == ("rmsprop", "rmsprop")
+    assert wgan.optim.critic.clip > 0 and wgan.game.r1_gamma is None and wgan.game.r2_gamma is None
 
 
 def test_overrides_parse_each_type():
