@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 import jax
 
+from jaxgan.configs import ConfigError
 from jaxgan.plots import plt
 from jaxgan.runs import images
 from jaxgan.steps import evaluated_generator
@@ -59,17 +61,23 @@ def plot(points: list[dict], path: str, title: str) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Run the script; returns the exit status (2, with one line, for a run it cannot read)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="a finished BigGAN run (python -m jaxgan.run --exp biggan_fashion_mnist)")
-    args = parser.parse_args()
-    points = truncation_curve(args.run_dir)
+    args = parser.parse_args(argv)
+    try:
+        points = truncation_curve(args.run_dir)
+    except ConfigError as error:
+        print(f"experiments/truncation_curve.py: error: {error}", file=sys.stderr)
+        return 2
     name = os.path.basename(os.path.normpath(args.run_dir))
     with open(os.path.join(RESULTS, "truncation_curve.json"), "w") as f:
         json.dump({"run": name, "points": points}, f, indent=2)
     plot(points, os.path.join(RESULTS, "truncation_curve.png"), f"{name}: the truncation trick (ψ)")
     print(f"wrote {RESULTS}/truncation_curve.json and .png")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
