@@ -17,7 +17,7 @@ import pytest
 from conftest import TINY_TOY_RUN
 from test_checkpoint import DAMAGE
 
-from jaxgan import run, storage, train
+from jaxgan import configs, run, storage, train
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.metrics import classifier
 from jaxgan.runs import toy as toy_family
@@ -299,7 +299,8 @@ def test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint
     assert "--allow-change optim.critic.learning_rate" in _one_line(capsys)
     assert _run(workdir, "--resume", *lower, "--allow-change", "optim.critic.learning_rate", steps=6) == 0
     changes = [json.loads(line) for line in (workdir / "config_changes.jsonl").read_text().splitlines()]
-    assert changes == [{"resumed_at_step": 2, "changes": {"optim.critic.learning_rate": [5e-05, 1e-05]}}]
+    shipped = configs.get_config("wgan_mlp").optim.critic.learning_rate
+    assert changes == [{"resumed_at_step": 2, "changes": {"optim.critic.learning_rate": [shipped, 1e-05]}}]
     assert json.loads((workdir / "config.json").read_text())["optim"]["critic"]["learning_rate"] == 1e-5
 
 
