@@ -208,3 +208,82 @@ def config_reads(monkeypatch):
 
     monkeypatch.setattr(run, "resolve_config", resolve_and_watch)
     return lambda: sorted(set(declared) - reads)
+
+
+# The long tests: `python -m pytest -m slow` runs them (the README's second test command; CI runs
+# both suites). Each entry is a test, or a test's parameters, by node id below tests/. The quick
+# suite keeps a short version of each kind: toy and VAE runs end to end, resume, the reference
+# steps, the docs.
+SLOW = (
+    # Every image experiment end to end, and the compilation cache across two image runs.
+    "test_run.py::test_each_image_experiment_runs_end_to_end",
+    "test_run.py::test_a_second_run_loads_its_compiled_programs_from_the_cache",
+    # The other toy and autoencoder experiments end to end (wgan_mlp, wgangp_mlp and vae_mnist stay).
+    *(
+        f"test_run.py::test_each_gan_experiment_runs_end_to_end[{name}]"
+        for name in ("meg_mlp", "nsgan_mlp", "ebgan_mlp")
+    ),
+    *(
+        f"test_autoencoders.py::test_each_autoencoder_experiment_runs_end_to_end[{name}]"
+        for name in ("aae_mnist", "vae_fashion_mnist", "vae_mnist_2d")
+    ),
+    "test_ebm.py::test_ebm_langevin_mlp_runs_end_to_end_and_reads_every_key",
+    "test_theory.py::test_theory_experiment_at_its_defaults_shows_what_the_readme_says",
+    "test_mode_coverage_study.py",
+    "test_run.py::test_a_packed_critic_trains_and_draws_its_contours_on_repeated_points",
+    "test_run.py::test_each_player_trains_at_its_own_learning_rate",
+    "test_run.py::test_sample_draws_reproducibly_from_a_toy_run_and_refuses_what_does_not_fit",
+    "test_run.py::test_technique_switches_build_what_they_name_and_train",
+    # Faults injected through subprocesses, signals, full disks and locks.
+    "test_run.py::test_sigterm_saves_a_checkpoint_then_resume_finishes",
+    "test_reliability.py::test_a_full_disk_during_training_is_one_line_and_resume_works_after",
+    "test_reliability.py::test_a_really_full_disk_costs_one_line_and_nothing_half_written",
+    "test_reliability.py::test_a_second_run_on_a_busy_directory_gets_one_line_and_exit_2",
+    "test_reliability.py::test_two_runs_started_together_one_trains_and_the_other_gets_one_line",
+    "test_reliability.py::test_a_torn_last_metrics_line_is_dropped_on_resume",
+    "test_reliability.py::test_resume_compares_what_the_run_resolved_and_refuses_going_back",
+    "test_reliability.py::test_resume_skips_a_damaged_newest_checkpoint_in_one_line_and_keeps_it",
+    "test_reliability.py::test_a_fresh_run_never_appends_to_an_old_metrics_log",
+    "test_parallel.py::test_two_processes",
+    "test_parallel.py::test_vmapped_seeds_equal_separate_runs",
+    # The notebooks, executed.
+    "test_notebooks.py",
+    # Large networks and long solvers.
+    "test_inception.py::test_samples_are_scored_in_inception_space_against_the_training_images",
+    "test_inception.py::test_weights_read_back_from_npz_and_bad_files_are_refused",
+    "test_models_dcgan.py::test_dcgan_shapes_and_output_range",
+    "test_models_dcgan.py::test_matmul_layer_computes_the_transposed_convolution_of_its_parameters",
+    "test_models_dcgan.py::test_self_attention_starts_as_the_identity_and_mixes_positions_once_gamma_moves",
+    "test_models_dcgan.py::test_window_extraction_and_overlap_add_are_adjoint",
+    "test_models_dcgan.py::test_layer_norm_critic_scores_each_image_on_its_own_and_bad_sizes_are_refused",
+    "test_models_dcgan.py::test_generator_upsampling_choices_give_the_same_function",
+    "test_models_dcgan.py::test_conditional_models_use_the_labels",
+    "test_models_resnet.py::test_parameter_counts_follow_the_papers_layer_lists",
+    "test_models_resnet.py::test_shapes_range_and_sizes",
+    "test_models_resnet.py::test_conditional_batch_norm_starts_plain_and_then_depends_on_the_class",
+    "test_biggan.py::test_biggan_generator_feeds_each_block_its_own_chunk_of_z",
+    "test_biggan.py::test_biggan_critic_scores_with_attention_and_projection",
+    "test_models_resnet.py::test_projection_adds_the_class_embedding_inner_product_with_the_features",
+    "test_models_dcgan.py::test_instance_norm_normalises_each_images_channels_over_their_positions",
+    "test_biggan.py::test_standing_statistics_of_a_biggan_generator_are_its_batch_statistics",
+    "test_bench.py",
+    "test_divergences.py::test_sinkhorn_iterates_to_its_tolerance_at_small_epsilon",
+    "test_divergences.py::test_sinkhorn_is_batched_and_differentiable",
+    "test_divergences.py::test_sinkhorn_divergence_vanishes_on_equal_clouds_and_tends_to_w2_squared",
+    "test_divergences.py::test_sinkhorn_warns_when_it_runs_out_of_iterations",
+    "test_precision.py::test_a_short_bfloat16_run_tracks_float32",
+    "test_precision.py::test_gradients_reach_the_float32_parameters_in_float32",
+    "test_nnx.py::test_an_nnx_run_resumes_bit_identically",
+    "test_vae.py::test_iwae_bound_tightens_with_k_towards_the_evidence",
+    "test_models.py::test_virtual_batch_norm_mlp_keeps_its_reference_and_ignores_the_batch",
+    "test_augment.py::test_gradients_flow_through_the_augmentation",
+    "test_steps.py::test_batch_norm_normalises_real_and_fake_batches_separately",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark the tests named in SLOW, before `-m` selects."""
+    for item in items:
+        if item.nodeid.removeprefix("tests/").startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
