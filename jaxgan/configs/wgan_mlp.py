@@ -9,14 +9,14 @@ both learning rates 20 times the paper's and decayed linearly to 0, a clip of 0.
 for 2,000 iterations. The paper's exact settings are wgan_paper_mlp.
 """
 
-from jaxgan.configs._toy import optimizer, toy_config
+from jaxgan.configs import wgan_paper_mlp
+from jaxgan.configs._toy import optimizer
 
 WIDTH = (256, 256, 256)
 
 
 def get_config():
-    config = toy_config()
-    config.game.name = "wgan"
+    config = wgan_paper_mlp.get_config()
     config.model.generator_hidden = config.model.critic_hidden = WIDTH
     config.optim.generator = optimizer("rmsprop", 1e-3, decay=0.99, schedule="linear")
     config.optim.critic = optimizer("rmsprop", 1e-3, decay=0.99, clip=0.1, schedule="linear")
