@@ -386,16 +386,26 @@ def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
 def evaluate_run(run_dir: str) -> dict:
     """Evaluate a run's newest good checkpoint as the end of training does; summary.json is updated.
 
+    The run's lock is held throughout, so an evaluation never races a training run over the
+    summary and figures. The scores are merged into summary.json only when it describes the
+    same step; otherwise the summary is the evaluation's alone, with that step, so a summary
+    never mixes steps.
+
     Raises:
-      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies.
+      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies,
+        or another process (a training run) holds it.
     """
-    run = restore_run(run_dir)
-    files = RunFiles(run_dir)
-    summary = run.family.evaluators(run.config, run.built, files).final(run.state)
-    if os.path.exists(files.summary):
-        with open(files.summary) as f:
-            summary = {**json.load(f), **summary}
-    files.write_summary(summary)
+    with _locked(run_dir, writes=True):
+        run = restore_run(run_dir)
+        files = RunFiles(run_dir)
+        step = int(parallel.to_host(run.state.step))
+        summary = {**run.family.evaluators(run.config, run.built, files).final(run.state), "steps": step}
+        if os.path.exists(files.summary):
+            with open(files.summary) as f:
+                earlier = json.load(f)
+            if earlier.get("steps") == step:
+                summary = {**earlier, **summary}
+        files.write_summary(summary)
     return summary
 
 

@@ -392,3 +392,30 @@ def test_the_classifier_cache_follows_the_images_contents_not_their_name():
     key = classifier.classifier_id
     assert key(train_a, held_out, 10) == key(image_set(1), held_out, 10)
     assert len({key(train_a, held_out, 10), key(train_b, held_out, 10), key(train_a, held_out, 20)}) == 3
+
+
+def test_eval_of_a_busy_run_is_one_line_and_a_summary_never_mixes_steps(tmp_path, capsys):
+    """eval holds the run's lock: against a live training run it refuses in one line and
+    writes nothing; afterwards its scores replace a summary of another step instead of merging."""
+    from jaxgan import eval as jaxgan_eval
+
+    workdir = tmp_path / "run"
+    assert _run(workdir, steps=4) == 0
+    summary = (workdir / "summary.json").read_text()
+    capsys.readouterr()
+    training = storage.RunLock(str(workdir))
+    training.acquire()
+    try:
+        assert jaxgan_eval.main([str(workdir)]) == 2
+        assert "is in use by another jaxgan run" in _one_line(capsys)
+        assert (workdir / "summary.json").read_text() == summary
+    finally:
+        training.release()
+    stale = {**json.loads(summary), "steps": 2, "high_quality": -1.0, "from_step_2": True}
+    (workdir / "summary.json").write_text(json.dumps(stale))
+    assert jaxgan_eval.main([str(workdir)]) == 0
+    evaluated = json.loads((workdir / "summary.json").read_text())
+    assert evaluated["steps"] == 4 and "from_step_2" not in evaluated and evaluated["high_quality"] >= 0
+    (workdir / "summary.json").write_text(json.dumps({**evaluated, "wall_s": 1.5}))
+    assert jaxgan_eval.main([str(workdir)]) == 0
+    assert json.loads((workdir / "summary.json").read_text())["wall_s"] == 1.5  # same step: merged
