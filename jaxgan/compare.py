@@ -9,12 +9,12 @@ a digest of its training data and settings) are refused.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
 from jaxgan import configs
+from jaxgan.cli import OneLineParser
 
 # The scores a row shows, in this order, when any of the runs has them.
 SCORES = (
@@ -127,7 +127,7 @@ def _cell(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxgan.compare", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m jaxgan.compare", description=__doc__.splitlines()[0])
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="finished runs (each holds summary.json)")
     args = parser.parse_args(argv)
     try:

@@ -13,15 +13,15 @@ experiment EXPERIMENT on its data would be scored, and prints the scores.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from jaxgan import configs
+from jaxgan.cli import OneLineParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxgan.eval", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m jaxgan.eval", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", help="the directory of a run (holds config.json and checkpoints/)")
     parser.add_argument("--samples", metavar="PATH", help="score these images instead (.npz or a folder)")
     parser.add_argument("--exp", help="with --samples: the image experiment whose data and scores to use")

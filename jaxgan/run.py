@@ -18,13 +18,7 @@ import os
 import sys
 
 from jaxgan import configs
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line on stderr and exit status 2, like jaxgan's own."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+from jaxgan.cli import OneLineParser
 
 
 class _Once(argparse.Action):
@@ -37,7 +31,7 @@ class _Once(argparse.Action):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="python -m jaxgan.run", description="Train and evaluate a named jaxgan experiment.")
+    parser = OneLineParser(prog="python -m jaxgan.run", description="Train and evaluate a named jaxgan experiment.")
     parser.register("action", "once", _Once)
     parser.add_argument("--exp", action="once", help="experiment name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")

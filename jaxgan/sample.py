@@ -12,13 +12,13 @@ Exit status: 0 done, 2 bad usage or nothing to sample from (one line, nothing wr
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 import numpy as np
 
 from jaxgan import configs
+from jaxgan.cli import OneLineParser
 
 
 def sample_run(
@@ -111,8 +111,19 @@ def write_samples(path: str, samples: np.ndarray, labels: np.ndarray | None, run
         raise configs.ConfigError(f"--out {path}: {samples.shape[1]}-D points go to an .npz, not a figure")
 
 
+def _check_out(out: str) -> None:
+    """Refuse an --out that cannot be written: not .png or .npz, a directory, or in a missing folder."""
+    if os.path.isdir(out):
+        raise configs.ConfigError(f"--out {out} is a directory; give a file path ending in .png or .npz")
+    if not out.endswith((".png", ".npz")):
+        raise configs.ConfigError(f"--out {out}: give a .png or an .npz file")
+    folder = os.path.dirname(out) or "."
+    if not os.path.isdir(folder):
+        raise configs.ConfigError(f"--out {out}: the folder {folder} does not exist; create it or choose another path")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxgan.sample", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m jaxgan.sample", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="the directory of a GAN run (holds config.json and checkpoints/)")
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the latent codes (default 0)")
@@ -129,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or os.path.join(args.run_dir, "sampled.png")
     try:
         labels = None if args.labels is None else [int(label) for label in args.labels.split(",")]
-        if not out.endswith((".png", ".npz")):
-            raise configs.ConfigError(f"--out {out}: give a .png or an .npz file")
+        if not 0 <= args.seed < 2**32:
+            raise configs.ConfigError(f"--seed must be an integer in 0 .. {2**32 - 1}, got {args.seed}")
+        if args.out is not None:
+            _check_out(args.out)
         samples, labels = sample_run(
             args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step, truncation=args.truncation
         )

@@ -719,3 +719,28 @@ def test_tensorboard_gets_the_metrics_the_config_and_the_figures(tmp_path):
         == 0
     )
     assert not (tmp_path / "off" / "tensorboard").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seed", "-1"], "--seed must be an integer in 0 .. 4294967295, got -1"),
+        (["--seed", str(2**40)], f"--seed must be an integer in 0 .. 4294967295, got {2**40}"),
+        (["--out", "{tmp}/missing/drawn.png"], "the folder {tmp}/missing does not exist; create it"),
+        (["--out", "{tmp}"], "--out {tmp} is a directory; give a file path ending in .png or .npz"),
+    ],
+)
+def test_sample_refuses_a_bad_seed_or_out_in_one_line_before_reading_the_run(argv, message, tmp_path, capsys):
+    argv = [word.replace("{tmp}", str(tmp_path)) for word in argv]
+    assert jaxgan_sample.main([str(tmp_path / "no_run"), *argv]) == 2
+    err, message = capsys.readouterr().err, message.replace("{tmp}", str(tmp_path))
+    assert err.startswith("python -m jaxgan.sample: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("module", ["eval", "sample", "compare"])
+def test_usage_errors_of_every_command_are_one_line_and_exit_2(module):
+    result = subprocess.run(
+        [sys.executable, "-m", f"jaxgan.{module}", "--no-such-flag"], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"python -m jaxgan.{module}: error: ") and result.stderr.count("\n") == 1
