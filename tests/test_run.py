@@ -744,3 +744,14 @@ def test_usage_errors_of_every_command_are_one_line_and_exit_2(module):
     )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"python -m jaxgan.{module}: error: ") and result.stderr.count("\n") == 1
+
+
+def test_eval_refuses_float_samples_in_zero_one_before_training_a_classifier(tmp_path, capsys):
+    """Float samples are read in [−1, 1]; a file in [0, 1] would be scored as grey images."""
+    samples = np.random.default_rng(0).uniform(0, 1, (20, 28, 28, 1)).astype(np.float32)
+    np.savez(tmp_path / "unit.npz", samples=samples)
+    classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "unit.npz"), "--exp", "dcgan_mnist", *classifiers]) == 2
+    err = capsys.readouterr().err
+    assert "'samples' lie in [0, 1] (no value below 0), but float samples are read in [−1, 1]" in err
+    assert err.count("\n") == 1 and not (tmp_path / "classifiers").exists()

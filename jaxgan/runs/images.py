@@ -491,19 +491,19 @@ def score_sample_files(config: ml_collections.ConfigDict, path: str) -> dict:
         data's, or the data carries no labels to train the classifier on.
     """
     check_image_data(config)
-    source = build_source(config, [])
-    scorer = Scorer.for_data(config, source)
-    if scorer is None:
-        raise ConfigError(f"{source.name} carries no labels, so jaxgan has no classifier to score samples with")
     try:
         fake = _read_samples(path)
     except (ValueError, FileNotFoundError) as error:
         raise ConfigError(f"samples: {error}") from None
+    source = build_source(config, [])
     if fake.shape[1:] != source.images.shape[1:]:
         raise ConfigError(
             f"the samples at {path} are {fake.shape[1:]} images, the data's are {source.images.shape[1:]}; "
             "score samples of the experiment's data (or set data.* to the data they imitate)"
         )
+    scorer = Scorer.for_data(config, source)
+    if scorer is None:
+        raise ConfigError(f"{source.name} carries no labels, so jaxgan has no classifier to score samples with")
     return {"samples_from": path, **scorer.score(fake)}
 
 
@@ -518,6 +518,11 @@ def _read_samples(path: str) -> np.ndarray:
                 samples = np.asarray(arrays["samples"], np.float32)
                 if samples.ndim != 4 or not np.all(np.abs(samples) <= 1):
                     raise ValueError(f"{path}: 'samples' must be (n, h, w, c) images in [−1, 1], got {samples.shape}")
+                if samples.min() >= 0 and samples.max() > 0.5:  # bright pixels and no dark ones: [0, 1]
+                    raise ValueError(
+                        f"{path}: 'samples' lie in [0, 1] (no value below 0), but float samples are read in [−1, 1]; "
+                        "save 2·x − 1, or uint8 'images'"
+                    )
                 return samples
     return images.to_model_range(images.npz_images(path).images)
 
