@@ -244,6 +244,7 @@ SLOW = (
     "test_reliability.py::test_resume_compares_what_the_run_resolved_and_refuses_going_back",
     "test_reliability.py::test_resume_skips_a_damaged_newest_checkpoint_in_one_line_and_keeps_it",
     "test_reliability.py::test_a_fresh_run_never_appends_to_an_old_metrics_log",
+    "test_reliability.py::test_a_damaged_metrics_line_in_the_middle_is_skipped_with_one_line_and_the_rest_kept",
     "test_parallel.py::test_two_processes",
     "test_parallel.py::test_vmapped_seeds_equal_separate_runs",
     # The notebooks, executed.

@@ -21,6 +21,7 @@ from jaxgan import configs, run, storage, train
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.metrics import classifier
 from jaxgan.runs import toy as toy_family
+from jaxgan.runs.files import RunFiles
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
@@ -419,3 +420,24 @@ def test_eval_of_a_busy_run_is_one_line_and_a_summary_never_mixes_steps(tmp_path
     (workdir / "summary.json").write_text(json.dumps({**evaluated, "wall_s": 1.5}))
     assert jaxgan_eval.main([str(workdir)]) == 0
     assert json.loads((workdir / "summary.json").read_text())["wall_s"] == 1.5  # same step: merged
+
+
+@pytest.mark.parametrize("damage", ['{"step": 2, "critic_lo', "[1, 2]", '{"critic_loss": 1.0}', "\x00\x00garbage"])
+def test_a_damaged_metrics_line_in_the_middle_is_skipped_with_one_line_and_the_rest_kept(tmp_path, capsys, damage):
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 0
+    lines = (workdir / "metrics.jsonl").read_text().splitlines()
+    (workdir / "metrics.jsonl").write_text("\n".join([lines[0], damage, *lines[1:]]) + "\n")
+    capsys.readouterr()
+    assert _run(workdir, "--resume", steps=6) == 0
+    assert "metrics.jsonl: line 2 is damaged" in capsys.readouterr().err
+    assert _rows(workdir) == [2, 4, 6]
+
+
+def test_read_metrics_skips_damaged_rows_in_one_line_each_and_a_torn_last_line_silently(tmp_path, capsys):
+    files = RunFiles(str(tmp_path), tensorboard=False)
+    rows = ['{"step": 2}', "not json", '{"step": 4}', '"a string"', '{"step": 6}', '{"step": 8, "cri']
+    (tmp_path / "metrics.jsonl").write_text("\n".join(rows))
+    assert [row["step"] for row in files.read_metrics()] == [2, 4, 6]
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ", 1)[1].split(" is damaged")[0] for line in err] == ["line 2", "line 4"]

@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import time
 
 import jax
@@ -105,17 +106,25 @@ class RunFiles:
                 f.write(json.dumps(row) + "\n")
 
     def read_metrics(self) -> list[dict]:
-        """The logged rows; a last line left unfinished by a crash is ignored."""
+        """The logged rows. A last line left unfinished by a crash is ignored; any other line that
+        is not a JSON object with a step is skipped with a line on stderr, keeping the rows around it."""
         if not os.path.exists(self.metrics):
             return []
         with open(self.metrics) as f:
             lines = f.read().split("\n")
-        rows = [json.loads(line) for line in lines[:-2] if line.strip()]
-        for line in lines[-2:]:
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
             try:
-                rows += [json.loads(line)] if line.strip() else []
-            except json.JSONDecodeError:
-                pass  # torn by a crash mid-append; the checkpoint it belonged after never committed
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("step"), int):
+                    raise ValueError("not a JSON object with an integer step")
+            except ValueError as error:
+                if number < len(lines) - 1:  # the last line may be torn by a crash mid-append
+                    print(f"{self.metrics}: line {number} is damaged ({error}); skipped", file=sys.stderr)
+                continue
+            rows.append(row)
         return rows
 
     def write_summary(self, summary: dict) -> None:
