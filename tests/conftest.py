@@ -279,6 +279,16 @@ SLOW = (
     "test_models.py::test_virtual_batch_norm_mlp_keeps_its_reference_and_ignores_the_batch",
     "test_augment.py::test_gradients_flow_through_the_augmentation",
     "test_steps.py::test_batch_norm_normalises_real_and_fake_batches_separately",
+    "test_steps.py::test_the_averaged_generator_normalises_with_statistics_of_its_own_weights",
+    "test_steps.py::test_spectral_norm_critic_takes_a_gradient_penalty_and_iterates_once_per_critic_call",
+    "test_models_resnet.py::test_spectral_norm_critic_scores_each_image_on_its_own",
+    "test_runs.py::test_each_family_compiles_its_step_once[dcgan_mnist]",
+    "test_run.py::test_tensorboard_gets_the_metrics_the_config_and_the_figures",
+    "test_reliability.py::test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint",
+    "test_metrics_images.py::test_classifier_learns_separable_classes_and_is_cached",
+    "test_precision.py::test_a_bfloat16_player_multiplies_in_bfloat16_and_answers_in_float32",
+    "test_nnx.py::test_an_nnx_wgan_gp_trains_as_the_same_networks_in_linen",
+    "test_vae.py::test_bounds_equal_the_evidence_when_q_is_the_exact_posterior",
 )
 
 
