@@ -289,6 +289,11 @@ SLOW = (
     "test_precision.py::test_a_bfloat16_player_multiplies_in_bfloat16_and_answers_in_float32",
     "test_nnx.py::test_an_nnx_wgan_gp_trains_as_the_same_networks_in_linen",
     "test_vae.py::test_bounds_equal_the_evidence_when_q_is_the_exact_posterior",
+    "test_reliability.py::test_eval_of_a_busy_run_is_one_line_and_a_summary_never_mixes_steps",
+    "test_steps.py::test_meg_generator_step_trains_the_statistics_network_with_the_generator",
+    "test_steps.py::test_generator_average_follows_its_recursion",
+    "test_steps.py::test_conditional_gan_passes_the_labels_to_both_players",
+    "test_reference_step.py::test_adversarial_autoencoder_step_runs_makhzanis_three_phases",
 )
 
 
