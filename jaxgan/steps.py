@@ -764,6 +764,9 @@ def make_train_step(spec: TrainSpec, mesh: Mesh | None = None, *, unroll: bool =
     return TrainStep(spec, jitted, per_iteration=unroll)
 
 
+UNROLL_SETTINGS = ("auto", "true", "false")  # train.unroll_loops's values
+
+
 def unroll_loops(setting: str, convolutional: bool, backend: str | None = None) -> bool:
     """The `train.unroll_loops` setting resolved: "true" or "false" as given; "auto" writes the
     loops out (`make_train_step(unroll=True)`) for convolutional players on a CPU backend, where
@@ -778,9 +781,6 @@ def unroll_loops(setting: str, convolutional: bool, backend: str | None = None) 
     if setting == "auto":
         return convolutional and (backend or jax.default_backend()) == "cpu"
     return setting == "true"
-
-
-UNROLL_SETTINGS = ("auto", "true", "false")
 
 
 class TrainStep(NamedTuple):
