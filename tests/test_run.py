@@ -165,7 +165,7 @@ def test_each_image_experiment_runs_end_to_end(
 
 
 def test_eval_of_samples_refuses_images_unlike_the_data_and_a_toy_experiment(tmp_path, capsys):
-    np.savez(tmp_path / "wide.npz", samples=np.zeros((4, 32, 32, 3), np.float32))
+    np.savez(tmp_path / "wide.npz", samples=np.zeros((8, 32, 32, 3), np.float32))
     classifiers = ["--set", f"eval.classifier_dir={tmp_path}", "--set", "eval.classifier_steps=5"]
     assert jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz"), "--exp", "dcgan_mnist", *classifiers]) == 2
     assert "are (32, 32, 3) images, the data's are (28, 28, 1)" in capsys.readouterr().err
@@ -755,3 +755,12 @@ def test_eval_refuses_float_samples_in_zero_one_before_training_a_classifier(tmp
     err = capsys.readouterr().err
     assert "'samples' lie in [0, 1] (no value below 0), but float samples are read in [−1, 1]" in err
     assert err.count("\n") == 1 and not (tmp_path / "classifiers").exists()
+
+
+def test_eval_refuses_fewer_samples_than_the_metrics_need_naming_the_minimum(tmp_path, capsys):
+    np.savez(tmp_path / "one.npz", samples=np.full((1, 28, 28, 1), -0.5, np.float32))
+    classifiers = ["--set", f"eval.classifier_dir={tmp_path / 'classifiers'}"]
+    assert jaxgan_eval.main(["--samples", str(tmp_path / "one.npz"), "--exp", "dcgan_mnist", *classifiers]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 image(s); scoring needs at least 6" in err and err.count("\n") == 1
+    assert not (tmp_path / "classifiers").exists()

@@ -487,14 +487,20 @@ def score_sample_files(config: ml_collections.ConfigDict, path: str) -> dict:
     library compare with jaxgan's runs on the same data.
 
     Raises:
-      ConfigError: the data or the files cannot be read, their images are shaped unlike the
-        data's, or the data carries no labels to train the classifier on.
+      ConfigError: the data or the files cannot be read, they hold fewer images than the
+        metrics need, their images are shaped unlike the data's, or the data carries no labels
+        to train the classifier on.
     """
     check_image_data(config)
     try:
         fake = _read_samples(path)
     except (ValueError, FileNotFoundError) as error:
         raise ConfigError(f"samples: {error}") from None
+    if len(fake) <= PRDC_NEIGHBOURS:
+        raise ConfigError(
+            f"samples: {path} holds {len(fake)} image(s); scoring needs at least {PRDC_NEIGHBOURS + 1} (precision "
+            f"and recall measure each sample's {PRDC_NEIGHBOURS} nearest neighbours, FID a covariance)"
+        )
     source = build_source(config, [])
     if fake.shape[1:] != source.images.shape[1:]:
         raise ConfigError(
