@@ -228,11 +228,16 @@ def _check_jaxgan_run(argv: list[str]) -> None:
         run.resolve_config(args)
 
 
+def _check_flags(program: str, argv: list[str]) -> None:
+    """Every flag in `argv` is one that the program's source (a path below the repository) declares."""
+    source = (ROOT / program).read_text()
+    for flag in (word.split("=")[0] for word in argv if word.startswith("--")):
+        assert f'"{flag}"' in source, f"{program} has no {flag}"
+
+
 def _check_module_flags(module: str, argv: list[str]) -> None:
     """Every flag is one the module's parser declares; a named experiment and its --set keys exist."""
-    source = (ROOT / "jaxgan" / f"{module}.py").read_text()
-    for flag in (word.split("=")[0] for word in argv if word.startswith("--")):
-        assert f'"{flag}"' in source, f"python -m jaxgan.{module} has no {flag}"
+    _check_flags(f"jaxgan/{module}.py", argv)
     if "--exp" in argv:
         config = configs.get_config(argv[argv.index("--exp") + 1])
         configs.apply_overrides(config, [argv[i + 1] for i, word in enumerate(argv) if word == "--set"])
@@ -249,9 +254,7 @@ def test_every_command_in_the_docs_parses_against_the_cli(page, command):
     elif command[0] == "jaxgan-run":
         _check_jaxgan_run(command[1:])
     elif command[0] == "python" and command[1].startswith("experiments/"):
-        script = (ROOT / command[1]).read_text()
-        for flag in (word.split("=")[0] for word in command[2:] if word.startswith("--")):
-            assert f'"{flag}"' in script, f"{command[1]} has no {flag}"
+        _check_flags(command[1], command[2:])
         methods = command[command.index("--methods") + 1 :] if "--methods" in command else []
         for method in methods[: next((i for i, w in enumerate(methods) if w.startswith("--")), len(methods))]:
             configs.get_config(method)
