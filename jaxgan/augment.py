@@ -8,10 +8,13 @@ back through it. The transformations, on NHWC images in [−1, 1], follow the pa
 
 - color: brightness x + (b − ½), then saturation (x − x̄_c)·2s + x̄_c around each pixel's
   channel mean, then contrast (x − x̄)·(c + ½) + x̄ around the image mean, b, s, c ~ U(0, 1);
-- translation: a shift by whole pixels, up to ⌊r·size + ½⌋ (r = 1/8) along each axis, the
-  uncovered border filled with zeros;
-- cutout: a square of side ⌊r·size + ½⌋ (r = ½) set to zero, centred anywhere in the image and
-  clipped to it.
+- translation: a shift by whole pixels, up to ⌊size/8⌋ along each axis, the uncovered border
+  filled with zeros;
+- cutout: a square of side ⌊size/2⌋ set to zero, centred anywhere in the image and clipped to it.
+
+The sizes are the current official code's (`DiffAugment_pytorch.py`, integer division). The
+first TensorFlow release rounded, ⌊size/8 + ½⌋ and ⌊size/2 + ½⌋: the same at 32 and 64 px, but
+±4 instead of ±3 pixels at 28 px.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-TRANSLATION_RATIO = 0.125
-CUTOUT_RATIO = 0.5
+TRANSLATION_DIVISOR = 8  # the largest shift is ⌊size / 8⌋
+CUTOUT_DIVISOR = 2  # the square's side is ⌊size / 2⌋
 
 
 def adjust_colour(x: jax.Array, brightness: jax.Array, saturation: jax.Array, contrast: jax.Array) -> jax.Array:
@@ -69,13 +72,13 @@ def _random_colour(key: jax.Array, x: jax.Array) -> jax.Array:
 
 
 def _random_translation(key: jax.Array, x: jax.Array) -> jax.Array:
-    limits = jnp.array([[int(size * TRANSLATION_RATIO + 0.5) for size in x.shape[1:3]]])
+    limits = jnp.array([[size // TRANSLATION_DIVISOR for size in x.shape[1:3]]])
     shifts = jax.random.randint(key, (x.shape[0], 2), -limits, limits + 1)
     return translate(x, shifts)
 
 
 def _random_cutout(key: jax.Array, x: jax.Array) -> jax.Array:
-    side = int(x.shape[1] * CUTOUT_RATIO + 0.5)
+    side = x.shape[1] // CUTOUT_DIVISOR
     # The reference draws centres in [0, size + (1 − side mod 2)), so an odd square can also
     # sit centred on the last row and an even one one row past it.
     limits = jnp.array([[size + (1 - side % 2) for size in x.shape[1:3]]])

@@ -50,19 +50,23 @@ def test_cutout_zeroes_a_square_clipped_to_the_image():
     np.testing.assert_array_equal(cut_out(jnp.asarray(x), jnp.asarray(centres), side), expected)
 
 
-def test_random_draws_stay_within_the_papers_ranges():
-    """On 32 × 32 images a shift is at most ⌊32/8 + ½⌋ = 4 pixels each way, and every shift
-    occurs; a cutout is a 16 × 16 square clipped to the image, at least its 8 × 8 quarter."""
-    marker = np.zeros((512, SIZE, SIZE, 1), np.float32)
-    marker[:, 16, 16] = 1.0
+@pytest.mark.parametrize("size, shift, side", [(32, 4, 16), (28, 3, 14)])
+def test_random_draws_stay_within_the_reference_codes_ranges(size, shift, side):
+    """A shift is at most ⌊size/8⌋ pixels each way (4 at 32 px, 3 at 28 px, as the current
+    DiffAugment_pytorch.py; the first release's rounding gave 4 at 28 px), and every shift
+    occurs; a cutout is a ⌊size/2⌋-pixel square clipped to the image, at least its quarter."""
+    centre = size // 2
+    marker = np.zeros((512, size, size, 1), np.float32)
+    marker[:, centre, centre] = 1.0
     moved = np.asarray(DiffAugment(("translation",))(jax.random.PRNGKey(0), jnp.asarray(marker)))
     rows, columns = np.nonzero(moved[..., 0].max(axis=2))[1], np.nonzero(moved[..., 0].max(axis=1))[1]
-    assert set(16 - rows) == set(range(-4, 5)) and set(16 - columns) == set(range(-4, 5))
+    shifts = set(range(-shift, shift + 1))
+    assert set(centre - rows) == shifts and set(centre - columns) == shifts
 
-    cut = np.asarray(DiffAugment(("cutout",))(jax.random.PRNGKey(1), jnp.ones((512, SIZE, SIZE, 1))))
+    cut = np.asarray(DiffAugment(("cutout",))(jax.random.PRNGKey(1), jnp.ones((512, size, size, 1))))
     zeroed_rows, zeroed_columns = (cut[..., 0] == 0).any(axis=2).sum(1), (cut[..., 0] == 0).any(axis=1).sum(1)
     assert (cut[..., 0] == 0).sum((1, 2)).tolist() == (zeroed_rows * zeroed_columns).tolist()  # a rectangle
-    assert zeroed_rows.min() == 8 and zeroed_rows.max() == 16 and zeroed_columns.min() == 8
+    assert zeroed_rows.min() == side // 2 and zeroed_rows.max() == side and zeroed_columns.min() == side // 2
 
 
 def test_gradients_flow_through_the_augmentation():

@@ -134,6 +134,46 @@ def test_spectral_norm_converges_to_a_unit_largest_singular_value(layer, x):
     np.testing.assert_allclose(module.apply(converged, x), layer.apply(normalised, x), rtol=1e-3, atol=1e-5)
 
 
+def _sngan_w_bar(kernel: np.ndarray, u: np.ndarray, train: bool) -> tuple[np.ndarray, np.ndarray]:
+    """SNGAN's own `W_bar` (pfnet-research/sngan_projection, Chainer), in float64: one power
+    step from the stored u on the kernel read as (fan-in, out), `max_singular_value(W, u, Ip=1)`,
+    at every call; u is replaced only when `chainer.config.train`. Returns (W / σ, the u kept)."""
+    matrix = kernel.reshape(-1, kernel.shape[-1]).T  # SNGAN's W_mat: (out, fan-in)
+    v = u @ matrix
+    v /= np.linalg.norm(v) + 1e-12
+    new_u = v @ matrix.T
+    new_u /= np.linalg.norm(new_u) + 1e-12
+    sigma = (new_u @ matrix @ v.T).item()
+    return kernel / sigma, new_u if train else u
+
+
+def test_spectral_norm_follows_sngans_code_in_training_and_at_evaluation():
+    """Training and evaluation both take one power step from the stored u (SNGAN's `W_bar`);
+    only training stores it. PyTorch's `spectral_norm` in eval mode takes no step, so after a
+    few training calls its σ differs from this one (the audit's 1.0983 against 1.1139)."""
+    x = _normal(0, (4, 6, 6, 3))
+    layer = nn.Conv(5, (3, 3))
+    module = SpectralNormalized(layer)
+    variables = module.init(jax.random.PRNGKey(2), x)
+    kernel = np.asarray(variables["params"]["layer"]["kernel"], np.float64)
+    for _ in range(3):
+        u = np.asarray(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], np.float64)
+        out, updated = module.apply(variables, x, mutable=[SPECTRAL_COLLECTION])
+        expected_kernel, expected_u = _sngan_w_bar(kernel, u, train=True)
+        np.testing.assert_allclose(updated[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], expected_u, rtol=1e-5)
+        np.testing.assert_allclose(out, layer.apply({"params": {**variables["params"]["layer"], "kernel": expected_kernel}}, x), rtol=1e-4, atol=1e-6)
+        variables = {**variables, **updated}
+    u = np.asarray(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], np.float64)
+    expected_kernel, kept_u = _sngan_w_bar(kernel, u, train=False)
+    evaluated = module.apply(variables, x)
+    np.testing.assert_allclose(evaluated, layer.apply({"params": {**variables["params"]["layer"], "kernel": expected_kernel}}, x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(module.apply(variables, x), evaluated)  # nothing stored: the same output again
+    np.testing.assert_array_equal(kept_u, u)
+    stored_sigma = float(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/sigma"])
+    at_stored_sigma = layer.apply({"params": {**variables["params"]["layer"], "kernel": kernel / stored_sigma}}, x)
+    assert not np.allclose(evaluated, at_stored_sigma, rtol=1e-3)  # PyTorch's eval-mode σ is not ours
+
+
 def test_spectral_norm_keeps_scores_per_example_and_batch_norm_does_not():
     x = _normal(0, (6, 3))
     model = MLP((8, 8), 1, spectral_norm=True)

@@ -82,8 +82,11 @@ class SpectralNormalized(nn.Module):
     and not differentiated through (`flax.linen.SpectralNorm`). The iteration's u is stored only
     while that collection is mutable, that is in training (`state.PlayerSpec.mutable`);
     evaluation iterates from the stored u without storing the result, so it never changes the
-    network's state. Because u is a property
-    of the weights alone, the layer keeps each example's output a function of that example.
+    network's state. This is SNGAN's own code (`W_bar` in pfnet-research/sngan_projection: one
+    `max_singular_value` step at every call, u kept only under `chainer.config.train`);
+    PyTorch's `spectral_norm` in eval mode instead reuses the stored u and v, so its σ lags
+    ours by one power step. Because u is a property of the weights alone, the layer keeps each
+    example's output a function of that example.
     """
 
     layer: nn.Module
