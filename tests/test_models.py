@@ -156,21 +156,25 @@ def test_spectral_norm_follows_sngans_code_in_training_and_at_evaluation():
     module = SpectralNormalized(layer)
     variables = module.init(jax.random.PRNGKey(2), x)
     kernel = np.asarray(variables["params"]["layer"]["kernel"], np.float64)
+
+    def stored(variables, name):
+        return np.asarray(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"][f"layer/kernel/{name}"], np.float64)
+
+    def layer_at(normalised_kernel):
+        return layer.apply({"params": {**variables["params"]["layer"], "kernel": normalised_kernel}}, x)
+
     for _ in range(3):
-        u = np.asarray(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], np.float64)
         out, updated = module.apply(variables, x, mutable=[SPECTRAL_COLLECTION])
-        expected_kernel, expected_u = _sngan_w_bar(kernel, u, train=True)
-        np.testing.assert_allclose(updated[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], expected_u, rtol=1e-5)
-        np.testing.assert_allclose(out, layer.apply({"params": {**variables["params"]["layer"], "kernel": expected_kernel}}, x), rtol=1e-4, atol=1e-6)
+        expected_kernel, expected_u = _sngan_w_bar(kernel, stored(variables, "u"), train=True)
+        np.testing.assert_allclose(stored(updated, "u"), expected_u, rtol=1e-5)
+        np.testing.assert_allclose(out, layer_at(expected_kernel), rtol=1e-4, atol=1e-6)
         variables = {**variables, **updated}
-    u = np.asarray(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/u"], np.float64)
-    expected_kernel, kept_u = _sngan_w_bar(kernel, u, train=False)
+    expected_kernel, kept_u = _sngan_w_bar(kernel, stored(variables, "u"), train=False)
     evaluated = module.apply(variables, x)
-    np.testing.assert_allclose(evaluated, layer.apply({"params": {**variables["params"]["layer"], "kernel": expected_kernel}}, x), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(evaluated, layer_at(expected_kernel), rtol=1e-4, atol=1e-6)
     np.testing.assert_array_equal(module.apply(variables, x), evaluated)  # nothing stored: the same output again
-    np.testing.assert_array_equal(kept_u, u)
-    stored_sigma = float(variables[SPECTRAL_COLLECTION]["SpectralNorm_0"]["layer/kernel/sigma"])
-    at_stored_sigma = layer.apply({"params": {**variables["params"]["layer"], "kernel": kernel / stored_sigma}}, x)
+    np.testing.assert_array_equal(kept_u, stored(variables, "u"))
+    at_stored_sigma = layer_at(kernel / stored(variables, "sigma"))
     assert not np.allclose(evaluated, at_stored_sigma, rtol=1e-3)  # PyTorch's eval-mode σ is not ours
 
 
