@@ -1,5 +1,8 @@
 """Image metrics against closed forms and direct computations; the classifier's cache."""
 
+import importlib.util
+import os
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -52,21 +55,22 @@ def test_inception_score_ranges_from_one_to_the_number_of_classes():
 
 
 def _prdc_by_definition(real, fake, k):
-    """Precision, recall, density and coverage written out point by point from the papers."""
+    """Precision, recall, density and coverage written from the papers' formulas, a point on a
+    ball's edge outside it (the reference code's strict <), with distances taken as norms of
+    differences, so that every tie is exact."""
 
-    def radius(points, i):
-        return sorted(np.linalg.norm(points[i] - points[j]) for j in range(len(points)) if j != i)[k - 1]
+    def distances(a, b):
+        return np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
 
-    real_radii = [radius(real, i) for i in range(len(real))]
-    fake_radii = [radius(fake, j) for j in range(len(fake))]
-    inside = [[np.linalg.norm(y - x) <= r for x, r in zip(real, real_radii, strict=True)] for y in fake]
-    reached = [any(np.linalg.norm(x - y) <= r for y, r in zip(fake, fake_radii, strict=True)) for x in real]
-    nearest = [min(np.linalg.norm(x - y) for y in fake) for x in real]
+    real_radii = np.sort(distances(real, real), axis=1)[:, k]  # column 0: the point itself
+    fake_radii = np.sort(distances(fake, fake), axis=1)[:, k]
+    fake_to_real = distances(fake, real)  # (M, N)
+    inside = fake_to_real < real_radii[None, :]
     return {
-        "precision": np.mean([any(row) for row in inside]),
-        "recall": np.mean(reached),
-        "density": sum(sum(row) for row in inside) / (k * len(fake)),
-        "coverage": np.mean([d <= r for d, r in zip(nearest, real_radii, strict=True)]),
+        "precision": np.mean(inside.any(axis=1)),
+        "recall": np.mean((fake_to_real < fake_radii[:, None]).any(axis=0)),
+        "density": inside.sum() / (k * len(fake)),
+        "coverage": np.mean(fake_to_real.min(axis=0) < real_radii),
     }
 
 
@@ -85,6 +89,31 @@ def test_precision_recall_density_coverage_follow_their_definitions():
     assert apart == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
     with pytest.raises(ValueError, match="k = 5 nearest neighbours need more than 5"):
         metrics.precision_recall_density_coverage(real[:5], fake, k=5)
+
+
+def _prdc_reference_cases() -> dict:
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "experiments", "prdc_reference.py")
+    spec = importlib.util.spec_from_file_location("prdc_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cases()
+
+
+def test_precision_recall_density_coverage_break_ties_as_the_reference_code():
+    """On experiments/prdc_reference.py's cases (duplicates, fake = real, a collapsed fake, and
+    two without ties) the scores equal the definition with strict inequalities and, where it is
+    installed (the test extra), clovaai's `prdc`; the committed table shows both."""
+    for name, (real, fake) in _prdc_reference_cases().items():
+        scores = metrics.precision_recall_density_coverage(real, fake, k=5, chunk=64)
+        assert scores == pytest.approx(_prdc_by_definition(real, fake, 5), rel=1e-12), name
+        assert scores == pytest.approx(_reference_prdc(real, fake, 5), rel=1e-12), name
+    same = metrics.precision_recall_density_coverage(*_prdc_reference_cases()["fake = real, 500 distinct points"])
+    assert same["density"] == 1.0  # each real ball holds its centre and k − 1 others strictly inside
+
+
+def _reference_prdc(real, fake, k) -> dict:
+    prdc = pytest.importorskip("prdc")
+    return {name: float(value) for name, value in prdc.compute_prdc(real, fake, nearest_k=k).items()}
 
 
 def _channel_probabilities(digits: np.ndarray, top: float) -> np.ndarray:

@@ -73,52 +73,66 @@ def _unbiased_mmd2(a: np.ndarray, b: np.ndarray) -> float:
     return float(off_diagonal - 2.0 * k_ab.mean())
 
 
+PRDC_TIE_TOLERANCE = 1e-10
+"""Squared distances within this fraction of ‖a‖² + ‖b‖² of a ball's squared radius count as on
+its edge: far above the float64 rounding of ‖a‖² + ‖b‖² − 2a·b, far below any real gap."""
+
+
 def precision_recall_density_coverage(
     real_features: np.ndarray, fake_features: np.ndarray, k: int = 5, chunk: int = 1024
 ) -> dict:
     """Precision and recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020)
-    of fake against real features, each set's manifold the union of balls reaching every point's
-    k-th nearest neighbour in its own set (radius r(x); B(x, r) closed):
+    of fake against real features, each set's manifold the union of open balls reaching every
+    point's k-th nearest other point in its own set (radius r(x)):
 
-      precision = (1/M) Σ_j 1[y_j ∈ ∪_i B(x_i, r(x_i))],  recall = (1/N) Σ_i 1[x_i ∈ ∪_j B(y_j, r(y_j))],
-      density   = (1/(kM)) Σ_j Σ_i 1[y_j ∈ B(x_i, r(x_i))],  coverage = (1/N) Σ_i 1[min_j ‖x_i − y_j‖ ≤ r(x_i)],
+      precision = (1/M) Σ_j 1[∃i: ‖y_j − x_i‖ < r(x_i)],  recall = (1/N) Σ_i 1[∃j: ‖x_i − y_j‖ < r(y_j)],
+      density   = (1/(kM)) Σ_j Σ_i 1[‖y_j − x_i‖ < r(x_i)],  coverage = (1/N) Σ_i 1[min_j ‖x_i − y_j‖ < r(x_i)],
 
     for real x_1..x_N and fake y_1..y_M, in Euclidean distance. Precision and density measure
     how much of the fake lies where real data does, recall and coverage how much of the real
-    data the fake reaches; density can exceed 1. Distances are computed `chunk` rows at a time.
+    data the fake reaches; density can exceed 1. The inequalities are strict, as in the
+    reference code (clovaai's `prdc`), so a point on a ball's edge is outside it: a duplicate
+    of a point whose balls have radius 0 (a collapsed generator, a dataset with repeated
+    images), or the k-th neighbour itself when the fake set is the real one. Distances come
+    `chunk` rows at a time from ‖a‖² + ‖b‖² − 2a·b, whose rounding can push such a tie either
+    way, so a comparison within PRDC_TIE_TOLERANCE·(‖a‖² + ‖b‖²) counts as the tie it is.
     """
     real, fake = np.asarray(real_features, np.float64), np.asarray(fake_features, np.float64)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"k = {k} nearest neighbours need more than {k} real and fake examples")
-    real_radii, fake_radii = _kth_neighbour_distance(real, k, chunk), _kth_neighbour_distance(fake, k, chunk)
+    real_radii, fake_radii = (
+        _kth_neighbour_squared_distance(real, k, chunk),
+        _kth_neighbour_squared_distance(fake, k, chunk),
+    )
     balls_holding = np.empty(len(fake))  # per fake example: how many real balls hold it
-    recalled = np.zeros(len(real), bool)
-    nearest_fake = np.full(len(real), np.inf)
+    recalled, covered = np.zeros(len(real), bool), np.zeros(len(real), bool)
     for start in range(0, len(fake), chunk):
-        distances = _distances(fake[start : start + chunk], real)  # (chunk, N)
-        balls_holding[start : start + chunk] = (distances <= real_radii).sum(axis=1)
-        recalled |= (distances <= fake_radii[start : start + chunk, None]).any(axis=0)
-        nearest_fake = np.minimum(nearest_fake, distances.min(axis=0))
+        squared, slack = _squared_distances(fake[start : start + chunk], real)  # (chunk, N)
+        in_real_balls = squared < real_radii - slack
+        balls_holding[start : start + chunk] = in_real_balls.sum(axis=1)
+        covered |= in_real_balls.any(axis=0)
+        recalled |= (squared < fake_radii[start : start + chunk, None] - slack).any(axis=0)
     return {
         "precision": float(np.mean(balls_holding > 0)),
         "recall": float(np.mean(recalled)),
         "density": float(balls_holding.sum() / (k * len(fake))),
-        "coverage": float(np.mean(nearest_fake <= real_radii)),
+        "coverage": float(np.mean(covered)),
     }
 
 
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Euclidean distances between the rows of a and of b, (len(a), len(b))."""
-    squared = np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.clip(squared, 0.0, None))
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Squared Euclidean distances between the rows of a and of b, (len(a), len(b)), and the
+    tie tolerance PRDC_TIE_TOLERANCE·(‖a‖² + ‖b‖²) of each pair."""
+    norms = np.sum(a**2, axis=1)[:, None] + np.sum(b**2, axis=1)[None, :]
+    return norms - 2.0 * a @ b.T, PRDC_TIE_TOLERANCE * norms
 
 
-def _kth_neighbour_distance(points: np.ndarray, k: int, chunk: int) -> np.ndarray:
-    """Each point's distance to its k-th nearest other point of the same set."""
+def _kth_neighbour_squared_distance(points: np.ndarray, k: int, chunk: int) -> np.ndarray:
+    """Each point's squared distance to its k-th nearest other point of the same set."""
     radii = np.empty(len(points))
     for start in range(0, len(points), chunk):
-        distances = _distances(points[start : start + chunk], points)
-        radii[start : start + chunk] = np.partition(distances, k, axis=1)[:, k]  # index 0 is the point itself
+        squared, _ = _squared_distances(points[start : start + chunk], points)
+        radii[start : start + chunk] = np.partition(squared, k, axis=1)[:, k]  # index 0 is the point itself
     return radii
 
 
