@@ -2,6 +2,8 @@
 
 import importlib.util
 import os
+import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -177,6 +179,55 @@ def test_classifier_learns_separable_classes_and_is_cached(tmp_path):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     original, _ = trained.features_and_probabilities(np.zeros((3, 28, 28, 1), np.float32))
     np.testing.assert_allclose(features, original, rtol=1e-6)
+
+
+def _largest_file(folder: str) -> str:
+    files = [os.path.join(root, name) for root, _, names in os.walk(folder) for name in names]
+    return max(files, key=os.path.getsize)
+
+
+def _flip_a_byte(path: str) -> None:
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+CACHE_DAMAGES = {
+    "info.json deleted (a kill between the writes, before this cache was atomic)": lambda entry: os.remove(
+        os.path.join(entry, "info.json")
+    ),
+    "info.json garbled": lambda entry: pathlib.Path(entry, "info.json").write_text('{"accuracy": 0.9'),
+    "info.json a list": lambda entry: pathlib.Path(entry, "info.json").write_text("[1, 2]"),
+    "info.json of an older jaxgan, without a digest": lambda entry: pathlib.Path(entry, "info.json").write_text(
+        '{"accuracy": 0.9}'
+    ),
+    "params/ deleted": lambda entry: shutil.rmtree(os.path.join(entry, "params")),
+    "the parameters' data truncated": lambda entry: os.truncate(_largest_file(os.path.join(entry, "params")), 10),
+    "a byte of the parameters flipped": lambda entry: _flip_a_byte(_largest_file(os.path.join(entry, "params"))),
+}
+
+
+@pytest.mark.standard_dtype_promotion  # its training runs optax's Adam
+@pytest.mark.parametrize("damage", CACHE_DAMAGES)
+def test_a_damaged_classifier_cache_entry_is_set_aside_and_trained_again(tmp_path, capsys, damage):
+    """Issue 31, item 2: whatever is wrong with an entry, the next run says so in one line,
+    moves it to damaged/ (kept, not deleted), trains afresh and caches a good entry, which the
+    run after that reads back."""
+    train, held_out = images.held_out_split(_separable_digits(n=80))
+    first = classifier.cached_classifier(train, held_out, str(tmp_path), steps=8)
+    entry = tmp_path / first.identity
+    CACHE_DAMAGES[damage](str(entry))
+    capsys.readouterr()
+    again = classifier.cached_classifier(train, held_out, str(tmp_path), steps=8)
+    notices = [line for line in capsys.readouterr().err.splitlines() if "cannot be trusted" in line]
+    assert len(notices) == 1 and str(tmp_path / "damaged" / f"{first.identity}-0") in notices[0]
+    assert (tmp_path / "damaged" / f"{first.identity}-0").is_dir()
+    assert again.accuracy == first.accuracy  # trained again from the same seed
+    read_back = classifier.cached_classifier(train, held_out, str(tmp_path), steps=8)
+    assert "cannot be trusted" not in capsys.readouterr().err and read_back.accuracy == first.accuracy
+    assert sorted(os.listdir(tmp_path)) == sorted([first.identity, "damaged"])  # no staging folder left
 
 
 @pytest.mark.standard_dtype_promotion  # its training runs optax's Adam

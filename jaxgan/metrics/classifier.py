@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
+import shutil
 import sys
 
 import flax.linen as nn
@@ -22,11 +24,13 @@ import optax
 import orbax.checkpoint as ocp
 import tqdm
 
+from jaxgan.checkpoint import state_digest
 from jaxgan.data.images import ImageSet, batch_indices, to_model_range
 from jaxgan.state import optimizer_step
-from jaxgan.storage import atomic_write
+from jaxgan.storage import atomic_write, reporting_full_disk
 
 BATCHES_PER_DRAW = 100  # training batches indexed and scaled at once
+INFO, PARAMS = "info.json", "params"  # a cache entry's two parts
 
 
 class ConvClassifier(nn.Module):
@@ -124,32 +128,99 @@ def train_classifier(
 
 def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps: int = 1500) -> TrainedClassifier:
     """The classifier trained on `train` and scored on `held_out`, trained on first use and then
-    read back from `cache_dir` (an Orbax checkpoint and info.json). The cache is keyed by a
-    digest of everything the classifier depends on: the training and held-out images and labels,
-    the class count and the step count; a file whose contents change gets a classifier of its own."""
+    read back from `cache_dir`. The cache is keyed by a digest of everything the classifier
+    depends on: the training and held-out images and labels, the class count and the step
+    count; a file whose contents change gets a classifier of its own.
+
+    An entry is a folder holding an Orbax checkpoint of the parameters and info.json with their
+    SHA-256 (`checkpoint.state_digest`). It is written whole in a temporary folder and renamed
+    into place, so a killed run leaves no half entry; one that fails to read or verify anyway
+    (edited, truncated, flipped bytes) is moved to `cache_dir/damaged/` with one line, and the
+    classifier is trained again."""
     identity = classifier_id(train, held_out, steps)
     directory = os.path.abspath(os.path.join(cache_dir, identity))
-    info_path = os.path.join(directory, "info.json")
     module = ConvClassifier(train.num_classes)
-    if os.path.exists(info_path):
-        with open(info_path) as f:
-            info = json.load(f)
+    if os.path.exists(directory):
         template = module.init(jax.random.PRNGKey(0), jnp.zeros((1, *train.images.shape[1:])))["params"]
-        with ocp.StandardCheckpointer() as checkpointer:
-            params = checkpointer.restore(os.path.join(directory, "params"), template)
-        return TrainedClassifier(module, params, info["accuracy"], identity)
+        try:
+            params, accuracy = _read_entry(directory, template)
+            return TrainedClassifier(module, params, accuracy, identity)
+        except DamagedEntry as damage:
+            aside = _set_aside(directory, cache_dir)
+            print(
+                f"jaxgan: the cached classifier {directory} cannot be trusted ({damage}); moved to {aside}",
+                file=sys.stderr,
+            )
     print(
         f"jaxgan: training the evaluation classifier on {len(train):,} images ({steps} steps), once: "
         f"it is cached in {directory}",
         file=sys.stderr,
     )
     classifier = dataclasses.replace(train_classifier(train, held_out, steps=steps), identity=identity)
-    os.makedirs(directory, exist_ok=True)
-    with ocp.StandardCheckpointer() as checkpointer:
-        checkpointer.save(os.path.join(directory, "params"), classifier.params)
     info = {"accuracy": classifier.accuracy, "trained_on": train.name, "held_out": held_out.name, "steps": steps}
-    atomic_write(info_path, json.dumps(info, indent=2))
+    _write_entry(directory, classifier.params, info)
     return classifier
+
+
+class DamagedEntry(ValueError):
+    """A cached classifier that does not read back whole; the message says what is wrong."""
+
+
+def _read_entry(directory: str, template: dict) -> tuple[dict, float]:
+    """(params, held-out accuracy) of the entry in `directory`, verified against its digest."""
+    try:
+        with open(os.path.join(directory, INFO)) as f:
+            info = json.load(f)
+        accuracy, expected = float(info["accuracy"]), info.get("sha256")
+    except FileNotFoundError:
+        raise DamagedEntry(f"no {INFO}") from None
+    except OSError as error:
+        raise DamagedEntry(f"{INFO} does not read: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise DamagedEntry(f"{INFO} is not what jaxgan writes: {type(error).__name__} {error}") from None
+    if expected is None:
+        raise DamagedEntry("written by an older jaxgan, without the SHA-256 of its parameters")
+    try:
+        with ocp.StandardCheckpointer() as checkpointer:
+            params = checkpointer.restore(os.path.join(directory, PARAMS), template)
+    except Exception as error:  # Orbax raises many kinds for a missing or truncated file
+        raise DamagedEntry(f"its parameters do not restore: {type(error).__name__}") from None
+    digest = state_digest(params)
+    if digest.sha256 != expected or digest.non_finite:
+        raise DamagedEntry("its parameters do not match the SHA-256 recorded with them")
+    return params, accuracy
+
+
+def _write_entry(directory: str, params: dict, info: dict) -> None:
+    """Write the entry in a temporary folder beside `directory`, then rename it into place; if
+    another process got there first, its entry stands and this one is dropped."""
+    staging = f"{directory}.tmp-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with reporting_full_disk(staging):
+            with ocp.StandardCheckpointer() as checkpointer:
+                checkpointer.save(os.path.join(staging, PARAMS), params)
+            atomic_write(
+                os.path.join(staging, INFO), json.dumps({**info, "sha256": state_digest(params).sha256}, indent=2)
+            )
+        try:
+            os.rename(staging, directory)
+        except OSError:
+            if not os.path.isdir(directory):  # not another process's entry: a real failure
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _set_aside(directory: str, cache_dir: str) -> str:
+    """Move a damaged entry to `cache_dir/damaged/NAME-N`, never deleting it; returns where."""
+    damaged = os.path.join(os.path.abspath(cache_dir), "damaged")
+    os.makedirs(damaged, exist_ok=True)
+    for n in itertools.count():
+        target = os.path.join(damaged, f"{os.path.basename(directory)}-{n}")
+        if not os.path.exists(target):
+            os.rename(directory, target)
+            return target
 
 
 def classifier_id(train: ImageSet, held_out: ImageSet, steps: int) -> str:
