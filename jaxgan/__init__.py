@@ -1,103 +1,74 @@
-"""jaxgan: adversarial and variational generative models in JAX and Flax."""
+"""jaxgan: adversarial and variational generative models in JAX and Flax.
 
-from jaxgan.games import (
-    GAMES,
-    Game,
-    GeneratorInputs,
-    Needs,
-    ebgan,
-    gan,
-    hinge,
-    lsgan,
-    make_game,
-    meg,
-    register_game,
-    wgan,
-    wgan_gp,
-    with_feature_matching,
-    with_zero_centred_penalties,
-)
-from jaxgan.penalties import clip_weights, data_gradient_penalty, gradient_penalty
-from jaxgan.state import (
-    BoundModel,
-    GANState,
-    Player,
-    PlayerSpec,
-    TrainState,
-    apply_gradients,
-    init_player,
-    standing_statistics,
-)
-from jaxgan.steps import (
-    AAESpec,
-    EBMSpec,
-    GANSpec,
-    InstanceNoise,
-    LabelledBatch,
-    Phase,
-    VAESpec,
-    averaged_generator_params,
-    critic_step,
-    evaluated_generator,
-    generate,
-    generator_step,
-    init_state,
-    init_states,
-    make_multi_seed_train_step,
-    make_train_step,
-    reconstruction_step,
-    standard_normal_latent,
-    train_step,
-    train_steps,
-    truncated_normal_latent,
-)
+The names below are imported on first use (PEP 562), so that `import jaxgan` and the command
+line's --help, --list and usage errors answer without loading JAX, and the command line can
+install its signal handlers before the seconds JAX takes to import.
+"""
 
-__all__ = [
-    "AAESpec",
-    "EBMSpec",
-    "BoundModel",
-    "GAMES",
-    "GANSpec",
-    "GANState",
-    "InstanceNoise",
-    "LabelledBatch",
-    "Game",
-    "GeneratorInputs",
-    "Needs",
-    "Phase",
-    "Player",
-    "PlayerSpec",
-    "TrainState",
-    "VAESpec",
-    "apply_gradients",
-    "averaged_generator_params",
-    "clip_weights",
-    "critic_step",
-    "data_gradient_penalty",
-    "evaluated_generator",
-    "ebgan",
-    "gan",
-    "generate",
-    "generator_step",
-    "gradient_penalty",
-    "hinge",
-    "init_player",
-    "init_state",
-    "standing_statistics",
-    "init_states",
-    "lsgan",
-    "make_game",
-    "make_multi_seed_train_step",
-    "make_train_step",
-    "meg",
-    "reconstruction_step",
-    "register_game",
-    "standard_normal_latent",
-    "truncated_normal_latent",
-    "train_step",
-    "train_steps",
-    "wgan",
-    "wgan_gp",
-    "with_feature_matching",
-    "with_zero_centred_penalties",
-]
+from __future__ import annotations
+
+import importlib
+
+_MODULE_OF = {
+    "GAMES": "jaxgan.games",
+    "Game": "jaxgan.games",
+    "GeneratorInputs": "jaxgan.games",
+    "Needs": "jaxgan.games",
+    "ebgan": "jaxgan.games",
+    "gan": "jaxgan.games",
+    "hinge": "jaxgan.games",
+    "lsgan": "jaxgan.games",
+    "make_game": "jaxgan.games",
+    "meg": "jaxgan.games",
+    "register_game": "jaxgan.games",
+    "wgan": "jaxgan.games",
+    "wgan_gp": "jaxgan.games",
+    "with_feature_matching": "jaxgan.games",
+    "with_zero_centred_penalties": "jaxgan.games",
+    "clip_weights": "jaxgan.penalties",
+    "data_gradient_penalty": "jaxgan.penalties",
+    "gradient_penalty": "jaxgan.penalties",
+    "BoundModel": "jaxgan.state",
+    "GANState": "jaxgan.state",
+    "Player": "jaxgan.state",
+    "PlayerSpec": "jaxgan.state",
+    "TrainState": "jaxgan.state",
+    "apply_gradients": "jaxgan.state",
+    "init_player": "jaxgan.state",
+    "standing_statistics": "jaxgan.state",
+    "AAESpec": "jaxgan.steps",
+    "EBMSpec": "jaxgan.steps",
+    "GANSpec": "jaxgan.steps",
+    "InstanceNoise": "jaxgan.steps",
+    "LabelledBatch": "jaxgan.steps",
+    "Phase": "jaxgan.steps",
+    "VAESpec": "jaxgan.steps",
+    "averaged_generator_params": "jaxgan.steps",
+    "critic_step": "jaxgan.steps",
+    "evaluated_generator": "jaxgan.steps",
+    "generate": "jaxgan.steps",
+    "generator_step": "jaxgan.steps",
+    "init_state": "jaxgan.steps",
+    "init_states": "jaxgan.steps",
+    "make_multi_seed_train_step": "jaxgan.steps",
+    "make_train_step": "jaxgan.steps",
+    "reconstruction_step": "jaxgan.steps",
+    "standard_normal_latent": "jaxgan.steps",
+    "train_step": "jaxgan.steps",
+    "train_steps": "jaxgan.steps",
+    "truncated_normal_latent": "jaxgan.steps",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'jaxgan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))

@@ -16,11 +16,16 @@ from __future__ import annotations
 import json
 import sys
 
-from jaxgan import configs
+from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (128 + signal when SIGINT or SIGTERM stops it)."""
+    return signals.stops_on_signals(lambda: _main(argv), where="during the evaluation; summary.json is as it was")
+
+
+def _main(argv: list[str] | None) -> int:
     parser = OneLineParser(prog="python -m jaxgan.eval", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", nargs="?", help="the directory of a run (holds config.json and checkpoints/)")
     parser.add_argument("--samples", metavar="PATH", help="score these images instead (.npz or a folder)")
@@ -30,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if (args.run_dir is None) == (args.samples is None) or (args.samples is not None) != (args.exp is not None):
         parser.error("give either RUN_DIR, or --samples PATH with --exp EXPERIMENT")
     # Imported after argument parsing, so --help answers without loading JAX.
+    signals.import_jax_holding_signals()
     from jaxgan import train
     from jaxgan.runs import images
 
@@ -58,4 +64,4 @@ def _image_config(experiment: str, overrides: list[str]):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signals.end_process(main())

@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 
-from jaxgan import configs
+from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
 
 
@@ -127,7 +127,11 @@ def _failures_in_one_line():
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status."""
+    """Run the command line; returns the exit status (128 + signal when SIGINT or SIGTERM stops it)."""
+    return signals.stops_on_signals(lambda: _main(argv), where="before training started; nothing was written")
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -161,9 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
+    signals.import_jax_holding_signals()
     from jaxgan import cache, runs
     from jaxgan.storage import DiskFull
-    from jaxgan.train import TrainingDiverged, TrainingInterrupted
+    from jaxgan.train import TrainingDiverged
 
     if not args.no_compilation_cache:
         cache.enable_compilation_cache()
@@ -182,12 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     except (TrainingDiverged, DiskFull) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except TrainingInterrupted as error:
-        print(f"{error}", file=sys.stderr)
-        return 128 + error.signum
     print(format_summary(config, summary))
     return 0
 
 
+def console_script() -> None:
+    """`jaxgan-run`, the installed command: `python -m jaxgan.run` under another name."""
+    signals.end_process(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console_script()

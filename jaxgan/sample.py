@@ -17,8 +17,9 @@ import sys
 
 import numpy as np
 
-from jaxgan import configs
+from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
+from jaxgan.storage import replaced_at_once
 
 
 def sample_run(
@@ -95,20 +96,22 @@ def _labels(config, source, n: int, labels):
 
 
 def write_samples(path: str, samples: np.ndarray, labels: np.ndarray | None, run_dir: str) -> None:
-    """An .npz of the samples (and labels), or a figure: an image grid or a 2-D scatter."""
+    """An .npz of the samples (and labels), or a figure: an image grid or a 2-D scatter; written
+    whole or not at all (`storage.replaced_at_once`)."""
     from jaxgan import plots
     from jaxgan.data.images import to_uint8
 
-    if path.endswith(".npz"):
-        np.savez(path, samples=samples, **({} if labels is None else {"labels": labels}))
-    elif samples.ndim == 4:
-        columns = int(np.bincount(labels).max()) if labels is not None else int(np.ceil(np.sqrt(len(samples))))
-        order = np.argsort(labels, kind="stable") if labels is not None else np.arange(len(samples))
-        plots.plot_image_grid(path, to_uint8(samples[order]), columns, title=f"{run_dir}")
-    elif samples.shape[1] == 2:
-        plots.plot_samples_2d(path, np.empty((0, 2), np.float32), samples, title=f"{run_dir}")
-    else:
+    if not path.endswith(".npz") and samples.ndim == 2 and samples.shape[1] != 2:
         raise configs.ConfigError(f"--out {path}: {samples.shape[1]}-D points go to an .npz, not a figure")
+    with replaced_at_once(path) as temporary:
+        if path.endswith(".npz"):
+            np.savez(temporary, samples=samples, **({} if labels is None else {"labels": labels}))
+        elif samples.ndim == 4:
+            columns = int(np.bincount(labels).max()) if labels is not None else int(np.ceil(np.sqrt(len(samples))))
+            order = np.argsort(labels, kind="stable") if labels is not None else np.arange(len(samples))
+            plots.plot_image_grid(temporary, to_uint8(samples[order]), columns, title=f"{run_dir}")
+        else:
+            plots.plot_samples_2d(temporary, np.empty((0, 2), np.float32), samples, title=f"{run_dir}")
 
 
 def _check_out(out: str) -> None:
@@ -123,6 +126,11 @@ def _check_out(out: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (128 + signal when SIGINT or SIGTERM stops it)."""
+    return signals.stops_on_signals(lambda: _main(argv), where="while sampling; nothing was written")
+
+
+def _main(argv: list[str] | None) -> int:
     parser = OneLineParser(prog="python -m jaxgan.sample", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="the directory of a GAN run (holds config.json and checkpoints/)")
     parser.add_argument("--n", type=int, default=64, help="how many samples (default 64)")
@@ -144,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             raise configs.ConfigError(f"--seed must be an integer in 0 .. {2**32 - 1}, got {args.seed}")
         if args.out is not None:
             _check_out(args.out)
+        signals.import_jax_holding_signals()
         samples, labels = sample_run(
             args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step, truncation=args.truncation
         )
@@ -156,4 +165,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signals.end_process(main())

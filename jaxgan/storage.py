@@ -65,19 +65,29 @@ def reporting_full_disk(path: str, needed_bytes: int | None = None) -> Iterator[
         raise
 
 
-def atomic_write(path: str, text: str) -> None:
-    """Replace `path` by `text` all at once (temporary file, fsync, rename); on any failure
-    `path` is left as it was and the temporary file is removed."""
-    temporary = f"{path}.tmp-{os.getpid()}"
+@contextlib.contextmanager
+def replaced_at_once(path: str) -> Iterator[str]:
+    """A temporary path beside `path`, with its extension, to write the new contents into; when
+    the block ends normally it replaces `path` in one rename, otherwise it is removed and `path`
+    is left as it was. A reader (or a kill) never sees a half-written `path`."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.tmp-{os.getpid()}{os.path.splitext(name)[1]}")
     try:
-        with reporting_full_disk(path, len(text.encode())), open(temporary, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        yield temporary
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+
+
+def atomic_write(path: str, text: str) -> None:
+    """Replace `path` by `text` all at once (temporary file, fsync, rename); on any failure
+    `path` is left as it was and the temporary file is removed."""
+    with replaced_at_once(path) as temporary:
+        with reporting_full_disk(path, len(text.encode())), open(temporary, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _free_bytes(path: str) -> int:

@@ -22,7 +22,7 @@ import jax
 import ml_collections
 import tqdm
 
-from jaxgan import parallel, runs
+from jaxgan import parallel, runs, signals
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
@@ -34,14 +34,6 @@ from jaxgan.storage import DiskFull, RunDirectoryBusy, RunLock
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or inf; the message names the step and the last good checkpoint."""
-
-
-class TrainingInterrupted(RuntimeError):
-    """SIGINT or SIGTERM arrived; a checkpoint was saved first."""
-
-    def __init__(self, message: str, signum: int):
-        super().__init__(message)
-        self.signum = signum
 
 
 def build_run(config: ml_collections.ConfigDict):
@@ -148,46 +140,6 @@ def _flat_changes(saved: dict, current: dict, prefix: str = "") -> dict:
     return changes
 
 
-class _Signals:
-    """SIGINT and SIGTERM for the whole of a run, so that every one ends in one line and the
-    documented exit status.
-
-    Inside `deferred()` (the training loop, checkpoint writes) a signal is only recorded in
-    `received`; the loop acts on it between jitted calls and saves the current step first.
-    Anywhere else it raises `TrainingInterrupted` at once, with `self.where` saying what was
-    going on and what is kept.
-    """
-
-    HANDLED = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.received: list[int] = []
-        self.where = "before training started; nothing was written"
-        self._deferring = False
-
-    def _handle(self, signum, frame):
-        del frame
-        self.received.append(signum)
-        if not self._deferring:
-            raise TrainingInterrupted(f"stopped by {signal.Signals(signum).name} {self.where}", signum)
-
-    @contextlib.contextmanager
-    def deferred(self):
-        self._deferring = True
-        try:
-            yield self.received
-        finally:
-            self._deferring = False
-
-    def __enter__(self):
-        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.HANDLED}
-        return self
-
-    def __exit__(self, *exc_info):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-
 def train_and_evaluate(
     config: ml_collections.ConfigDict,
     run_dir: str,
@@ -209,20 +161,22 @@ def train_and_evaluate(
     Raises:
       ConfigError: an unusable config or run directory; nothing is written.
       TrainingDiverged: a non-finite loss or state; the last good checkpoint is kept.
-      TrainingInterrupted: SIGINT/SIGTERM; once training has started, a checkpoint of the
+      signals.Interrupted: SIGINT/SIGTERM; once training has started, a checkpoint of the
         current step is saved first.
       storage.DiskFull: the device filled up; the last committed checkpoint is kept.
     """
     started = time.perf_counter()
     if allow_changes and not resume:
         raise ConfigError("--allow-change applies to --resume only")
-    with _Signals() as signals:
+    with signals.handled() as interrupts:
+        interrupts.where = "before training started; nothing was written"
         family, built, mesh = build_run(config)
         for notice in built.notices:
             print(notice, file=sys.stderr)
         if progress:
             print(f"{config.experiment}: {parallel.describe_devices(mesh)}", file=sys.stderr)
             print(f"{config.experiment}: {_describe_loops(config, family)}", file=sys.stderr)
+        interrupts.raise_if_received()  # one whose exception a garbage-collector callback lost
         files = RunFiles(run_dir, tensorboard=config.train.tensorboard)
         with _locked(run_dir, files.writes):
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
@@ -235,13 +189,17 @@ def train_and_evaluate(
                     files.start_metrics(None)
                 files.write_config(config)
                 evaluators = family.evaluators(config, built, files)
-                signals.where = "before the first training step; nothing was trained"
-                with signals.deferred() as stop:
+                interrupts.where = "before the first training step; nothing was trained"
+                interrupts.kept = (
+                    f"the last checkpoint committed in {checkpointer.directory}, if any; continue with --resume"
+                )
+                interrupts.raise_if_received()
+                with interrupts.deferred() as stop:
                     state, timing = _train_loop(
                         config, family, built, mesh, state, evaluators.periodic, files, checkpointer, progress, stop
                     )
                     _raise_if_stopped(stop, timing["steps"], state, checkpointer)
-                signals.where = (
+                interrupts.where = interrupts.kept = (
                     f"during the final evaluation; training finished and its checkpoint is in "
                     f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
                 )
@@ -253,7 +211,7 @@ def train_and_evaluate(
                 error.advice = "then run again" if latest is None else f"then --resume from step {latest}"
                 raise
             finally:
-                with signals.deferred():
+                with interrupts.deferred():
                     checkpointer.close()
                     files.close()
             summary.update(
@@ -264,6 +222,7 @@ def train_and_evaluate(
                 wall_s=round(time.perf_counter() - started, 2),
                 run_dir=os.path.abspath(run_dir),
             )
+            interrupts.raise_if_received()
             files.write_summary(summary)
     return summary
 
@@ -320,7 +279,7 @@ def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpoin
         _save(checkpointer, step, state, force=True)
         checkpointer.wait()
     name = signal.Signals(stop[0]).name
-    raise TrainingInterrupted(
+    raise signals.Interrupted(
         f"stopped by {name} at step {step}; checkpoint saved in {checkpointer.path(step)}; continue with --resume",
         stop[0],
     )
@@ -395,7 +354,7 @@ def evaluate_run(run_dir: str) -> dict:
       ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies,
         or another process (a training run) holds it.
     """
-    with _locked(run_dir, writes=True):
+    with signals.handled() as interrupts, _locked(run_dir, writes=True):
         run = restore_run(run_dir)
         files = RunFiles(run_dir)
         step = int(parallel.to_host(run.state.step))
@@ -405,6 +364,7 @@ def evaluate_run(run_dir: str) -> dict:
                 earlier = json.load(f)
             if earlier.get("steps") == step:
                 summary = {**earlier, **summary}
+        interrupts.raise_if_received()
         files.write_summary(summary)
     return summary
 

@@ -5,11 +5,13 @@ Every run here is a tiny toy run: these tests check what survives, not what is l
 """
 
 import errno
+import gc
 import json
 import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import orbax.checkpoint as ocp
@@ -17,7 +19,7 @@ import pytest
 from conftest import TINY_TOY_RUN
 from test_checkpoint import DAMAGE
 
-from jaxgan import configs, run, storage, train
+from jaxgan import configs, run, signals, storage, train
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.metrics import classifier
 from jaxgan.runs import toy as toy_family
@@ -273,6 +275,133 @@ def test_sigterm_while_the_final_checkpoint_is_written_keeps_it(tmp_path, capsys
     saved = workdir / "checkpoints" / "4"
     assert _one_line(capsys) == f"stopped by SIGTERM at step 4; checkpoint saved in {saved}; continue with --resume"
     assert int(train.restore_run(str(workdir)).state.step) == 4  # committed and verified
+
+
+def test_a_signal_whose_exception_a_garbage_collector_callback_loses_is_delivered_again(capsys):
+    """JAX frees arrays from a gc callback; Python only reports an exception raised there. The
+    signal is delivered again a moment later, and nothing is printed about the lost one."""
+
+    def raise_inside(phase, info):
+        if phase == "start":
+            gc.callbacks.remove(raise_inside)
+            signal.raise_signal(signal.SIGINT)  # the handler runs here, inside the callback
+            sum(range(100))
+
+    with signals.Signals(second_stops_at_once=False) as interrupts:
+        gc.callbacks.append(raise_inside)
+        with pytest.raises(signals.Interrupted, match="stopped by SIGINT"):
+            gc.collect()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    assert interrupts.received == [signal.SIGINT]
+    assert capsys.readouterr().err == ""
+
+
+def _program(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+
+
+@pytest.mark.parametrize("seconds", [0.2, 0.7, 1.5, 3.0, 6.0])
+def test_a_sigint_at_any_moment_of_a_run_is_one_line_and_its_status(tmp_path, seconds):
+    """Issue 31, item 3: from the interpreter's start (before JAX is imported) to the final
+    evaluation, SIGINT ends `python -m jaxgan.run` with one line and status 130, and what the
+    line says is kept is there: nothing, or a checkpoint that restores."""
+    workdir = tmp_path / "run"
+    program = _program(["-m", "jaxgan.run", "--exp", "wgan_mlp", "--steps", "300", "--workdir", str(workdir), *TINY])
+    time.sleep(seconds)
+    program.send_signal(signal.SIGINT)
+    _, err = program.communicate(timeout=120)
+    if program.returncode == 0:  # a fast machine finished first
+        assert (workdir / "summary.json").exists()
+        return
+    assert program.returncode == 128 + signal.SIGINT and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("stopped by SIGINT "), err
+    if "nothing was written" in err:
+        assert not workdir.exists()
+    elif "checkpoint saved in" in err or "its checkpoint is in" in err:
+        assert train.restore_run(str(workdir)).state.step > 0
+
+
+@pytest.mark.parametrize("program", ["eval", "sample"])
+def test_sigint_to_eval_or_sample_is_one_line_and_status_130(tmp_path, program):
+    workdir = tmp_path / "run"
+    assert _run(workdir) == 0
+    out = tmp_path / "samples.npz"
+    argv = [
+        "-m",
+        f"jaxgan.{program}",
+        str(workdir),
+        *(["--n", "2000", "--out", str(out)] if program == "sample" else []),
+    ]
+    for seconds in (0.3, 1.5):
+        running = _program(argv)
+        time.sleep(seconds)
+        running.send_signal(signal.SIGINT)
+        _, err = running.communicate(timeout=120)
+        assert running.returncode == 128 + signal.SIGINT and len(err.strip().splitlines()) == 1, err
+        assert not out.exists() and not [name for name in os.listdir(tmp_path) if ".tmp-" in name]
+
+
+SLOW_COMPILATION = """
+import contextlib, sys
+import jax, jax.numpy as jnp
+from jaxgan import signals
+
+def body():
+    def chain(x):
+        for i in range(1500):
+            x = jnp.sin(x @ x) + i
+        return x
+    lowered = jax.jit(chain).lower(jnp.ones((8, 8)))
+    with signals.handled() as interrupts:
+        # "in the loop": as the training loop's first call, where a first signal only asks to stop
+        with interrupts.deferred() if sys.argv[1] == "in the loop" else contextlib.nullcontext():
+            print("compiling", flush=True)
+            lowered.compile()  # tens of seconds in XLA
+    return 0
+
+signals.end_process(signals.stops_on_signals(body, where="while compiling; nothing was written"))
+"""
+
+
+def _compiling(where: str) -> subprocess.Popen:
+    program = subprocess.Popen(
+        [sys.executable, "-c", SLOW_COMPILATION, where], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert program.stdout.readline().strip() == "compiling"
+    time.sleep(1.0)
+    return program
+
+
+def _ended_within(program: subprocess.Popen, seconds: float) -> str:
+    start = time.monotonic()
+    _, err = program.communicate(timeout=60)
+    program.stdout.close()
+    assert time.monotonic() - start < seconds
+    assert program.returncode == 128 + signal.SIGINT, err
+    return err.strip()
+
+
+def test_sigint_during_a_compilation_stops_the_program_at_once():
+    """XLA's compilation lets a signal through, but goes on in a thread that Python's exit would
+    wait for (then crash): the program ends at once, in one line, with status 130."""
+    program = _compiling("outside the loop")
+    program.send_signal(signal.SIGINT)
+    assert _ended_within(program, 5.0) == "stopped by SIGINT while compiling; nothing was written"
+
+
+def test_a_second_signal_stops_a_compilation_in_the_training_loop_at_once():
+    """In the loop the first SIGINT only asks to stop after the call, which may compile for
+    minutes; the second ends the process within seconds, in one line, with status 130."""
+    program = _compiling("in the loop")
+    program.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert program.poll() is None  # the first signal waits for the call
+    program.send_signal(signal.SIGINT)
+    assert _ended_within(program, 5.0) == "stopped at once by a second SIGINT; nothing was written"
 
 
 # --- Resume: steps, devices, changes after a NaN ------------------------------------------------------
