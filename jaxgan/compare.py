@@ -58,19 +58,15 @@ def read_runs(run_dirs: list[str]) -> list[dict]:
         summary_path = os.path.join(run_dir, "summary.json")
         if not os.path.exists(summary_path):
             raise configs.ConfigError(f"{run_dir} has no summary.json; finish it (--resume) or evaluate it first")
-        runs.append({"run_dir": run_dir, "summary": _read_json(summary_path), "config": _config(run_dir)})
+        summary = configs.read_json_object(summary_path, f"evaluate the run again: python -m jaxgan.eval {run_dir}")
+        runs.append({"run_dir": run_dir, "summary": summary, "config": _config(run_dir)})
     _check_one_classifier(runs)
     return runs
 
 
 def _config(run_dir: str) -> dict:
     path = os.path.join(run_dir, "config.json")
-    return _read_json(path) if os.path.exists(path) else {}
-
-
-def _read_json(path: str) -> dict:
-    with open(path) as f:
-        return json.load(f)
+    return configs.read_run_config(path).to_dict() if os.path.exists(path) else {}
 
 
 def _check_one_classifier(runs: list[dict]) -> None:

@@ -22,7 +22,7 @@ import jax
 import ml_collections
 import tqdm
 
-from jaxgan import parallel, runs, signals
+from jaxgan import configs, parallel, runs, signals
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
@@ -108,8 +108,7 @@ def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume
         raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
     if not os.path.exists(files.config):
         raise ConfigError(f"--resume: {files.config} is missing, so the run's config cannot be checked")
-    with open(files.config) as f:
-        saved = _as_resolved(json.load(f))
+    saved = _as_resolved(configs.read_run_config(files.config).to_dict())
     current = _as_resolved(json.loads(config.to_json_best_effort()))
     changes = _flat_changes(saved, current)
     refused = sorted(set(changes) - {"train.steps", *allow_changes})
@@ -327,8 +326,7 @@ def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
     files = RunFiles(run_dir)
     if not os.path.exists(files.config):
         raise ConfigError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
-    with open(files.config) as f:
-        config = ml_collections.ConfigDict(json.load(f))
+    config = configs.read_run_config(files.config)
     family, built, mesh = build_run(config)
     checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
     try:
@@ -360,8 +358,11 @@ def evaluate_run(run_dir: str) -> dict:
         step = int(parallel.to_host(run.state.step))
         summary = {**run.family.evaluators(run.config, run.built, files).final(run.state), "steps": step}
         if os.path.exists(files.summary):
-            with open(files.summary) as f:
-                earlier = json.load(f)
+            try:
+                earlier = configs.read_json_object(files.summary, "this evaluation replaces it")
+            except ConfigError as damaged:
+                print(damaged, file=sys.stderr)
+                earlier = {}
             if earlier.get("steps") == step:
                 summary = {**earlier, **summary}
         interrupts.raise_if_received()

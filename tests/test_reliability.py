@@ -8,6 +8,7 @@ import errno
 import gc
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -561,6 +562,75 @@ def test_a_damaged_metrics_line_in_the_middle_is_skipped_with_one_line_and_the_r
     assert _run(workdir, "--resume", steps=6) == 0
     assert "metrics.jsonl: line 2 is damaged" in capsys.readouterr().err
     assert _rows(workdir) == [2, 4, 6]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished tiny run, to be copied by each test that damages it."""
+    workdir = tmp_path_factory.mktemp("finished") / "run"
+    assert _run(workdir) == 0
+    return workdir
+
+
+def _programs(workdir, other):
+    from jaxgan import compare, sample
+    from jaxgan import eval as jaxgan_eval
+
+    return {
+        "resume": lambda: _run(workdir, "--resume", steps=6),
+        "eval": lambda: jaxgan_eval.main([str(workdir)]),
+        "sample": lambda: sample.main([str(workdir), "--n", "4"]),
+        "compare": lambda: compare.main([str(workdir), str(other)]),
+    }
+
+
+CONFIG_DAMAGES = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "a JSON list": lambda text: "[1, 2, 3]",
+    "batch size as a string": lambda text: text.replace('"batch_size": 16', '"batch_size": "16"'),
+    "binary garbage": lambda text: "\udcff\x00garbage",
+}
+
+
+@pytest.mark.parametrize("program", ["resume", "eval", "sample", "compare"])
+@pytest.mark.parametrize("damage", CONFIG_DAMAGES)
+def test_a_damaged_config_json_is_one_line_and_status_2_for_every_program(
+    tmp_path, capsys, finished_run, damage, program
+):
+    """Issue 31, item 5: --resume, eval, sample and compare name config.json, what is wrong with
+    it and the fix in one line, status 2, and write nothing."""
+    workdir, other = tmp_path / "run", tmp_path / "other"
+    shutil.copytree(finished_run, workdir)
+    shutil.copytree(finished_run, other)
+    config = workdir / "config.json"
+    assert '"batch_size": 16' in config.read_text()
+    config.write_bytes(CONFIG_DAMAGES[damage](config.read_text()).encode("utf-8", "surrogateescape"))
+    before = {path.name: path.read_bytes() for path in workdir.iterdir() if path.is_file()}
+    capsys.readouterr()
+    assert _programs(workdir, other)[program]() == 2
+    line = _one_line(capsys)
+    assert str(config) in line and ("correct it, or start a new run" in line), line
+    assert {path.name: path.read_bytes() for path in workdir.iterdir() if path.is_file()} == before
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a JSON list"])
+def test_a_damaged_summary_json_is_replaced_by_eval_and_refused_by_compare_in_one_line(
+    tmp_path, capsys, finished_run, damage
+):
+    workdir, other = tmp_path / "run", tmp_path / "other"
+    shutil.copytree(finished_run, workdir)
+    shutil.copytree(finished_run, other)
+    summary = workdir / "summary.json"
+    summary.write_text(CONFIG_DAMAGES[damage](summary.read_text()))
+    capsys.readouterr()
+    programs = _programs(workdir, other)
+    assert programs["compare"]() == 2
+    line = _one_line(capsys)
+    assert str(summary) in line and f"evaluate the run again: python -m jaxgan.eval {workdir}" in line, line
+    assert programs["eval"]() == 0
+    assert "this evaluation replaces it" in capsys.readouterr().err
+    assert json.loads(summary.read_text())["steps"] == 4
+    assert programs["compare"]() == 0
 
 
 def test_read_metrics_skips_damaged_rows_in_one_line_each_and_a_torn_last_line_silently(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import pkgutil
 
 import ml_collections
@@ -52,6 +53,84 @@ def check_seed(config: ml_collections.ConfigDict) -> None:
     """Refuse a seed that JAX's and numpy's generators cannot both take."""
     if not 0 <= config.seed < 2**32:
         raise ConfigError(f"seed must be an integer in 0 .. {2**32 - 1}, got {config.seed}")
+
+
+def read_json_object(path: str, remedy: str) -> dict:
+    """The JSON object jaxgan wrote to `path`; one line (a ConfigError) naming the file, what is
+    wrong with it and `remedy` when it is something else: truncated, garbled, a list."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not readable JSON ({error}): it was damaged or edited; {remedy}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{path} holds a JSON {type(value).__name__}, not the object jaxgan writes: it was damaged or edited; {remedy}"
+        )
+    return value
+
+
+# Values that older jaxgan versions wrote in a run's config.json, and what they mean now.
+_FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
+
+
+def read_run_config(path: str) -> ml_collections.ConfigDict:
+    """A run's config.json, refused in one line when damaged: not a JSON object, or a setting
+    whose type differs from its experiment's default (`"64"` for train.batch_size)."""
+    remedy = "correct it, or start a new run"
+    saved = read_json_object(path, remedy)
+    for (group, key), former in _FORMER_VALUES.items():
+        value = saved.get(group, {}).get(key) if isinstance(saved.get(group), dict) else None
+        if isinstance(value, bool) and value in former:
+            saved[group][key] = former[value]
+    experiment = saved.get("experiment")
+    if isinstance(experiment, str) and experiment in list_experiments():
+        mismatch = _type_mismatch(saved, get_config(experiment).to_dict())
+        if mismatch:
+            name, value, expected = mismatch
+            raise ConfigError(
+                f"{path}: {name} is {json.dumps(value)}, {_a(_json_kind(value))}, where {experiment} has {expected}; "
+                f"{remedy}"
+            )
+    return ml_collections.ConfigDict(saved)
+
+
+def _type_mismatch(saved: dict, defaults: dict, prefix: str = "") -> tuple[str, object, str] | None:
+    """(setting, its value, what its default is) for the first setting in `saved` whose JSON
+    type is not its default's; an integer passes for a number."""
+    for key, default in defaults.items():
+        if key not in saved or default is None or saved[key] is None:
+            continue
+        value, name = saved[key], f"{prefix}{key}"
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                return name, value, "a group of settings"
+            found = _type_mismatch(value, default, f"{name}.")
+            if found:
+                return found
+        elif not _same_kind(value, default):
+            return name, value, _a(_json_kind(default))
+    return None
+
+
+def _same_kind(value, default) -> bool:
+    return _json_kind(value) == _json_kind(default) or (_json_kind(value), _json_kind(default)) == ("integer", "number")
+
+
+def _a(kind: str) -> str:
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return "string" if isinstance(value, str) else type(value).__name__
 
 
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
