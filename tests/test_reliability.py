@@ -6,6 +6,7 @@ Every run here is a tiny toy run: these tests check what survives, not what is l
 
 import errno
 import gc
+import gzip
 import json
 import os
 import shutil
@@ -503,6 +504,85 @@ def test_bad_image_files_get_one_line_and_exit_2_before_anything_is_written(case
         "--no-progress",
     ]
     assert run.main(argv) == 2
+    assert message in _one_line(capsys)
+    assert not workdir.exists()
+
+
+def _idx(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _idx_folder(folder, *, damage_train=None, damage_test=None):
+    """MNIST-format files of random 28-px digits, 128 for training and 32 for the test split."""
+    os.makedirs(folder)
+    rng = np.random.default_rng(0)
+    for split, n, damage in (("train", 128, damage_train), ("t10k", 32, damage_test)):
+        images, labels = _idx(_images(n)), _idx(rng.integers(0, 10, n))
+        if damage:
+            images = damage(images)
+        with gzip.open(os.path.join(folder, f"{split}-labels-idx1-ubyte.gz"), "wb") as f:
+            f.write(labels)
+        with gzip.open(os.path.join(folder, f"{split}-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(images)
+
+
+def _cut_gzip_in_half(folder):
+    path = os.path.join(folder, "train-images-idx3-ubyte.gz")
+    os.truncate(path, os.path.getsize(path) // 2)
+
+
+def _png_folder(folder, bad_file: tuple[str, bytes]):
+    """32 good 28-px PNGs and one bad file."""
+    import PIL.Image
+
+    os.makedirs(folder)
+    for i, image in enumerate(_images(32)):
+        PIL.Image.fromarray(image).save(os.path.join(folder, f"{i:03d}.png"))
+    name, content = bad_file
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(content)
+
+
+def _half_png() -> bytes:
+    import io
+
+    import PIL.Image
+
+    buffer = io.BytesIO()
+    PIL.Image.fromarray(_images(1)[0]).save(buffer, format="PNG")
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
+BAD_IMAGE_FOLDERS = {
+    "a half-written PNG": ("folder", lambda f: _png_folder(f, ("999.png", _half_png())), "999.png is not a readable"),
+    "a stray non-image named .png": (
+        "folder",
+        lambda f: _png_folder(f, ("notes.png", b"these are my notes")),
+        "notes.png is not a readable image",
+    ),
+    "a gzipped IDX file cut in half": (
+        "idx",
+        lambda f: (_idx_folder(f), _cut_gzip_in_half(f)),
+        "does not decompress",
+    ),
+    "a test split whose header is wrong": (
+        "idx",
+        lambda f: _idx_folder(f, damage_test=lambda data: b"\x01\x02" + data[2:]),
+        "t10k-images-idx3-ubyte.gz is not an IDX file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_IMAGE_FOLDERS)
+def test_bad_image_folders_get_one_line_and_exit_2_before_the_first_step(case, tmp_path, capsys):
+    """Issue 31, item 9: a damaged image or IDX file, in the training split or only in the test
+    split (which the evaluation reads after training), is refused before anything is written."""
+    name, write, message = BAD_IMAGE_FOLDERS[case]
+    write(str(tmp_path / "data"))
+    workdir = tmp_path / "run"
+    argv = ["--exp", "dcgan_mnist", "--set", f"data.name={name}", "--set", f"data.path={tmp_path / 'data'}"]
+    assert run.main([*argv, "--workdir", str(workdir), "--no-progress"]) == 2
     assert message in _one_line(capsys)
     assert not workdir.exists()
 

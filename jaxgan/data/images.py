@@ -26,6 +26,7 @@ import queue
 import tarfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -231,8 +232,13 @@ def _idx_file(directory: str, split: str, kind: str, required: bool = True) -> s
 def _read_idx(path: str, dims: int) -> np.ndarray:
     """An IDX file: two zero bytes, the type (0x08: uint8), the number of dimensions, each size as
     a big-endian uint32, then the data."""
-    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
-        data = f.read()
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            data = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(
+            f"{path} does not decompress ({error}): it is cut short or damaged; download it again"
+        ) from None
     if len(data) < 4 + 4 * dims or data[:2] != b"\0\0" or data[2] != 0x08 or data[3] != dims:
         raise ValueError(f"{path} is not an IDX file of {dims}-D uint8 data (its header is {data[:4].hex()})")
     shape = tuple(int(size) for size in np.frombuffer(data, ">u4", dims, offset=4))
@@ -355,10 +361,13 @@ def folder_images(path: str, size: int | None = None) -> ImageSet:
 
 
 def _loaded_picture(path: str) -> PIL.Image.Image:
-    """An image read whole, its file closed."""
-    with PIL.Image.open(path) as picture:
-        picture.load()
-        return picture
+    """An image read whole, its file closed; a ValueError naming a file Pillow cannot read."""
+    try:
+        with PIL.Image.open(path) as picture:
+            picture.load()
+            return picture
+    except (PIL.UnidentifiedImageError, OSError, SyntaxError) as error:  # SyntaxError: a broken PNG chunk
+        raise ValueError(f"{path} is not a readable image ({error}): remove it or replace it") from None
 
 
 def stacked_mnist(digits: ImageSet, n: int, seed: int) -> ImageSet:

@@ -7,6 +7,7 @@ the inception score in the feature space of jaxgan's classifier (or Stacked MNIS
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -186,9 +187,19 @@ def build_source(config: ml_collections.ConfigDict, notices: list[str]) -> image
                     notices.append(notice)
         else:
             source = images.tfds_images(data.name, data.split, data.data_dir)
+        source = _with_test_split_read(source)
         return images.stacked_mnist(source, data.stacked_size, config.seed) if data.stacked else source
     except (ValueError, FileNotFoundError, ModuleNotFoundError) as error:
         raise ConfigError(f"data: {error}") from None
+
+
+def _with_test_split_read(source: images.ImageSet) -> images.ImageSet:
+    """`source` with its test split read now, so that a damaged one is refused before the first
+    step rather than by the evaluation after the last."""
+    if source.test_split is None:
+        return source
+    test = source.test_split()
+    return dataclasses.replace(source, test_split=lambda: test)
 
 
 def _files_source(data: ml_collections.ConfigDict) -> images.ImageSet:
