@@ -115,7 +115,8 @@ def write_samples(path: str, samples: np.ndarray, labels: np.ndarray | None, run
 
 
 def _check_out(out: str) -> None:
-    """Refuse an --out that cannot be written: not .png or .npz, a directory, or in a missing folder."""
+    """Refuse an --out that cannot be written: not .png or .npz, a directory, in a missing or
+    unwritable folder."""
     if os.path.isdir(out):
         raise configs.ConfigError(f"--out {out} is a directory; give a file path ending in .png or .npz")
     if not out.endswith((".png", ".npz")):
@@ -123,6 +124,10 @@ def _check_out(out: str) -> None:
     folder = os.path.dirname(out) or "."
     if not os.path.isdir(folder):
         raise configs.ConfigError(f"--out {out}: the folder {folder} does not exist; create it or choose another path")
+    if not os.access(folder, os.W_OK):
+        raise configs.ConfigError(
+            f"--out {out}: the folder {folder} is not writable; give --out a path you can write to"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,8 +155,8 @@ def _main(argv: list[str] | None) -> int:
         labels = None if args.labels is None else [int(label) for label in args.labels.split(",")]
         if not 0 <= args.seed < 2**32:
             raise configs.ConfigError(f"--seed must be an integer in 0 .. {2**32 - 1}, got {args.seed}")
-        if args.out is not None:
-            _check_out(args.out)
+        if args.out is not None or os.path.isdir(args.run_dir):  # else: sample_run says there is no run
+            _check_out(out)
         signals.import_jax_holding_signals()
         samples, labels = sample_run(
             args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step, truncation=args.truncation

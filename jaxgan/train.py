@@ -237,6 +237,11 @@ def _locked(run_dir: str, writes: bool):
         lock.acquire()
     except (RunDirectoryBusy, NotADirectoryError) as error:
         raise ConfigError(str(error)) from None
+    except PermissionError as error:
+        raise ConfigError(
+            f"cannot write to {run_dir} ({error.strerror}): choose a --workdir you can write to, or change its "
+            "permissions"
+        ) from None
     try:
         yield
     finally:

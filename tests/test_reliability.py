@@ -508,6 +508,61 @@ def test_bad_image_files_get_one_line_and_exit_2_before_anything_is_written(case
     assert not workdir.exists()
 
 
+@pytest.fixture(scope="module")
+def read_only_run(tmp_path_factory):
+    """A finished tiny run made read-only, and a scratch folder for the programs' caches;
+    permissions restored afterwards."""
+    base = tmp_path_factory.mktemp("permissions")
+    workdir, scratch = base / "run", base / "scratch"
+    assert _run(workdir) == 0
+    scratch.mkdir()
+    for folder, _, names in os.walk(workdir):
+        os.chmod(folder, 0o555)
+        for name in names:
+            os.chmod(os.path.join(folder, name), 0o444)
+    yield workdir, scratch
+    for folder, _, _ in os.walk(workdir):
+        os.chmod(folder, 0o755)
+
+
+PERMISSION_CASES = {
+    "a fresh run under a read-only folder": (
+        lambda run, scratch: ["-m", "jaxgan.run", "--exp", "wgan_mlp", "--workdir", str(run / "new"), *TINY],
+        "cannot write to",
+    ),
+    "a fresh run from an unwritable working directory": (
+        lambda run, scratch: ["-m", "jaxgan.run", "--exp", "wgan_mlp", *TINY],
+        "cannot write to runs/wgan_mlp",
+    ),
+    "--resume of a read-only run": (
+        lambda run, scratch: ["-m", "jaxgan.run", "--exp", "wgan_mlp", "--workdir", str(run), "--resume", *TINY],
+        "cannot write to",
+    ),
+    "eval of a read-only run": (lambda run, scratch: ["-m", "jaxgan.eval", str(run)], "cannot write to"),
+    "sample into a read-only run": (lambda run, scratch: ["-m", "jaxgan.sample", str(run)], "is not writable"),
+}
+
+
+@pytest.mark.parametrize("case", PERMISSION_CASES)
+def test_unwritable_places_are_one_line_and_status_2(read_only_run, case):
+    """Issue 31, item 7: a fresh run, --resume, eval and sample where they may not write."""
+    workdir, scratch = read_only_run
+    argv, message = PERMISSION_CASES[case]
+    environment = {**os.environ, "JAXGAN_CACHE_DIR": str(scratch), "MPLCONFIGDIR": str(scratch), "HOME": str(scratch)}
+    # Root ignores file modes unless it gives up the capability to (util-linux's setpriv).
+    as_root = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    program = subprocess.run(
+        [*as_root, sys.executable, *argv(workdir, scratch)],
+        cwd=workdir,  # read-only: a default --workdir (runs/...) cannot be made there
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert program.returncode == 2 and len(program.stderr.strip().splitlines()) == 1, program.stderr
+    assert message in program.stderr
+
+
 def _idx(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(size).to_bytes(4, "big") for size in array.shape)
     return header + array.astype(np.uint8).tobytes()

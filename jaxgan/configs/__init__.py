@@ -63,6 +63,8 @@ def read_json_object(path: str, remedy: str) -> dict:
             value = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not readable JSON ({error}): it was damaged or edited; {remedy}") from None
+    except PermissionError as error:
+        raise ConfigError(f"{path} cannot be read ({error.strerror}): change its permissions") from None
     if not isinstance(value, dict):
         raise ConfigError(
             f"{path} holds a JSON {type(value).__name__}, not the object jaxgan writes: it was damaged or edited; {remedy}"
