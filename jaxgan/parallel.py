@@ -54,6 +54,11 @@ def free_memory(device: jax.Device) -> int | None:
     stats = device.memory_stats() if device.platform != "cpu" else None
     if stats and "bytes_limit" in stats:
         return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+    return host_free_memory()
+
+
+def host_free_memory() -> int | None:
+    """Bytes of memory the host has available (MemAvailable), or None where it is not known."""
     fields = dict(line.split(":", 1) for line in _read_lines("/proc/meminfo"))
     return int(fields["MemAvailable"].split()[0]) * 1024 if "MemAvailable" in fields else None
 

@@ -12,6 +12,7 @@ Exit status: 0 done, 2 bad usage or nothing to sample from (one line, nothing wr
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -20,6 +21,8 @@ import numpy as np
 from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
 from jaxgan.storage import replaced_at_once
+
+SAMPLE_BATCH = 4096  # samples drawn per call; a larger --n is drawn in several
 
 
 def sample_run(
@@ -68,15 +71,34 @@ def sample_run(
     if truncation is None:
         truncation = run.config.get("eval", {}).get("truncation")
 
-    @jax.jit
-    def draw(state, labels):
+    @functools.partial(jax.jit, static_argnums=2)
+    def draw(state, key, count, labels):
         variables = steps.evaluated_generator(spec, state)
-        return steps.generate(
-            spec, state, jax.random.PRNGKey(seed), n, labels=labels, variables=variables, truncation=truncation
-        )
+        return steps.generate(spec, state, key, count, labels=labels, variables=variables, truncation=truncation)
 
-    samples = draw(run.state, labels)
-    return np.asarray(jax.device_get(samples)), None if labels is None else np.asarray(labels)
+    key = jax.random.PRNGKey(seed)
+    shape = jax.eval_shape(lambda: draw(run.state, key, 1, None if labels is None else labels[:1])).shape[1:]
+    samples = _host_array_for(n, shape)
+    for start in range(0, n, SAMPLE_BATCH):
+        count = min(SAMPLE_BATCH, n - start)
+        part = None if labels is None else labels[start : start + count]
+        chunk_key = key if start == 0 else jax.random.fold_in(key, start // SAMPLE_BATCH)
+        samples[start : start + count] = jax.device_get(draw(run.state, chunk_key, count, part))
+    return samples, None if labels is None else np.asarray(labels)
+
+
+def _host_array_for(n: int, shape: tuple[int, ...]) -> np.ndarray:
+    """An empty float32 array for n samples of `shape`, refused in one line when it would not fit
+    in the memory the machine has available."""
+    from jaxgan import parallel
+
+    needed, free = n * int(np.prod(shape)) * 4, parallel.host_free_memory()
+    if free is not None and needed > free:
+        raise configs.ConfigError(
+            f"--n {n}: {n:,} samples of shape {shape} need {needed / 2**30:.1f} GiB, and this machine has "
+            f"{free / 2**30:.1f} GiB available; ask for fewer (several runs of sample with other --seed values)"
+        )
+    return np.empty((n, *shape), np.float32)
 
 
 def _labels(config, source, n: int, labels):

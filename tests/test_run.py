@@ -665,10 +665,25 @@ def test_sample_draws_reproducibly_from_a_toy_run_and_refuses_what_does_not_fit(
         ([str(workdir), "--step", "3"], "no checkpoint in"),
         ([str(workdir), "--out", "x.jpg"], "--out x.jpg: give a .png or an .npz file"),
         ([str(tmp_path)], "has no config.json; give the directory of a jaxgan run"),
+        ([str(workdir), "--n", str(10**13), "--out", str(tmp_path / "many.npz")], "ask for fewer"),
     ]:
         assert jaxgan_sample.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "many.npz").exists()
+
+
+def test_sample_draws_a_large_n_in_bounded_calls(tmp_path, monkeypatch):
+    """Issue 31, item 6: --n beyond SAMPLE_BATCH is drawn SAMPLE_BATCH at a time into one array;
+    the first call's samples are those of a single call of that size."""
+    workdir = tmp_path / "run"
+    assert _run(["--exp", "wgan_mlp", "--steps", "4", "--workdir", str(workdir), *TINY]) == 0
+    whole, _ = jaxgan_sample.sample_run(str(workdir), 7, seed=3)
+    monkeypatch.setattr(jaxgan_sample, "SAMPLE_BATCH", 7)
+    chunked, _ = jaxgan_sample.sample_run(str(workdir), 20, seed=3)
+    assert chunked.shape == (20, 2) and np.isfinite(chunked).all()
+    np.testing.assert_array_equal(chunked[:7], whole)
+    assert len({tuple(row) for row in chunked}) == 20  # each call draws its own latent codes
 
 
 def _tensorboard_events(folder):
