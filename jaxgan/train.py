@@ -181,7 +181,7 @@ def train_and_evaluate(
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
             try:
                 changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
-                state = initial_state(config, family, built, mesh)
+                state = initial_state(config, family, built, mesh, check_training_memory=True)
                 if resume:
                     state = _resume(config, files, checkpointer, state, changes)
                 else:
@@ -289,17 +289,19 @@ def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpoin
     )
 
 
-def initial_state(config, family, built: runs.Built, mesh):
+def initial_state(config, family, built: runs.Built, mesh, *, check_training_memory: bool = False):
     """The run's step-0 state, replicated over the mesh (a template for restoring, too).
 
     Raises:
       ConfigError: the data cannot fill a batch, or the state alone would not fit in the
-        memory the first device has free.
+        memory the first device has free; with `check_training_memory`, nor would one
+        training call (`_check_step_memory`). Either before anything is allocated.
     """
     try:
-        example = jax.tree.map(lambda chunk: chunk[0, 0], family.real_chunk(config, built, 0, 1))
+        first = family.real_chunk(config, built, 0, 1)
     except ValueError as error:  # e.g. fewer images than the batch size
         raise ConfigError(str(error)) from None
+    example = jax.tree.map(lambda chunk: chunk[0, 0], first)
     key = jax.random.PRNGKey(config.seed)
     shapes = jax.eval_shape(lambda: init_state(built.spec, key, example))
     needed = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))
@@ -309,7 +311,48 @@ def initial_state(config, family, built: runs.Built, mesh):
             f"the training state (parameters, optimizer states, averages) needs {needed / 2**30:.1f} GiB "
             f"but {mesh.devices.flat[0].platform} memory has {free / 2**30:.1f} GiB free; make the model smaller"
         )
+    if check_training_memory and free is not None:
+        _check_step_memory(config, family, built, mesh, shapes, first, free)
     return parallel.put_global(init_state(built.spec, key, example), parallel.replicated(mesh))
+
+
+def _check_step_memory(config, family, built: runs.Built, mesh, state_shapes, first, free: int) -> None:
+    """Refuse a training call that needs more than `free` bytes: XLA's account of the compiled
+    program (`memory_analysis`: its arguments, the state and real data, plus temporaries and
+    outputs, less what it writes in place), from shapes alone, before the state exists. With the
+    compilation cache (the command line's default) the first call loads this compilation
+    instead of compiling again."""
+    train = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
+    count = min(config.train.steps_per_call, config.train.steps)  # iterations in the first call
+
+    def shaped(array, leading: tuple[int, ...], batch_axis: int):
+        sharding = parallel.batch_sharding(mesh, batch_axis)
+        return jax.ShapeDtypeStruct((*leading, *array.shape[2:]), array.dtype, sharding=sharding)
+
+    state = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=parallel.replicated(mesh)), state_shapes
+    )
+    if train.per_iteration:  # the one-iteration program, called on each iteration of a chunk on the device
+        real = jax.tree.map(lambda a: shaped(a, a.shape[1:2], 1), first)
+        chunk_rest = (count - 1) * sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(first))
+    else:
+        real, chunk_rest = jax.tree.map(lambda a: shaped(a, (count, a.shape[1]), 2), first), 0
+    memory = train.jitted.lower(state, real).compile().memory_analysis()
+    if memory is None:  # a backend that does not say
+        return
+    needed = (
+        memory.argument_size_in_bytes
+        + memory.temp_size_in_bytes
+        + memory.output_size_in_bytes
+        - memory.alias_size_in_bytes
+        + chunk_rest
+    )
+    if needed > free:
+        raise ConfigError(
+            f"one training call needs {needed / 2**30:.1f} GiB (the state, the real data, XLA's temporaries and "
+            f"outputs) but {mesh.devices.flat[0].platform} memory has {free / 2**30:.1f} GiB free; lower "
+            f"train.batch_size (now {config.train.batch_size}) or make the model smaller"
+        )
 
 
 class RestoredRun(NamedTuple):

@@ -248,6 +248,7 @@ SLOW = (
     "test_reliability.py::test_a_sigint_at_any_moment_of_a_run_is_one_line_and_its_status",
     "test_reliability.py::test_a_damaged_config_json_is_one_line_and_status_2_for_every_program",
     "test_reliability.py::test_unwritable_places_are_one_line_and_status_2",
+    "test_reliability.py::test_a_training_call_too_large_for_memory_is_one_line_before_anything_is_written[train.batch_size",
     "test_reliability.py::test_sigint_to_eval_or_sample_is_one_line_and_status_130",
     "test_reliability.py::test_sigint_during_a_compilation_stops_the_program_at_once",
     "test_metrics_images.py::test_a_damaged_classifier_cache_entry_is_set_aside_and_trained_again",

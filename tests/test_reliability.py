@@ -217,6 +217,20 @@ def test_the_lock_dies_with_its_process(tmp_path):
         pass
 
 
+@pytest.mark.parametrize(
+    "setting", ["train.batch_size=4000000", "model.generator_hidden=100000000", "model.critic_hidden=300000,300000"]
+)
+def test_a_training_call_too_large_for_memory_is_one_line_before_anything_is_written(tmp_path, capsys, setting):
+    """Issue 31, item 6: a batch or a layer whose activations (or parameters) exceed the memory
+    free is refused from XLA's account of the compiled step, before the state is allocated."""
+    workdir = tmp_path / "run"
+    argv = ["--exp", "wgangp_mlp", "--steps", "10", "--set", setting, "--workdir", str(workdir), "--no-progress"]
+    assert run.main(argv) == 2
+    line = _one_line(capsys)
+    assert "GiB free" in line and ("lower train.batch_size" in line or "make the model smaller" in line), line
+    assert not workdir.exists()
+
+
 # --- Signals outside the loop ----------------------------------------------------------------------
 
 
