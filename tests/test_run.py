@@ -312,6 +312,8 @@ def test_list_in_a_fresh_interpreter():
         (["--exp", "wgan_mlp", "--set", "optim.critic.clip=inf"], "optim.critic.clip must be a finite number above 0"),
         (["--exp", "wgangp_mlp", "--set", "optim.critic.b1=2"], "optim.critic.b1 must be in [0, 1), got 2.0"),
         (["--exp", "wgan_mlp", "--set", "data.std=-1"], "data: std must be a finite number of at least 0, got -1.0"),
+        (["--exp", "wgangp_mlp", "--set", "data.radius=1e30"], "float32 training needs them within 1e+15"),
+        (["--exp", "wgan_mlp", "--set", "data.name=swissroll", "--set", "data.scale=1e300"], "within 1e+15"),
         (["--exp", "wgan_mlp", "--set", "eval.n_std=-1"], "eval.n_std must be a finite number above 0"),
         (["--exp", "wgan_mlp", "--set", "model.critic_hidden="], "model.critic_hidden is empty: give at least one"),
         (["--exp", "wgan_mlp", "--seed", str(2**64)], "seed must be an integer in 0 .. 4294967295"),

@@ -81,7 +81,8 @@ def make_toy(name: str, **options: float | int | None):
     least 0 for a std (0 gives points on the centres or on the roll's curve).
 
     Raises:
-      ValueError: for an unknown name, an option the dataset does not take, or a value out of range.
+      ValueError: for an unknown name, an option the dataset does not take, a value out of range,
+        or values that put the data beyond LARGEST_COORDINATE.
     """
     if name not in TOY_DATASETS:
         raise ValueError(f"unknown toy dataset {name!r}; choose one of {', '.join(TOY_DATASETS)}")
@@ -96,9 +97,18 @@ def make_toy(name: str, **options: float | int | None):
             raise ValueError(
                 f"{key} must be a finite number {'of at least' if key == 'std' else 'above'} 0, got {value}"
             )
-    return factory(**given)
+    source = factory(**given)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is what is being looked for
+        extent = float(np.abs(source.sample(np.random.default_rng(0), 1000)).max())
+    if not extent <= LARGEST_COORDINATE:
+        raise ValueError(
+            f"{name} with {', '.join(f'{key}={value}' for key, value in given.items())} puts points {extent:.3g} from "
+            f"the origin; float32 training needs them within {LARGEST_COORDINATE:.0e}: choose smaller values"
+        )
+    return source
 
 
+LARGEST_COORDINATE = 1e15  # its square, summed over a batch, stays far below float32's largest, 3.4e38
 TRAINING_STREAM, EVALUATION_STREAM = 0, 1
 
 
