@@ -251,13 +251,9 @@ def test_sigint_before_training_starts_is_one_line_and_writes_nothing(tmp_path, 
 
 
 def test_sigint_during_compilation_saves_the_first_call(tmp_path, capsys, monkeypatch):
-    make_train_step = train.make_train_step
+    from jaxgan.steps import TrainStep
 
-    def interrupted_in_compilation(*args, **kwargs):
-        step = make_train_step(*args, **kwargs)
-        return _signal_then(signal.SIGINT, step)
-
-    monkeypatch.setattr(train, "make_train_step", interrupted_in_compilation)
+    monkeypatch.setattr(TrainStep, "__call__", _signal_then(signal.SIGINT, TrainStep.__call__))
     workdir = tmp_path / "run"
     assert _run(workdir, steps=8) == 128 + signal.SIGINT
     saved = workdir / "checkpoints" / "2"
