@@ -55,6 +55,11 @@ def _truncate(step_folder):
             f.truncate(os.path.getsize(path) // 2)
 
 
+def _zero_bytes(step_folder):
+    for path in _data_files(step_folder):
+        os.truncate(path, 0)
+
+
 def _garble(step_folder):
     for path in _data_files(step_folder):
         size = max(os.path.getsize(path), 64)
@@ -87,6 +92,7 @@ def _empty(step_folder):
 
 DAMAGE = {
     "truncated data file": _truncate,
+    "data files of 0 bytes": _zero_bytes,
     "garbled data file": _garble,
     "16 flipped bytes": _flip_16_bytes,
     "deleted manifest": _delete("manifest.ocdbt"),
