@@ -97,6 +97,20 @@ def format_summary(config, summary: dict) -> str:
     return "\n".join(runs.family_of(config).summary_lines(summary))
 
 
+def _run(config, workdir: str, args: argparse.Namespace) -> dict:
+    """Train `config` with `jaxgan.train`'s loop, or run a standalone (theory) experiment."""
+    from jaxgan import runs, train
+
+    family = runs.family_of(config)
+    if isinstance(family, runs.TrainedFamily):
+        return train.train_and_evaluate(
+            config, workdir, resume=args.resume, progress=not args.no_progress, allow_changes=tuple(args.allow_changes)
+        )
+    if args.resume or args.allow_changes:
+        raise configs.ConfigError(f"{config.experiment} keeps no checkpoints; run it again without --resume")
+    return family.run(config, workdir)
+
+
 def _usage_error(message: str) -> int:
     """A bad experiment, key, value or option: one line on stderr, exit status 2."""
     print(f"python -m jaxgan.run: error: {message}", file=sys.stderr)
@@ -166,7 +180,7 @@ def _main(argv: list[str] | None) -> int:
             return _usage_error(str(error))
     # Imported here so that --list and usage errors answer without loading JAX.
     signals.import_jax_holding_signals()
-    from jaxgan import cache, runs
+    from jaxgan import cache
     from jaxgan.storage import DiskFull
     from jaxgan.train import TrainingDiverged
 
@@ -175,13 +189,7 @@ def _main(argv: list[str] | None) -> int:
     workdir = args.workdir or os.path.join("runs", args.exp)
     try:
         with _failures_in_one_line():
-            summary = runs.family_of(config).run(
-                config,
-                workdir,
-                resume=args.resume,
-                progress=not args.no_progress,
-                allow_changes=tuple(args.allow_changes),
-            )
+            summary = _run(config, workdir, args)
     except configs.ConfigError as error:
         return _usage_error(str(error))
     except (TrainingDiverged, DiskFull) as error:

@@ -457,16 +457,12 @@ def adversarial_examples(config: ml_collections.ConfigDict, run_dir: str) -> dic
     return _write(run_dir, config, summary, figure)
 
 
-def run(config: ml_collections.ConfigDict, run_dir: str, *, resume: bool = False, progress: bool = True) -> dict:
-    """Run the theory experiment `config.runner` (the CLI's entry point; `progress` is unused).
+def run(config: ml_collections.ConfigDict, run_dir: str) -> dict:
+    """Run the theory experiment `config.runner`.
 
     Raises:
-      ConfigError: for --resume (nothing to resume) or a config the experiment cannot use;
-        nothing is written then.
+      ConfigError: a config the experiment cannot use; nothing is written then.
     """
-    del progress
-    if resume:
-        raise ConfigError(f"{config.experiment} keeps no checkpoints; run it again without --resume")
     if config.runner not in EXPERIMENTS:
         raise ConfigError(f"runner={config.runner!r}: choose gan or one of {', '.join(EXPERIMENTS)}")
     if "seed" in config:

@@ -4,117 +4,29 @@ A family is one module. A training family (`TrainingFamily`: toy GANs, image GAN
 autoencoders) checks a config, builds the data source and the spec, gives the real data of any
 range of iterations, and gives its evaluators and the scores its summary shows; `jaxgan.train`
 runs every one of them with the same loop (resume, signals, NaN, checkpoints, logging). The
-theory family runs its own short experiments. `family_of(config)` resolves `config.runner`.
+theory family (`StandaloneFamily`) runs its own short experiments, with no loop to resume.
+`family_of(config)` resolves `config.runner`. The package sits below `jaxgan.train`: the loop
+imports the families, never the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
-
 import ml_collections
 
 from jaxgan.configs import ConfigError
-from jaxgan.state import TrainState
-from jaxgan.steps import TrainSpec
+from jaxgan.runs.base import Built, Evaluators, Family, StandaloneFamily, TrainedFamily, TrainingFamily
 
-
-class Built(NamedTuple):
-    """What a training family builds from a config.
-
-    Attributes:
-      source: the family's data source (a toy distribution, an image set, ...).
-      spec: the model and its phases (`steps.GANSpec`, `VAESpec`, `AAESpec`).
-      notices: lines to tell the user once the run is accepted (a fallback data set, say).
-    """
-
-    source: Any
-    spec: TrainSpec
-    notices: tuple[str, ...] = ()
-
-
-class Evaluators(NamedTuple):
-    """periodic(state, step) -> metrics logged every eval.every iterations; final(state) -> the
-    summary, figures written."""
-
-    periodic: Callable[[TrainState, int], dict]
-    final: Callable[[TrainState], dict]
-
-
-class Family(Protocol):
-    """What every family implements: the runners it serves, how to run, how to summarise."""
-
-    runners: tuple[str, ...]
-
-    def run(
-        self,
-        config: ml_collections.ConfigDict,
-        run_dir: str,
-        *,
-        resume: bool = False,
-        progress: bool = True,
-        allow_changes: tuple[str, ...] = (),
-    ) -> dict:
-        """Run `config` in `run_dir`; the summary (also written to summary.json). `allow_changes`
-        names config keys a resume may change (see `jaxgan.train.train_and_evaluate`)."""
-
-    def summary_lines(self, summary: dict) -> list[str]:
-        """The summary as the command line prints it."""
-
-
-class TrainingFamily(Family, Protocol):
-    """A family that `jaxgan.train`'s loop runs."""
-
-    curves: tuple[str, ...]  # metrics drawn in losses.png
-    scores: tuple[str, ...]  # summary keys the command line prints
-    convolutional: bool  # convolutional players: train.unroll_loops=auto writes loops out on a CPU
-
-    def check(self, config: ml_collections.ConfigDict) -> None:
-        """Refuse an unusable config with a ConfigError, before any data is read."""
-
-    def build(self, config: ml_collections.ConfigDict) -> Built:
-        """The data source and the spec."""
-
-    def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int) -> Any:
-        """Real data for iterations start..start+count: (count, batches per iteration, batch, ...)."""
-
-    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files) -> Evaluators:
-        """The periodic and final evaluators; `files` is the run's `runs.files.RunFiles`."""
-
-
-class TrainedFamily:
-    """What the training families share: `jaxgan.train`'s loop runs them, and their summary is
-    a header, the family's own result lines (`result_lines`) and its `scores`."""
-
-    curves: tuple[str, ...] = ()
-    scores: tuple[str, ...] = ()
-    convolutional: bool = False
-
-    def run(
-        self,
-        config: ml_collections.ConfigDict,
-        run_dir: str,
-        *,
-        resume: bool = False,
-        progress: bool = True,
-        allow_changes: tuple[str, ...] = (),
-    ) -> dict:
-        from jaxgan import train  # train imports this package
-
-        return train.train_and_evaluate(config, run_dir, resume=resume, progress=progress, allow_changes=allow_changes)
-
-    def summary_lines(self, summary: dict) -> list[str]:
-        rate = summary["gen_iters_per_s"]
-        timed = f"{rate} it/s after compilation" if rate is not None else "too few calls to time after compilation"
-        header = f"{summary['experiment']}: {summary['steps']} generator iterations in {summary['wall_s']} s ({timed})"
-        scores = [f"  {key:<28} {summary[key]:.5g}" for key in self.scores if summary.get(key) is not None]
-        return [header, *self.result_lines(summary), *scores, f"  run directory     {summary['run_dir']}"]
-
-    def result_lines(self, summary: dict) -> list[str]:
-        """Lines of results that are not plain scores (none unless a family says)."""
-        del summary
-        return []
-
+__all__ = [
+    "FAMILIES",
+    "Built",
+    "Evaluators",
+    "Family",
+    "StandaloneFamily",
+    "TrainedFamily",
+    "TrainingFamily",
+    "family_of",
+    "register_family",
+]
 
 FAMILIES: dict[str, Family] = {}
 

@@ -18,14 +18,14 @@ import ml_collections
 import numpy as np
 from scipy import stats
 
+import jaxgan.runs.images as image_runs
 from jaxgan import plots, priors, vae
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.models.autoencoder import LIKELIHOODS
 from jaxgan.models.mlp import ACTIVATIONS
-from jaxgan.runs import Built, Evaluators, TrainedFamily
-from jaxgan.runs import images as image_runs
+from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, spec_options
 from jaxgan.runs.files import RunFiles, last_losses_and_curves
 from jaxgan.state import PlayerSpec

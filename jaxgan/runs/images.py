@@ -24,7 +24,7 @@ from jaxgan.metrics import images as metrics
 from jaxgan.metrics.inception import InceptionScorer
 from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
-from jaxgan.runs import Built, Evaluators, TrainedFamily
+from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ml_collections
 
 from jaxgan import theory
-from jaxgan.configs import ConfigError
 
 
 class TheoryFamily:
@@ -14,18 +13,8 @@ class TheoryFamily:
 
     runners = tuple(theory.EXPERIMENTS)
 
-    def run(
-        self,
-        config: ml_collections.ConfigDict,
-        run_dir: str,
-        *,
-        resume: bool = False,
-        progress: bool = True,
-        allow_changes: tuple[str, ...] = (),
-    ) -> dict:
-        if allow_changes:
-            raise ConfigError("--allow-change applies to --resume, and theory experiments keep no checkpoints")
-        return theory.run(config, run_dir, resume=resume, progress=progress)
+    def run(self, config: ml_collections.ConfigDict, run_dir: str) -> dict:
+        return theory.run(config, run_dir)
 
     def summary_lines(self, summary: dict) -> list[str]:
         """The experiment's figures as they are."""

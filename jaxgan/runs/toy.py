@@ -22,7 +22,7 @@ from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
-from jaxgan.runs import Built, Evaluators, TrainedFamily
+from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
 from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
 from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
