@@ -38,7 +38,7 @@ def test_toy_work_per_iteration_counts_every_critic_update():
 
     width, depth, batch = 64, 2, 32
     spec = bench.toy_spec(width, depth)
-    chunk = bench._real_data(1, batch)  # noqa: SLF001 (the benchmark's own data)
+    chunk = bench.toy_data(1, batch)
     state = init_state(spec, jax.random.PRNGKey(0), chunk[0, 0])
     cost = make_train_step(spec, unroll=True).lower(state, chunk).compile().cost_analysis()
     written_out = (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9

@@ -1,0 +1,5 @@
+"""`python -m jaxgan.bench`."""
+
+from jaxgan.bench import main
+
+main()

@@ -1,0 +1,244 @@
+"""The benchmarks' JAX side: the workloads (the WGAN-GP toy setting, DCGAN at 28 px, the
+CIFAR-10 recipes), their iterations per second, their floating-point work, and the matmul peak."""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+
+import jax
+import numpy as np
+import optax
+
+from jaxgan import configs, games, parallel
+from jaxgan.data import images, toy
+from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
+from jaxgan.runs.images import build_gan
+from jaxgan.state import PlayerSpec
+from jaxgan.steps import (
+    PRECISIONS,
+    GANSpec,
+    LabelledBatch,
+    critic_step,
+    generator_step,
+    in_precision,
+    init_state,
+    init_states,
+    make_multi_seed_train_step,
+    make_train_step,
+    standard_normal_latent,
+    unroll_loops,
+)
+
+N_CRITIC, PENALTY_WEIGHT, LEARNING_RATE, BETAS = 5, 0.1, 1e-4, (0.5, 0.9)
+
+
+SIZES = {"reference": (512, 3, 256), "small": (128, 3, 64)}  # width, depth, batch
+
+
+def toy_data(iterations: int, batch: int) -> np.ndarray:
+    """(iterations, N_CRITIC, batch, 2) samples of the 8-Gaussian ring."""
+    return toy.batches_for_step(toy.make_toy("8gaussians"), 0, 0, (iterations, N_CRITIC, batch))
+
+
+def _median_rate(run_iterations, iterations: int, repeats: int) -> float:
+    """Median iterations per second of `run_iterations(iterations)` over `repeats` timings."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_iterations(iterations)
+        rates.append(iterations / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def toy_spec(width: int, depth: int, precision: str = "float32") -> GANSpec:
+    """The benchmarked WGAN-GP: ReLU MLPs of `depth` × `width`, 2-D data and latent, computing
+    in `precision` (`steps.in_precision`)."""
+    hidden = (width,) * depth
+    adam = optax.adam(LEARNING_RATE, *BETAS)
+    spec = GANSpec(
+        game=games.wgan_gp(PENALTY_WEIGHT, N_CRITIC),
+        generator=PlayerSpec.from_linen(MLP(hidden, 2), adam),
+        critic=PlayerSpec.from_linen(MLP(hidden, 1), adam),
+        sample_latent=standard_normal_latent(2),
+    )
+    return in_precision(spec, precision)
+
+
+def _timed_loop(train, state, chunks):
+    """run(n): train over the first n chunks, waiting for the result."""
+
+    def run(n):
+        nonlocal state
+        for chunk in chunks[:n]:
+            state, metrics = train(state, chunk)
+        jax.block_until_ready(metrics)
+
+    return run
+
+
+def jaxgan_rate(
+    width: int,
+    depth: int,
+    batch: int,
+    iterations: int,
+    repeats: int,
+    per_call: int,
+    devices: int | None = None,
+    precision: str = "float32",
+) -> float:
+    """jaxgan's generator iterations per second, `per_call` iterations per jitted call.
+
+    With `devices`, the batch is split over a mesh of that many devices.
+    """
+    spec = toy_spec(width, depth, precision)
+    data = toy_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
+    state = init_state(spec, jax.random.PRNGKey(0), data[0, 0, 0])
+    if devices is None:
+        train, chunks = make_train_step(spec), list(data)
+    else:
+        mesh = parallel.make_mesh(devices)
+        train = make_train_step(spec, mesh)
+        state = parallel.put_global(state, parallel.replicated(mesh))
+        chunks = [parallel.put_global(chunk, parallel.batch_sharding(mesh, batch_axis=2)) for chunk in data]
+    run = _timed_loop(train, state, chunks)
+    run(2)  # compile and warm up
+    return _median_rate(lambda n: run(n // per_call), iterations, repeats)
+
+
+def seeds_rates(width: int, depth: int, batch: int, runs: int, iterations: int, repeats: int, per_call: int):
+    """Iterations per second summed over `runs` seeds: vmapped in one program, and one run after another."""
+    spec = toy_spec(width, depth)
+    data = toy_data(iterations, batch).reshape(iterations // per_call, per_call, N_CRITIC, batch, 2)
+    keys = jax.random.split(jax.random.PRNGKey(0), runs)
+    stacked = np.broadcast_to(data[:, None], (data.shape[0], runs, *data.shape[1:]))
+    vmapped = _timed_loop(make_multi_seed_train_step(spec), init_states(spec, keys, data[0, 0, 0]), list(stacked))
+    vmapped(2)
+    train = make_train_step(spec)
+    loops = [_timed_loop(train, init_state(spec, key, data[0, 0, 0]), list(data)) for key in keys]
+    loops[0](2)
+
+    def in_turn(n):
+        for loop in loops:
+            loop(n)
+
+    together = runs * _median_rate(lambda n: vmapped(n // per_call), iterations, repeats)
+    one_by_one = runs * _median_rate(lambda n: in_turn(n // per_call), iterations, repeats)
+    return together, one_by_one
+
+
+DCGAN_BATCH, DCGAN_LATENT = 64, 100
+
+
+def dcgan_spec(upsampling: str, precision: str = "float32") -> GANSpec:
+    """The benchmarked DCGAN: 28 × 28 grey images, batch norm in both players, computing in
+    `precision`."""
+    adam = optax.adam(2e-4, 0.5, 0.999)
+    spec = GANSpec(
+        game=games.gan(non_saturating=True),
+        generator=PlayerSpec.from_linen(DCGANGenerator(28, 1, upsampling=upsampling), adam, mutable=["batch_stats"]),
+        critic=PlayerSpec.from_linen(DCGANCritic(28), adam, mutable=["batch_stats"]),
+        sample_latent=standard_normal_latent(DCGAN_LATENT),
+    )
+    return in_precision(spec, precision)
+
+
+def dcgan_data(iterations: int) -> np.ndarray:
+    return np.random.default_rng(0).uniform(-1, 1, (iterations, 1, DCGAN_BATCH, 28, 28, 1)).astype(np.float32)
+
+
+def _dcgan_setup(upsampling: str, unroll: bool, iterations: int, precision: str = "float32"):
+    """(jitted train step, initial state, one real batch per iteration) for the benchmarked DCGAN."""
+    spec = dcgan_spec(upsampling, precision)
+    data = dcgan_data(iterations)
+    return (
+        make_train_step(spec, unroll=unroll),
+        init_state(spec, jax.random.PRNGKey(0), data[0, 0]),
+        list(data[:, None]),
+    )
+
+
+def jaxgan_dcgan_rate(
+    upsampling: str, unroll: bool, iterations: int, repeats: int, precision: str = "float32"
+) -> float:
+    """jaxgan's DCGAN iterations per second, one iteration per jitted call."""
+    run = _timed_loop(*_dcgan_setup(upsampling, unroll, iterations, precision))
+    run(2)
+    return _median_rate(run, iterations, repeats)
+
+
+def gflop_per_iteration(spec: GANSpec, real) -> float:
+    """The work of one generator iteration of `spec` on the real batch `real`, in GFLOP: its
+    n_critic critic updates and one generator update, each counted on its own (the cost
+    analysis of a `lax.scan` counts its body once, so the iteration's own program would hide
+    the loop's trips). XLA's cost analysis of the lowered programs, before compilation: a GPU
+    compiler hands convolutions to its library and leaves them out of the compiled count."""
+    state, key = init_state(spec, jax.random.PRNGKey(0), real), jax.random.PRNGKey(1)
+
+    def gflop(step) -> float:
+        cost = jax.jit(functools.partial(step, spec)).lower(state, real, key).cost_analysis()
+        return (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+
+    return spec.game.n_critic * gflop(critic_step) + gflop(generator_step)
+
+
+def toy_gflop_per_iteration(width: int, depth: int, batch: int) -> float:
+    """The work of one WGAN-GP toy iteration (`gflop_per_iteration`)."""
+    return gflop_per_iteration(toy_spec(width, depth), toy_data(1, batch)[0, 0])
+
+
+def dcgan_gflop_per_iteration(upsampling: str = "matmul") -> float:
+    """XLA's count of the floating-point work in one compiled DCGAN iteration, in GFLOP."""
+    train, state, chunks = _dcgan_setup(upsampling, True, 1)
+    cost = train.lower(state, chunks[0]).compile().cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"] / 1e9
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10, precision: str = "float32") -> float:
+    """GFLOP/s of a size × size matrix product in XLA on the default device, in `precision`: the
+    roofline."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (size, size), PRECISIONS[precision])
+    product = jax.jit(lambda a: a @ a)
+    product(a).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        product(a).block_until_ready()
+    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+RESNET_RECIPE = "sngan_cifar10"  # the ResNet-32 of `gpu`: SNGAN's players, hinge loss, n_critic = 5
+
+
+CIFAR10_RECIPES = ("dcgan_cifar10", "sngan_cifar10", "sngan_projection_cifar10", "wgangp_resnet_cifar10")
+
+
+def cifar_recipe_spec(experiment: str, precision: str = "float32") -> GANSpec:
+    """The spec of a CIFAR-10 experiment as `build_gan` makes it from its config, computing in
+    `precision`."""
+    made_up = images.ImageSet(np.zeros((1, 32, 32, 3), np.uint8), np.zeros(1, np.int32), 10, name="made-up CIFAR-10")
+    return in_precision(build_gan(configs.get_config(experiment), made_up), precision)
+
+
+def cifar_recipe_rate(
+    experiment: str, iterations: int, repeats: int, per_call: int, precision: str = "float32"
+) -> float:
+    """Generator iterations per second of the CIFAR-10 experiment's own spec
+    (`cifar_recipe_spec`), `per_call` iterations per jitted call, on made-up images; on a CPU
+    the loops are written out (`make_train_step(unroll=True)`)."""
+    config = configs.get_config(experiment)
+    rng = np.random.default_rng(0)
+    n_critic, batch = config.game.n_critic, config.train.batch_size
+    shape = (iterations // per_call, per_call, n_critic, batch)
+    spec = cifar_recipe_spec(experiment, precision)
+    real = rng.uniform(-1, 1, (*shape, 32, 32, 3)).astype(np.float32)
+    if config.model.conditional:
+        labels = rng.integers(0, 10, shape).astype(np.int32)
+        chunks = [LabelledBatch(samples, y) for samples, y in zip(real, labels, strict=True)]
+    else:
+        chunks = list(real)
+    state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0], chunks[0]))
+    unroll = unroll_loops(config.train.unroll_loops, convolutional=True)
+    run = _timed_loop(make_train_step(spec, unroll=unroll), state, chunks)
+    run(1)  # compile and warm up
+    return _median_rate(lambda n: run(n // per_call), iterations, repeats)
