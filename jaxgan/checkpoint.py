@@ -19,7 +19,7 @@ import orbax.checkpoint as ocp
 
 from jaxgan import parallel
 from jaxgan.configs import ConfigError
-from jaxgan.storage import reporting_full_disk
+from jaxgan.storage import RunStateError, reporting_full_disk
 
 
 class NonFiniteState(ValueError):
@@ -67,7 +67,7 @@ class Restored(NamedTuple):
     skipped: tuple[Skipped, ...]  # newer checkpoints that did not restore or verify
 
 
-class NoGoodCheckpoint(ConfigError):
+class NoGoodCheckpoint(RunStateError):
     """No checkpoint in the folder restores and verifies; the message lists why each failed."""
 
 

@@ -15,6 +15,7 @@ import sys
 
 from jaxgan import configs
 from jaxgan.cli import OneLineParser
+from jaxgan.storage import RunStateError
 
 # The scores a row shows, in this order, when any of the runs has them.
 SCORES = (
@@ -57,7 +58,7 @@ def read_runs(run_dirs: list[str]) -> list[dict]:
     for run_dir in run_dirs:
         summary_path = os.path.join(run_dir, "summary.json")
         if not os.path.exists(summary_path):
-            raise configs.ConfigError(f"{run_dir} has no summary.json; finish it (--resume) or evaluate it first")
+            raise RunStateError(f"{run_dir} has no summary.json; finish it (--resume) or evaluate it first")
         summary = configs.read_json_object(summary_path, f"evaluate the run again: python -m jaxgan.eval {run_dir}")
         runs.append({"run_dir": run_dir, "summary": summary, "config": _config(run_dir)})
     _check_one_classifier(runs)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         print(table(read_runs(args.run_dirs)))
-    except configs.ConfigError as error:
+    except (configs.ConfigError, RunStateError) as error:
         print(f"python -m jaxgan.compare: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -18,6 +18,7 @@ import sys
 
 from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
+from jaxgan.storage import RunStateError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +45,7 @@ def _main(argv: list[str] | None) -> int:
             summary = train.evaluate_run(args.run_dir)
         else:
             summary = images.score_sample_files(_image_config(args.exp, args.set), args.samples)
-    except configs.ConfigError as error:
+    except (configs.ConfigError, RunStateError) as error:
         print(f"python -m jaxgan.eval: error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2))

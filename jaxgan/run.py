@@ -181,7 +181,7 @@ def _main(argv: list[str] | None) -> int:
     # Imported here so that --list and usage errors answer without loading JAX.
     signals.import_jax_holding_signals()
     from jaxgan import cache
-    from jaxgan.storage import DiskFull
+    from jaxgan.storage import DiskFull, RunStateError
     from jaxgan.train import TrainingDiverged
 
     if not args.no_compilation_cache:
@@ -190,7 +190,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         with _failures_in_one_line():
             summary = _run(config, workdir, args)
-    except configs.ConfigError as error:
+    except (configs.ConfigError, RunStateError) as error:
         return _usage_error(str(error))
     except (TrainingDiverged, DiskFull) as error:
         print(f"error: {error}", file=sys.stderr)

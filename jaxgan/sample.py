@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxgan import configs, signals
 from jaxgan.cli import OneLineParser
-from jaxgan.storage import replaced_at_once
+from jaxgan.storage import RunStateError, replaced_at_once
 
 SAMPLE_BATCH = 4096  # samples drawn per call; a larger --n is drawn in several
 
@@ -184,7 +184,7 @@ def _main(argv: list[str] | None) -> int:
             args.run_dir, args.n, seed=args.seed, labels=labels, step=args.step, truncation=args.truncation
         )
         write_samples(out, samples, labels, args.run_dir)
-    except ValueError as error:  # ConfigError, and --labels that are not integers
+    except (ValueError, RunStateError) as error:  # ConfigError, --labels that are not integers, the run's state
         print(f"python -m jaxgan.sample: error: {error}", file=sys.stderr)
         return 2
     print(f"{len(samples)} samples from {args.run_dir} written to {out}")

@@ -101,7 +101,13 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.1f}"
 
 
-class RunDirectoryBusy(RuntimeError):
+class RunStateError(RuntimeError):
+    """The run directory's state does not allow what was asked, whatever the config: it is in use,
+    not writable, holds no (good) checkpoint, or holds checkpoints a fresh run would overwrite.
+    The command lines report it, like a usage error, in one line with status 2."""
+
+
+class RunDirectoryBusy(RunStateError):
     """Another live process holds the run directory's lock."""
 
 

@@ -29,7 +29,7 @@ from jaxgan.data.images import prefetch
 from jaxgan.runs.builders import check_choice
 from jaxgan.runs.files import LOSSES, RunFiles
 from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step, unroll_loops
-from jaxgan.storage import DiskFull, RunDirectoryBusy, RunLock
+from jaxgan.storage import DiskFull, RunLock, RunStateError
 
 
 class TrainingDiverged(RuntimeError):
@@ -98,14 +98,14 @@ def _check_resumable(config, files: RunFiles, checkpointer: Checkpointer, resume
     """
     latest = checkpointer.latest_step()
     if not resume and latest is not None:
-        raise ConfigError(
+        raise RunStateError(
             f"{files.run_dir} already holds checkpoints (latest step {latest}); pass --resume to "
             "continue that run, or choose another --workdir"
         )
     if not resume:
         return {}
     if latest is None:
-        raise ConfigError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
+        raise RunStateError(f"--resume: no checkpoint in {checkpointer.directory} to resume from")
     if not os.path.exists(files.config):
         raise ConfigError(f"--resume: {files.config} is missing, so the run's config cannot be checked")
     saved = _as_resolved(configs.read_run_config(files.config).to_dict())
@@ -158,7 +158,9 @@ def train_and_evaluate(
       The summary, also written to summary.json.
 
     Raises:
-      ConfigError: an unusable config or run directory; nothing is written.
+      ConfigError: an unusable config; nothing is written.
+      storage.RunStateError: the run directory is in use, not writable, holds checkpoints a
+        fresh run would overwrite, or none to resume from; nothing is written.
       TrainingDiverged: a non-finite loss or state; the last good checkpoint is kept.
       signals.Interrupted: SIGINT/SIGTERM; once training has started, a checkpoint of the
         current step is saved first.
@@ -235,10 +237,10 @@ def _locked(run_dir: str, writes: bool):
     lock = RunLock(run_dir)
     try:
         lock.acquire()
-    except (RunDirectoryBusy, NotADirectoryError) as error:
+    except NotADirectoryError as error:
         raise ConfigError(str(error)) from None
     except PermissionError as error:
-        raise ConfigError(
+        raise RunStateError(
             f"cannot write to {run_dir} ({error.strerror}): choose a --workdir you can write to, or change its "
             "permissions"
         ) from None
@@ -369,17 +371,19 @@ def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
     checkpoint (or the one of `step`); a line on stderr for each newer one that does not verify.
 
     Raises:
-      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies.
+      storage.RunStateError: `run_dir` holds no config.json or no checkpoint that restores and
+        verifies.
+      ConfigError: its config.json is damaged.
     """
     files = RunFiles(run_dir)
     if not os.path.exists(files.config):
-        raise ConfigError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
+        raise RunStateError(f"{run_dir} has no config.json; give the directory of a jaxgan run")
     config = configs.read_run_config(files.config)
     family, built, mesh = build_run(config)
     checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
     try:
         if checkpointer.latest_step() is None:
-            raise ConfigError(f"{checkpointer.directory} holds no checkpoint to restore")
+            raise RunStateError(f"{checkpointer.directory} holds no checkpoint to restore")
         restored = checkpointer.restore(initial_state(config, family, built, mesh), step)
     finally:
         checkpointer.close()
@@ -397,8 +401,8 @@ def evaluate_run(run_dir: str) -> dict:
     never mixes steps.
 
     Raises:
-      ConfigError: `run_dir` holds no config.json or no checkpoint that restores and verifies,
-        or another process (a training run) holds it.
+      storage.RunStateError: `run_dir` holds no config.json or no checkpoint that restores and
+        verifies, or another process (a training run) holds it.
     """
     with signals.handled() as interrupts, _locked(run_dir, writes=True):
         run = restore_run(run_dir)

@@ -46,7 +46,9 @@ def _module(name: str):
 
 
 class ConfigError(ValueError):
-    """A config override that names no key or carries a value of the wrong type."""
+    """A config jaxgan cannot use: an override that names no key or has a value of the wrong type
+    or range, settings that do not go together, data the config names that cannot be read, a
+    damaged config.json. (What a run directory's state refuses is `storage.RunStateError`.)"""
 
 
 def check_seed(config: ml_collections.ConfigDict) -> None:
