@@ -27,7 +27,7 @@ from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
 from jaxgan.runs.builders import check_choice
-from jaxgan.runs.files import LOSSES, RunFiles
+from jaxgan.runs.files import LOSSES, RunFiles, last_losses_and_curves
 from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step, unroll_loops
 from jaxgan.storage import DiskFull, RunLock, RunStateError
 
@@ -204,7 +204,7 @@ def train_and_evaluate(
                     f"during the final evaluation; training finished and its checkpoint is in "
                     f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
                 )
-                summary = evaluators.final(state)
+                summary = _final_summary(config, family, evaluators, files, state)
                 for figure in ("samples.png", "losses.png"):
                     files.add_figure(figure, timing["steps"])
             except DiskFull as error:
@@ -408,7 +408,8 @@ def evaluate_run(run_dir: str) -> dict:
         run = restore_run(run_dir)
         files = RunFiles(run_dir)
         step = int(parallel.to_host(run.state.step))
-        summary = {**run.family.evaluators(run.config, run.built, files).final(run.state), "steps": step}
+        evaluators = run.family.evaluators(run.config, run.built, files)
+        summary = {**_final_summary(run.config, run.family, evaluators, files, run.state), "steps": step}
         if os.path.exists(files.summary):
             try:
                 earlier = configs.read_json_object(files.summary, "this evaluation replaces it")
@@ -420,6 +421,13 @@ def evaluate_run(run_dir: str) -> dict:
         interrupts.raise_if_received()
         files.write_summary(summary)
     return summary
+
+
+def _final_summary(config, family: runs.TrainingFamily, evaluators: runs.Evaluators, files: RunFiles, state) -> dict:
+    """What every run's summary holds, the experiment's name and the last logged losses (with
+    losses.png drawn from metrics.jsonl), then the family's own final scores."""
+    shared = {"experiment": config.experiment, **last_losses_and_curves(config, files, family.curves)}
+    return {**shared, **evaluators.final(state)}
 
 
 def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files, checkpointer, progress, stop):

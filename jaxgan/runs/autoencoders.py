@@ -27,7 +27,7 @@ from jaxgan.models.autoencoder import LIKELIHOODS
 from jaxgan.models.mlp import ACTIVATIONS
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, spec_options
-from jaxgan.runs.files import RunFiles, last_losses_and_curves
+from jaxgan.runs.files import RunFiles
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import AAESpec, VAESpec, standard_normal_latent
 
@@ -109,11 +109,7 @@ class AutoencoderFamily(TrainedFamily):
         figure_path = files.figure_path if files.writes else None
         return Evaluators(
             lambda state, step: bound(state),
-            lambda state: {
-                "experiment": config.experiment,
-                **last_losses_and_curves(config, files, self.curves),
-                **evaluate(config, built.spec, state, built.source, figure_path),
-            },
+            lambda state: evaluate(config, built.spec, state, built.source, figure_path),
         )
 
 

@@ -26,7 +26,7 @@ from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGener
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
-from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
+from jaxgan.runs.files import GAN_CURVES, RunFiles
 from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent
 
 OFFLINE_MNIST_NOTICE = (
@@ -108,11 +108,7 @@ class ImageFamily(TrainedFamily):
 
         def final(state) -> dict:
             write_grid(state, "samples.png")
-            return {
-                "experiment": config.experiment,
-                **last_losses_and_curves(config, files, self.curves),
-                **evaluate(config, built.spec, state, built.source),
-            }
+            return evaluate(config, built.spec, state, built.source)
 
         return Evaluators(lambda state, step: write_grid(state, f"samples_{step:06d}.png"), final)
 

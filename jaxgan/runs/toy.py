@@ -24,7 +24,7 @@ from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
-from jaxgan.runs.files import GAN_CURVES, RunFiles, last_losses_and_curves
+from jaxgan.runs.files import GAN_CURVES, RunFiles
 from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
 
 
@@ -96,12 +96,11 @@ class ToyFamily(TrainedFamily):
         n, source = config.eval.samples, built.source
         fake = sample(state, n)
         real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
-        summary = {"experiment": config.experiment, "modes": None, "modes_total": None, "high_quality": None}
+        summary = {"modes": None, "modes_total": None, "high_quality": None}
         coverage = _coverage(config, source, fake)
         if coverage:
             summary.update(coverage, modes_total=len(source.centres))
         summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
-        summary.update(last_losses_and_curves(config, files, self.curves))
         if files.writes:
             variables = parallel.to_host(state.critic.variables())
             copies = built.spec.pack  # a packing critic is drawn on packs of one point repeated
