@@ -23,6 +23,7 @@ from jaxgan.configs import ConfigError
 from jaxgan.plots import plt
 from jaxgan.runs import images
 from jaxgan.steps import evaluated_generator
+from jaxgan.storage import RunStateError
 from jaxgan.train import restore_run
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         points = truncation_curve(args.run_dir)
-    except ConfigError as error:
+    except (ConfigError, RunStateError) as error:
         print(f"experiments/truncation_curve.py: error: {error}", file=sys.stderr)
         return 2
     name = os.path.basename(os.path.normpath(args.run_dir))
