@@ -28,7 +28,7 @@ from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
 from jaxgan.runs.builders import check_choice
 from jaxgan.runs.files import LOSSES, RunFiles, last_losses_and_curves
-from jaxgan.steps import PRECISIONS, in_precision, init_state, make_train_step, unroll_loops
+from jaxgan.steps import PRECISIONS, TrainStep, in_precision, init_state, make_train_step, unroll_loops
 from jaxgan.storage import DiskFull, RunLock, RunStateError
 
 
@@ -183,7 +183,8 @@ def train_and_evaluate(
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
             try:
                 changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
-                state = initial_state(config, family, built, mesh, check_training_memory=True)
+                train_step = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
+                state = initial_state(config, family, built, mesh, memory_checked_for=train_step)
                 if resume:
                     state = _resume(config, files, checkpointer, state, changes)
                 else:
@@ -197,7 +198,17 @@ def train_and_evaluate(
                 interrupts.raise_if_received()
                 with interrupts.deferred() as stop:
                     state, timing = _train_loop(
-                        config, family, built, mesh, state, evaluators.periodic, files, checkpointer, progress, stop
+                        config,
+                        family,
+                        built,
+                        mesh,
+                        train_step,
+                        state,
+                        evaluators.periodic,
+                        files,
+                        checkpointer,
+                        progress,
+                        stop,
                     )
                     _raise_if_stopped(stop, timing["steps"], state, checkpointer)
                 interrupts.where = interrupts.kept = (
@@ -291,13 +302,13 @@ def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpoin
     )
 
 
-def initial_state(config, family, built: runs.Built, mesh, *, check_training_memory: bool = False):
+def initial_state(config, family, built: runs.Built, mesh, *, memory_checked_for: TrainStep | None = None):
     """The run's step-0 state, replicated over the mesh (a template for restoring, too).
 
     Raises:
       ConfigError: the data cannot fill a batch, or the state alone would not fit in the
-        memory the first device has free; with `check_training_memory`, nor would one
-        training call (`_check_step_memory`). Either before anything is allocated.
+        memory the first device has free; with `memory_checked_for`, nor would one call of
+        that train step (`_check_step_memory`). Either before anything is allocated.
     """
     try:
         first = family.real_chunk(config, built, 0, 1)
@@ -313,18 +324,16 @@ def initial_state(config, family, built: runs.Built, mesh, *, check_training_mem
             f"the training state (parameters, optimizer states, averages) needs {needed / 2**30:.1f} GiB "
             f"but {mesh.devices.flat[0].platform} memory has {free / 2**30:.1f} GiB free; make the model smaller"
         )
-    if check_training_memory and free is not None:
-        _check_step_memory(config, family, built, mesh, shapes, first, free)
+    if memory_checked_for is not None and free is not None:
+        _check_step_memory(config, memory_checked_for, mesh, shapes, first, free)
     return parallel.put_global(init_state(built.spec, key, example), parallel.replicated(mesh))
 
 
-def _check_step_memory(config, family, built: runs.Built, mesh, state_shapes, first, free: int) -> None:
+def _check_step_memory(config, train: TrainStep, mesh, state_shapes, first, free: int) -> None:
     """Refuse a training call that needs more than `free` bytes: XLA's account of the compiled
     program (`memory_analysis`: its arguments, the state and real data, plus temporaries and
-    outputs, less what it writes in place), from shapes alone, before the state exists. With the
-    compilation cache (the command line's default) the first call loads this compilation
-    instead of compiling again."""
-    train = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
+    outputs, less what it writes in place), from shapes alone, before the state exists. `train`
+    is the loop's own step, which keeps the compilation for its first call."""
     count = min(config.train.steps_per_call, config.train.steps)  # iterations in the first call
 
     def shaped(array, leading: tuple[int, ...], batch_axis: int):
@@ -430,7 +439,7 @@ def _final_summary(config, family: runs.TrainingFamily, evaluators: runs.Evaluat
     return {**shared, **evaluators.final(state)}
 
 
-def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files, checkpointer, progress, stop):
+def _train_loop(config, family, built: runs.Built, mesh, train, state, periodic, files, checkpointer, progress, stop):
     """Run the jitted step until `config.train.steps`, logging, checkpointing, watching for NaN.
 
     Metrics stay on the device for up to `train.fetch_metrics_every` calls and are fetched
@@ -441,7 +450,6 @@ def _train_loop(config, family, built: runs.Built, mesh, state, periodic, files,
     current call, with its step committed.
     """
     steps, per_call, eval_every = config.train.steps, config.train.steps_per_call, config.eval.every
-    train = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
     data_sharding = parallel.batch_sharding(mesh, batch_axis=2)
     step = int(parallel.to_host(state.step))
     log = _MetricsLog(
