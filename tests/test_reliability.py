@@ -622,6 +622,23 @@ def _half_png() -> bytes:
     return buffer.getvalue()[: len(buffer.getvalue()) // 2]
 
 
+def _cifar_tarball(path, bad_test_batch: bytes):
+    """cifar-10-python.tar.gz with five good training batches of 16 images and a bad test_batch."""
+    import io
+    import pickle
+    import tarfile
+
+    rng = np.random.default_rng(0)
+    os.makedirs(path)
+    with tarfile.open(os.path.join(path, "cifar-10-python.tar.gz"), "w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            batch = {b"data": rng.integers(0, 256, (16, 3072), dtype=np.uint8), b"labels": list(range(10)) + [0] * 6}
+            data = bad_test_batch if name == "test_batch" else pickle.dumps(batch)
+            member = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+
+
 BAD_IMAGE_FOLDERS = {
     "a half-written PNG": ("folder", lambda f: _png_folder(f, ("999.png", _half_png())), "999.png is not a readable"),
     "a stray non-image named .png": (
@@ -633,6 +650,11 @@ BAD_IMAGE_FOLDERS = {
         "idx",
         lambda f: (_idx_folder(f), _cut_gzip_in_half(f)),
         "does not decompress",
+    ),
+    "a CIFAR-10 tarball whose only bad member is test_batch": (
+        "cifar10",
+        lambda f: _cifar_tarball(f, b"not a pickle"),
+        "cifar-10-python.tar.gz: test_batch: a batch is not a CIFAR-10 python batch",
     ),
     "a test split whose header is wrong": (
         "idx",
@@ -649,7 +671,10 @@ def test_bad_image_folders_get_one_line_and_exit_2_before_the_first_step(case, t
     name, write, message = BAD_IMAGE_FOLDERS[case]
     write(str(tmp_path / "data"))
     workdir = tmp_path / "run"
-    argv = ["--exp", "dcgan_mnist", "--set", f"data.name={name}", "--set", f"data.path={tmp_path / 'data'}"]
+    data = tmp_path / "data"
+    path = data / "cifar-10-python.tar.gz" if name == "cifar10" else data
+    argv = ["--exp", "dcgan_cifar10" if name == "cifar10" else "dcgan_mnist", "--set", f"data.name={name}"]
+    argv += ["--set", f"data.path={path}"]
     assert run.main([*argv, "--workdir", str(workdir), "--no-progress"]) == 2
     assert message in _one_line(capsys)
     assert not workdir.exists()

@@ -256,7 +256,9 @@ def cifar10_python(path: str, split: str = "train") -> ImageSet:
     folder: pickled dicts whose b"data" rows are 3,072 bytes (red, green, blue planes of 32 × 32)
     and b"labels" the classes 0–9. Unpickling allows numpy arrays and nothing else."""
     _check_split(split)
-    batches = [_unpickle_batch(data, path) for data in _cifar_batch_bytes(path, CIFAR_BATCHES[split])]
+    names = CIFAR_BATCHES[split]
+    read = zip(names, _cifar_batch_bytes(path, names), strict=True)
+    batches = [_unpickle_batch(data, f"{path}: {name}") for name, data in read]
     images = np.concatenate([np.asarray(batch[b"data"], np.uint8) for batch in batches])
     labels = np.concatenate([np.asarray(batch[b"labels"], np.int32) for batch in batches])
     return ImageSet(
