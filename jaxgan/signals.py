@@ -76,7 +76,13 @@ class Signals:
         self._redelivering += 1
         self._redelivered += 1
         # From another thread, so that it lands after the callback that lost it has returned.
-        threading.Timer(0.01, _thread.interrupt_main, (unraisable.exc_value.signum,)).start()
+        threading.Timer(0.01, self._deliver_again, (unraisable.exc_value.signum,)).start()
+
+    def _deliver_again(self, signum: int) -> None:
+        """The lost signal again, to this handler only: once the block has ended, the signal stays
+        in `received`, where `stops_on_signals` finds it."""
+        if self in _ACTIVE:
+            _thread.interrupt_main(signum)
 
     def _interrupted(self) -> Interrupted:
         signum = self.received[0]
