@@ -351,7 +351,7 @@ def test_sigint_to_eval_or_sample_is_one_line_and_status_130(tmp_path, program):
         str(workdir),
         *(["--n", "2000", "--out", str(out)] if program == "sample" else []),
     ]
-    for seconds in (0.3, 1.5):
+    for seconds in (0.6, 1.5):
         running = _program(argv)
         time.sleep(seconds)
         running.send_signal(signal.SIGINT)
