@@ -53,6 +53,22 @@ def state_digest(state: Any) -> StateDigest:
     return StateDigest(digest.hexdigest(), nbytes, tuple(non_finite))
 
 
+def files_sha256(directory: str) -> str:
+    """SHA-256 over every file under `directory`: its path relative to `directory`, its size and
+    its bytes, in path order. Checked before a reader opens the files, so damage on disk is found
+    without handing broken data to Orbax (whose abandoned reads then print late errors)."""
+    digest = hashlib.sha256()
+    paths = sorted(
+        os.path.relpath(os.path.join(root, name), directory) for root, _, names in os.walk(directory) for name in names
+    )
+    for path in paths:
+        with open(os.path.join(directory, path), "rb") as f:
+            data = f.read()
+        digest.update(f"{path}|{len(data)}|".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
 class Skipped(NamedTuple):
     """A checkpoint that `Checkpointer.restore` passed over, and why."""
 

@@ -24,7 +24,7 @@ import optax
 import orbax.checkpoint as ocp
 import tqdm
 
-from jaxgan.checkpoint import state_digest
+from jaxgan.checkpoint import files_sha256, state_digest
 from jaxgan.data.images import ImageSet, batch_indices, to_model_range
 from jaxgan.state import optimizer_step
 from jaxgan.storage import atomic_write, reporting_full_disk
@@ -132,8 +132,9 @@ def cached_classifier(train: ImageSet, held_out: ImageSet, cache_dir: str, steps
     depends on: the training and held-out images and labels, the class count and the step
     count; a file whose contents change gets a classifier of its own.
 
-    An entry is a folder holding an Orbax checkpoint of the parameters and info.json with their
-    SHA-256 (`checkpoint.state_digest`). It is written whole in a temporary folder and renamed
+    An entry is a folder holding an Orbax checkpoint of the parameters and info.json with two
+    SHA-256s: of the parameter files (`checkpoint.files_sha256`, checked before Orbax reads them)
+    and of the parameters read back (`checkpoint.state_digest`). It is written whole in a temporary folder and renamed
     into place, so a killed run leaves no half entry; one that fails to read or verify anyway
     (edited, truncated, flipped bytes) is moved to `cache_dir/damaged/` with one line, and the
     classifier is trained again."""
@@ -171,15 +172,21 @@ def _read_entry(directory: str, template: dict) -> tuple[dict, float]:
     try:
         with open(os.path.join(directory, INFO)) as f:
             info = json.load(f)
-        accuracy, expected = float(info["accuracy"]), info.get("sha256")
+        accuracy, expected, expected_files = float(info["accuracy"]), info.get("sha256"), info.get("files_sha256")
     except FileNotFoundError:
         raise DamagedEntry(f"no {INFO}") from None
     except OSError as error:
         raise DamagedEntry(f"{INFO} does not read: {error.strerror}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise DamagedEntry(f"{INFO} is not what jaxgan writes: {type(error).__name__} {error}") from None
-    if expected is None:
+    if expected is None or expected_files is None:
         raise DamagedEntry("written by an older jaxgan, without the SHA-256 of its parameters")
+    try:
+        files_match = files_sha256(os.path.join(directory, PARAMS)) == expected_files
+    except OSError as error:
+        raise DamagedEntry(f"its parameters do not read: {error.strerror}") from None
+    if not files_match:
+        raise DamagedEntry("its parameter files do not match the SHA-256 recorded with them")
     try:
         with ocp.StandardCheckpointer() as checkpointer:
             params = checkpointer.restore(os.path.join(directory, PARAMS), template)
@@ -200,9 +207,11 @@ def _write_entry(directory: str, params: dict, info: dict) -> None:
         with reporting_full_disk(staging):
             with ocp.StandardCheckpointer() as checkpointer:
                 checkpointer.save(os.path.join(staging, PARAMS), params)
-            atomic_write(
-                os.path.join(staging, INFO), json.dumps({**info, "sha256": state_digest(params).sha256}, indent=2)
-            )
+            digests = {
+                "sha256": state_digest(params).sha256,
+                "files_sha256": files_sha256(os.path.join(staging, PARAMS)),
+            }
+            atomic_write(os.path.join(staging, INFO), json.dumps({**info, **digests}, indent=2))
         try:
             os.rename(staging, directory)
         except OSError:
