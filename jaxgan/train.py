@@ -26,8 +26,7 @@ from jaxgan import configs, parallel, runs, signals
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
-from jaxgan.runs.builders import check_choice
-from jaxgan.runs.files import LOSSES, RunFiles, last_losses_and_curves
+from jaxgan.runfiles import LOSSES, RunFiles, last_losses_and_curves
 from jaxgan.steps import PRECISIONS, TrainStep, in_precision, init_state, make_train_step, unroll_loops
 from jaxgan.storage import DiskFull, RunLock, RunStateError
 
@@ -64,7 +63,7 @@ def build_run(config: ml_collections.ConfigDict):
                 f"({mesh.devices.size}); set parallel.devices or the batch size"
             )
         family.check(config)
-        check_choice(config, "train.precision", PRECISIONS)
+        configs.check_choice(config, "train.precision", PRECISIONS)
         loops_written_out(config, family)
         built = family.build(config)
         built = built._replace(spec=in_precision(built.spec, train.precision))

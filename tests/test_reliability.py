@@ -24,8 +24,8 @@ from test_checkpoint import DAMAGE
 from jaxgan import configs, run, signals, storage, train
 from jaxgan.checkpoint import Checkpointer
 from jaxgan.metrics import classifier
+from jaxgan.runfiles import RunFiles
 from jaxgan.runs import toy as toy_family
-from jaxgan.runs.files import RunFiles
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import json
+import math
 import pkgutil
 
 import ml_collections
@@ -55,6 +56,30 @@ def check_seed(config: ml_collections.ConfigDict) -> None:
     """Refuse a seed that JAX's and numpy's generators cannot both take."""
     if not 0 <= config.seed < 2**32:
         raise ConfigError(f"seed must be an integer in 0 .. {2**32 - 1}, got {config.seed}")
+
+
+def check_number(config: ml_collections.ConfigDict, key: str, *, zero_allowed: bool = False) -> None:
+    """Refuse `config.<key>` (dotted) unless it is a finite number above 0 (or at least 0)."""
+    value = _value(config, key)
+    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
+        raise ConfigError(f"{key} must be a finite number {'of at least' if zero_allowed else 'above'} 0, got {value}")
+
+
+def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:
+    """Refuse `config.<key>` (dotted) unless it is one of `allowed` (None means unset)."""
+    value = _value(config, key)
+    if value not in allowed:
+        unset = "none or " if None in allowed else ""
+        raise ConfigError(
+            f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}"
+        )
+
+
+def _value(config: ml_collections.ConfigDict, key: str):
+    value = config
+    for part in key.split("."):
+        value = value[part]
+    return value
 
 
 def read_json_object(path: str, remedy: str) -> dict:

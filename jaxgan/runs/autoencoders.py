@@ -19,15 +19,15 @@ import numpy as np
 from scipy import stats
 
 import jaxgan.runs.images as image_runs
-from jaxgan import plots, priors, vae
+from jaxgan import configs, plots, priors, vae
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.models.autoencoder import LIKELIHOODS
 from jaxgan.models.mlp import ACTIVATIONS
+from jaxgan.runfiles import RunFiles
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, check_choice, spec_options
-from jaxgan.runs.files import RunFiles
+from jaxgan.runs.builders import build_game, build_optimizer, spec_options
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import AAESpec, VAESpec, standard_normal_latent
 
@@ -116,7 +116,7 @@ class AutoencoderFamily(TrainedFamily):
 def check_config(config: ml_collections.ConfigDict) -> None:
     """The model choices, checked before any data is read."""
     model = config.model
-    check_choice(config, "model.kind", MODELS)
+    configs.check_choice(config, "model.kind", MODELS)
     image_runs.check_image_data(config)
     if config.eval.latent_grid < 2 or config.eval.grid_columns < 1:
         raise ConfigError(
@@ -129,8 +129,8 @@ def check_config(config: ml_collections.ConfigDict) -> None:
             f"positive, got {model.latent_dim} and {model.hidden}"
         )
     if model.kind == "vae":
-        check_choice(config, "model.likelihood", LIKELIHOODS)
-        check_choice(config, "model.activation", ACTIVATIONS)
+        configs.check_choice(config, "model.likelihood", LIKELIHOODS)
+        configs.check_choice(config, "model.activation", ACTIVATIONS)
         return
     if config.game.feature_matching:
         raise ConfigError(

@@ -67,7 +67,7 @@ class TrainingFamily(Family, Protocol):
         """Real data for iterations start..start+count: (count, batches per iteration, batch, ...)."""
 
     def evaluators(self, config: ml_collections.ConfigDict, built: Built, files) -> Evaluators:
-        """The periodic and final evaluators; `files` is the run's `runs.files.RunFiles`."""
+        """The periodic and final evaluators; `files` is the run's `runfiles.RunFiles`."""
 
 
 class TrainedFamily:

@@ -3,12 +3,10 @@ options, each read from its part of the config."""
 
 from __future__ import annotations
 
-import math
-
 import ml_collections
 import optax
 
-from jaxgan import games, penalties
+from jaxgan import configs, games, penalties
 from jaxgan.augment import DiffAugment
 from jaxgan.configs import ConfigError
 from jaxgan.state import SPECTRAL_COLLECTION, PlayerSpec
@@ -41,16 +39,16 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
     for key, value in given.items():
         if not 0 <= value < 1:
             raise ConfigError(f"optim.{player}.{key} must be in [0, 1), got {value}")
-    check_number(config, f"optim.{player}.learning_rate", zero_allowed=True)  # 0 freezes the player
+    configs.check_number(config, f"optim.{player}.learning_rate", zero_allowed=True)  # 0 freezes the player
     tx = make(learning_rate_schedule(config, player), **given)
     if options.historical_averaging is not None:
-        check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
+        configs.check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
     if options.orthogonal_regularization is not None:
-        check_number(config, f"optim.{player}.orthogonal_regularization", zero_allowed=True)
+        configs.check_number(config, f"optim.{player}.orthogonal_regularization", zero_allowed=True)
         tx = optax.chain(penalties.orthogonal_regularization(options.orthogonal_regularization), tx)
     if options.clip is not None:
-        check_number(config, f"optim.{player}.clip")
+        configs.check_number(config, f"optim.{player}.clip")
         tx = optax.chain(tx, penalties.clip_weights(options.clip))
     return tx
 
@@ -68,7 +66,7 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> op
     updates (an energy model, whose config has no game, updates its energy once).
     """
     options = config.optim[player]
-    check_choice(config, f"optim.{player}.schedule", SCHEDULES)
+    configs.check_choice(config, f"optim.{player}.schedule", SCHEDULES)
     if options.warmup_iterations < 0 or options.warmup_iterations > config.train.steps:
         raise ConfigError(
             f"optim.{player}.warmup_iterations must be in [0, train.steps = {config.train.steps}], "
@@ -85,13 +83,6 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> op
         "cosine": optax.cosine_decay_schedule(rate, total - warmup),
     }[options.schedule]
     return optax.join_schedules([optax.linear_schedule(0.0, rate, warmup), after_warmup], [warmup])
-
-
-def check_number(config: ml_collections.ConfigDict, key: str, *, zero_allowed: bool = False) -> None:
-    """Refuse `config.<key>` (dotted) unless it is a finite number above 0 (or at least 0)."""
-    value = _value(config, key)
-    if not (math.isfinite(value) and (value >= 0 if zero_allowed else value > 0)):
-        raise ConfigError(f"{key} must be a finite number {'of at least' if zero_allowed else 'above'} 0, got {value}")
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
@@ -143,20 +134,3 @@ def player(
     power-iteration vectors (`state.SPECTRAL_COLLECTION`) when the network has them."""
     mutable = ("batch_stats",) * (normalization == "batch") + (SPECTRAL_COLLECTION,) * spectral_norm
     return PlayerSpec.from_linen(module, tx, mutable=mutable)
-
-
-def check_choice(config: ml_collections.ConfigDict, key: str, allowed) -> None:
-    """Refuse `config.<key>` (dotted) unless it is one of `allowed` (None means unset)."""
-    value = _value(config, key)
-    if value not in allowed:
-        unset = "none or " if None in allowed else ""
-        raise ConfigError(
-            f"{key}={value!r}: choose {unset}one of {', '.join(str(c) for c in allowed if c is not None)}"
-        )
-
-
-def _value(config: ml_collections.ConfigDict, key: str):
-    value = config
-    for part in key.split("."):
-        value = value[part]
-    return value

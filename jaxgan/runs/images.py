@@ -16,7 +16,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxgan import parallel, plots
+from jaxgan import configs, parallel, plots
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.metrics import classifier as classifiers
@@ -24,9 +24,9 @@ from jaxgan.metrics import images as metrics
 from jaxgan.metrics.inception import InceptionScorer
 from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
+from jaxgan.runfiles import GAN_CURVES, RunFiles
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
-from jaxgan.runs.files import GAN_CURVES, RunFiles
+from jaxgan.runs.builders import build_game, build_optimizer, player, spec_options
 from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent
 
 OFFLINE_MNIST_NOTICE = (
@@ -61,14 +61,14 @@ class ImageFamily(TrainedFamily):
     def check(self, config: ml_collections.ConfigDict) -> None:
         """The model choices, checked before any data is read (the method is checked against the
         players when the spec is built)."""
-        check_choice(config, "model.architecture", tuple(NETWORKS))
+        configs.check_choice(config, "model.architecture", tuple(NETWORKS))
         for key, allowed in (
             ("generator_norm", ("batch", None)),
             ("critic_norm", ("batch", "layer", "instance", None)),
             ("conditioning", ("projection", "concat")),
             ("upsampling", ("matmul", "transpose")),
         ):
-            check_choice(config, f"model.{key}", allowed)
+            configs.check_choice(config, f"model.{key}", allowed)
         if config.model.architecture == "resnet":
             check_resnet_model(config.model)
         elif config.model.shared_embedding or config.model.orthogonal_init:
@@ -77,7 +77,7 @@ class ImageFamily(TrainedFamily):
                 "set model.architecture=resnet, or leave them at 0 and false"
             )
         if config.eval.truncation is not None:
-            check_number(config, "eval.truncation")
+            configs.check_number(config, "eval.truncation")
         check_image_data(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
@@ -141,7 +141,7 @@ def check_image_data(config: ml_collections.ConfigDict) -> None:
     that reads files and never with data.data_dir, data.image_size only for a folder, a
     positive Stacked MNIST size."""
     data = config.data
-    check_choice(config, "data.source", ("auto", "tfds", "offline"))
+    configs.check_choice(config, "data.source", ("auto", "tfds", "offline"))
     if data.path is not None and data.name not in PATH_SOURCES:
         raise ConfigError(
             f"data.path is for data.name={', '.join(PATH_SOURCES)}, not {data.name!r}; unset it with data.path=none"

@@ -16,15 +16,15 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import divergences, parallel, plots
+from jaxgan import configs, divergences, parallel, plots
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
+from jaxgan.runfiles import GAN_CURVES, RunFiles
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, check_choice, check_number, player, spec_options
-from jaxgan.runs.files import GAN_CURVES, RunFiles
+from jaxgan.runs.builders import build_game, build_optimizer, player, spec_options
 from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
 
 
@@ -51,7 +51,7 @@ class ToyFamily(TrainedFamily):
                     f"model.{key}=instance: instance norm normalises each channel over an example's positions, "
                     f"and an MLP layer has none; over its features it is layer norm: set model.{key}=layer"
                 )
-            check_choice(config, f"model.{key}", (None, *NORMALIZATIONS))
+            configs.check_choice(config, f"model.{key}", (None, *NORMALIZATIONS))
         if model.minibatch_kernels < 0 or model.minibatch_kernel_dim < 1:
             raise ConfigError(
                 f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
@@ -128,12 +128,12 @@ class EnergyFamily(ToyFamily):
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         _check_hidden(config, "critic_hidden")
-        check_choice(config, "model.critic_norm", (None, "layer"))
+        configs.check_choice(config, "model.critic_norm", (None, "layer"))
         for key in ("ebm.step_size", "ebm.start_range"):
-            check_number(config, key)
-        check_number(config, "ebm.regularization", zero_allowed=True)
+            configs.check_number(config, key)
+        configs.check_number(config, "ebm.regularization", zero_allowed=True)
         if config.ebm.noise_std is not None:
-            check_number(config, "ebm.noise_std", zero_allowed=True)
+            configs.check_number(config, "ebm.noise_std", zero_allowed=True)
         if config.ebm.langevin_steps < 1:
             raise ConfigError(f"ebm.langevin_steps must be at least 1, got {config.ebm.langevin_steps}")
         _check_evaluation(config)
@@ -154,7 +154,7 @@ def _check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed:
 def _check_evaluation(config: ml_collections.ConfigDict) -> None:
     if config.eval.samples < 2:
         raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-    check_number(config, "eval.n_std")
+    configs.check_number(config, "eval.n_std")
 
 
 def build_ebm(config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
