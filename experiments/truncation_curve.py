@@ -40,7 +40,8 @@ def truncation_curve(run_dir: str, psis=PSIS) -> list[dict]:
     points = []
     for psi in psis:
         config.eval.truncation = psi
-        scores = scorer.score(images.generate_many(spec, run.state, config, source, evaluated))
+        samples = images.generate_many(spec, run.state, config, source, scorer.samples_to_score(), evaluated)
+        scores = scorer.score(samples)
         points.append({"truncation": psi, **{f"classifier_{s}": scores[f"classifier_{s}"] for s in SCORES}})
         print(json.dumps(points[-1]), flush=True)
     return points

@@ -1,4 +1,4 @@
-"""The files of one run directory, and the loss curves every training family reports."""
+"""The files of one run directory: config, metrics log, summary, figures, TensorBoard events."""
 
 from __future__ import annotations
 
@@ -18,17 +18,9 @@ import PIL.Image
 from jaxgan import plots
 from jaxgan.storage import atomic_write, reporting_full_disk
 
-LOSSES = ("reconstruction_loss", "critic_loss", "generator_loss", "regularisation_loss", "energy_loss")
-# What losses.png draws for a GAN: both losses, the Wasserstein estimate and penalty when the
-# method has them, and both gradient norms.
-GAN_CURVES = (
-    "critic_loss",
-    "generator_loss",
-    "wasserstein",
-    "gradient_penalty",
-    "critic_grad_norm",
-    "generator_grad_norm",
-)
+# A training metric the summary keeps beside the phases' losses: a Wasserstein critic's estimate
+# of W1 (games.WGAN and its penalised variants report it).
+WASSERSTEIN = "wasserstein"
 
 
 class RunFiles:
@@ -188,10 +180,12 @@ class EventFile:
             self._file.close()
 
 
-def last_losses_and_curves(config: ml_collections.ConfigDict, files: RunFiles, curves: tuple[str, ...]) -> dict:
-    """The losses (and Wasserstein estimate) of the last logged step; losses.png drawn from
-    metrics.jsonl with the given curves."""
+def last_losses_and_curves(
+    config: ml_collections.ConfigDict, files: RunFiles, losses: tuple[str, ...], curves: tuple[str, ...]
+) -> dict:
+    """The given losses (and the Wasserstein estimate, where logged) of the last logged step;
+    losses.png drawn from metrics.jsonl with the given curves."""
     rows = files.read_metrics()
     if files.writes:
         plots.plot_curves(files.figure_path("losses.png"), rows, curves, title=config.experiment)
-    return {key: rows[-1][key] for key in (*LOSSES, "wasserstein") if rows and key in rows[-1]}
+    return {key: rows[-1][key] for key in (*losses, WASSERSTEIN) if rows and key in rows[-1]}

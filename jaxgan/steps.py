@@ -635,6 +635,12 @@ def _run_phase(spec: TrainSpec, phase: Phase, state: TrainState, real: RealBatch
     return state.replace(**{phase.player: player}), metrics
 
 
+def phase_metrics(spec: TrainSpec, metric: str) -> tuple[str, ...]:
+    """The names under which each phase of `spec` logs `metric` ("loss" or "grad_norm"), in
+    phase order: `reconstruction_loss`, `critic_loss`, `regularisation_loss` for an AAE."""
+    return tuple(f"{phase.name}_{metric}" for phase in spec.phases)
+
+
 def _phase_by_name(spec: TrainSpec, name: str) -> Phase:
     return next(phase for phase in spec.phases if phase.name == name)
 

@@ -26,8 +26,16 @@ from jaxgan import configs, parallel, runs, signals
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
-from jaxgan.runfiles import LOSSES, RunFiles, last_losses_and_curves
-from jaxgan.steps import PRECISIONS, TrainStep, in_precision, init_state, make_train_step, unroll_loops
+from jaxgan.runfiles import RunFiles, last_losses_and_curves
+from jaxgan.steps import (
+    PRECISIONS,
+    TrainStep,
+    in_precision,
+    init_state,
+    make_train_step,
+    phase_metrics,
+    unroll_loops,
+)
 from jaxgan.storage import DiskFull, RunLock, RunStateError
 
 
@@ -214,7 +222,7 @@ def train_and_evaluate(
                     f"during the final evaluation; training finished and its checkpoint is in "
                     f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
                 )
-                summary = _final_summary(config, family, evaluators, files, state)
+                summary = _final_summary(config, family, built, evaluators, files, state)
                 for figure in ("samples.png", "losses.png"):
                     files.add_figure(figure, timing["steps"])
             except DiskFull as error:
@@ -417,7 +425,7 @@ def evaluate_run(run_dir: str) -> dict:
         files = RunFiles(run_dir)
         step = int(parallel.to_host(run.state.step))
         evaluators = run.family.evaluators(run.config, run.built, files)
-        summary = {**_final_summary(run.config, run.family, evaluators, files, run.state), "steps": step}
+        summary = {**_final_summary(run.config, run.family, run.built, evaluators, files, run.state), "steps": step}
         if os.path.exists(files.summary):
             try:
                 earlier = configs.read_json_object(files.summary, "this evaluation replaces it")
@@ -431,10 +439,13 @@ def evaluate_run(run_dir: str) -> dict:
     return summary
 
 
-def _final_summary(config, family: runs.TrainingFamily, evaluators: runs.Evaluators, files: RunFiles, state) -> dict:
+def _final_summary(config, family: runs.TrainingFamily, built: runs.Built, evaluators, files: RunFiles, state) -> dict:
     """What every run's summary holds, the experiment's name and the last logged losses (with
-    losses.png drawn from metrics.jsonl), then the family's own final scores."""
-    shared = {"experiment": config.experiment, **last_losses_and_curves(config, files, family.curves)}
+    losses.png drawn from metrics.jsonl: each phase's loss, the family's own curves, each
+    phase's gradient norm), then the family's own final scores."""
+    losses = phase_metrics(built.spec, "loss")
+    curves = (*losses, *family.curves, *phase_metrics(built.spec, "grad_norm"))
+    shared = {"experiment": config.experiment, **last_losses_and_curves(config, files, losses, curves)}
     return {**shared, **evaluators.final(state)}
 
 
@@ -454,6 +465,7 @@ def _train_loop(config, family, built: runs.Built, mesh, train, state, periodic,
     log = _MetricsLog(
         files,
         checkpointer,
+        phase_metrics(built.spec, "loss"),
         tqdm.tqdm(
             total=steps,
             initial=step,
@@ -493,8 +505,8 @@ class _MetricsLog:
     """Metrics of the calls since the last fetch, kept on the device, then fetched in one
     transfer, checked for NaN call by call, and written as one metrics.jsonl row per call."""
 
-    def __init__(self, files: RunFiles, checkpointer: Checkpointer, bar):
-        self.files, self.checkpointer, self.bar = files, checkpointer, bar
+    def __init__(self, files: RunFiles, checkpointer: Checkpointer, losses: tuple[str, ...], bar):
+        self.files, self.checkpointer, self.losses, self.bar = files, checkpointer, losses, bar
         self.pending = []  # (first iteration, last iteration, metrics on the device) per call
         self.timed, self.last_fetch = [], time.perf_counter()  # timed: (iterations, s) per fetch
 
@@ -517,9 +529,7 @@ class _MetricsLog:
             if index == len(values) - 1:
                 row.update(evaluation)
             self.files.append_metrics(row)
-        self.bar.set_postfix(
-            {key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in LOSSES if key in metrics}, refresh=False
-        )
+        self.bar.set_postfix({key.removesuffix("_loss"): f"{metrics[key]:.4f}" for key in self.losses}, refresh=False)
         self.bar.update(iterations)
         self.pending = []
 

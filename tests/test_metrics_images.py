@@ -248,3 +248,30 @@ def test_inception_score_splits_is_the_mean_and_std_of_each_splits_score():
     assert mean < metrics.inception_score(probabilities)
     with pytest.raises(ValueError, match="at least one sample per split"):
         metrics.inception_score_splits(probabilities[:5], splits=10)
+
+
+def test_a_small_training_set_trains_its_classifier_for_at_most_fifty_passes():
+    """1,500 steps of 128 images: 3.2 passes over MNIST's 60,000, capped at 50 passes (81 steps)
+    over a folder's 205 training images, and at 50 full-set steps below a batch."""
+    assert classifier.training_steps(60_000, 1500) == 1500
+    assert classifier.training_steps(205, 1500) == 81  # ceil(50 · 205 / 128)
+    assert classifier.training_steps(64, 1500) == 50  # the batch is the whole set
+    assert classifier.training_steps(205, 8) == 8
+
+
+@pytest.mark.standard_dtype_promotion  # the classifier's training runs optax's Adam
+def test_the_scorer_scores_no_more_samples_than_it_compares_them_with(tmp_path):
+    """eval.samples (10,000) capped at the 16 held-out images of an 80-image set, which the
+    classifier scores are computed against; Stacked MNIST counts its modes on eval.samples."""
+    from jaxgan import configs
+    from jaxgan.runs.images import Scorer
+
+    config = configs.get_config("dcgan_mnist")
+    config.eval.classifier_dir, config.eval.classifier_steps = str(tmp_path), 5
+    train, held_out = images.held_out_split(_separable_digits(n=80))
+    assert (config.eval.samples, len(held_out)) == (10_000, 16)
+    assert Scorer(config, train, held_out).samples_to_score() == 16
+    config.eval.samples = 10
+    assert Scorer(config, train, held_out).samples_to_score() == 10
+    config.data.stacked, config.eval.samples = True, 10_000
+    assert Scorer(config, train, held_out).samples_to_score() == 10_000

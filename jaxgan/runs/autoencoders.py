@@ -64,16 +64,7 @@ class AutoencoderFamily(TrainedFamily):
     """Runs configs whose runner is `autoencoder`."""
 
     runners = ("autoencoder",)
-    curves = (
-        "reconstruction_loss",
-        "elbo",
-        "held_out_elbo",
-        "critic_loss",
-        "regularisation_loss",
-        "wasserstein",
-        "critic_grad_norm",
-        "regularisation_grad_norm",
-    )
+    curves = ("elbo", "held_out_elbo", "wasserstein")
     scores = (
         "held_out_elbo",
         "held_out_iwae",

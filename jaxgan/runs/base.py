@@ -53,7 +53,7 @@ class StandaloneFamily(Family, Protocol):
 class TrainingFamily(Family, Protocol):
     """A family that `jaxgan.train`'s loop runs."""
 
-    curves: tuple[str, ...]  # metrics drawn in losses.png
+    curves: tuple[str, ...]  # metrics losses.png draws beside the phases' losses and gradient norms
     scores: tuple[str, ...]  # summary keys the command line prints
     convolutional: bool  # convolutional players: train.unroll_loops=auto writes loops out on a CPU
 

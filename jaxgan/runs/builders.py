@@ -14,6 +14,10 @@ from jaxgan.steps import InstanceNoise
 
 # optax optimizers by config name, with the config options each one takes. The optimistic ones
 # (Daskalakis et al. 2018) use the previous gradient as a prediction: 2·g_t − g_{t−1}.
+# The metrics a game logs beside its players' losses that losses.png draws: a Wasserstein
+# critic's estimate of W1 and a gradient penalty's value (the loop adds losses and gradient norms).
+GAME_CURVES = ("wasserstein", "gradient_penalty")
+
 OPTIMIZERS = {
     "adam": (optax.adam, ("b1", "b2")),
     "rmsprop": (optax.rmsprop, ("decay",)),

@@ -24,9 +24,9 @@ from jaxgan.metrics import images as metrics
 from jaxgan.metrics.inception import InceptionScorer
 from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
-from jaxgan.runfiles import GAN_CURVES, RunFiles
+from jaxgan.runfiles import RunFiles
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, player, spec_options
+from jaxgan.runs.builders import GAME_CURVES, build_game, build_optimizer, player, spec_options
 from jaxgan.steps import GANSpec, LabelledBatch, evaluated_generator, generate, standard_normal_latent
 
 OFFLINE_MNIST_NOTICE = (
@@ -39,7 +39,7 @@ class ImageFamily(TrainedFamily):
     """Runs configs whose runner is `image_gan`."""
 
     runners = ("image_gan",)
-    curves = GAN_CURVES
+    curves = GAME_CURVES
     convolutional = True
     scores = (
         "classifier_fid",
@@ -356,15 +356,18 @@ def evaluate(config: ml_collections.ConfigDict, spec: GANSpec, state, source: im
     if scorer is None:
         return {"classifier": "none: the images carry no labels to train one"}
     averaged = spec.generator_ema_decay is not None
+    n = scorer.samples_to_score()
+    capped = f" (eval.samples={config.eval.samples:,}, as many as the images they are compared with)"
     print(
-        f"jaxgan: scoring {config.eval.samples:,} samples of the {'averaged' if averaged else 'live'} generator"
-        + (" and as many of the live one" if averaged and not config.data.stacked else ""),
+        f"jaxgan: scoring {n:,} samples of the {'averaged' if averaged else 'live'} generator"
+        + (" and as many of the live one" if averaged and not config.data.stacked else "")
+        + (capped if n < config.eval.samples else ""),
         file=sys.stderr,
     )
     evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-    summary = scorer.score(generate_many(spec, state, config, source, evaluated))
+    summary = scorer.score(generate_many(spec, state, config, source, n, evaluated))
     if averaged and not config.data.stacked:
-        live = generate_many(spec, state, config, source)
+        live = generate_many(spec, state, config, source, n)
         summary["classifier_fid_live_generator"] = scorer.frechet_distance(live)
     return summary
 
@@ -430,6 +433,18 @@ class Scorer:
             print(f"jaxgan: Inception features of the {len(train):,} training images", file=sys.stderr)
             real = images.to_model_range(train.images)
             self.inception_space = FeatureSpace("inception_v3", network.features_and_probabilities, real)
+
+    def samples_to_score(self) -> int:
+        """eval.samples, but no more than the largest reference set the scores compare with (the
+        held-out images; the training images too with Inception weights): FID, KID and PRDC are
+        computed on as many samples as reference images in the protocols they come from (10,000
+        of each for CIFAR-10's and MNIST's test sets), and scoring more samples than a small
+        folder holds images costs minutes and sharpens nothing. Stacked MNIST counts its modes on
+        eval.samples whatever the reference."""
+        if self.config.data.stacked:
+            return self.config.eval.samples
+        references = max(len(self.held_out), len(self.train) if self.inception_space is not None else 0)
+        return min(self.config.eval.samples, references)
 
     @classmethod
     def for_data(cls, config: ml_collections.ConfigDict, source: images.ImageSet) -> Scorer | None:
@@ -557,10 +572,11 @@ def generate_many(
     state,
     config: ml_collections.ConfigDict,
     source: images.ImageSet,
+    n: int,
     variables=None,
     batch_size: int = 500,
 ) -> np.ndarray:
-    """eval.samples images (numpy, [−1, 1]) in batches, at the generator `variables` (by default
+    """n images (numpy, [−1, 1]) in batches, at the generator `variables` (by default
     the live ones), from codes truncated at eval.truncation when set; a conditional generator
     cycles through the classes."""
     conditional = config.model.conditional
@@ -577,7 +593,7 @@ def generate_many(
             truncation=config.eval.truncation,
         )
 
-    n, key = config.eval.samples, jax.random.PRNGKey(config.seed + 1)
+    key = jax.random.PRNGKey(config.seed + 1)
     labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
     parts = [
         np.asarray(batch(state, variables, jax.random.fold_in(key, i), labels[i * batch_size : (i + 1) * batch_size]))

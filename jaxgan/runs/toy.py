@@ -22,9 +22,9 @@ from jaxgan.data import toy
 from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
-from jaxgan.runfiles import GAN_CURVES, RunFiles
+from jaxgan.runfiles import RunFiles
 from jaxgan.runs.base import Built, Evaluators, TrainedFamily
-from jaxgan.runs.builders import build_game, build_optimizer, player, spec_options
+from jaxgan.runs.builders import GAME_CURVES, build_game, build_optimizer, player, spec_options
 from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
 
 
@@ -32,7 +32,7 @@ class ToyFamily(TrainedFamily):
     """Runs configs whose runner is `gan`."""
 
     runners = ("gan",)
-    curves = (*GAN_CURVES, "modes", "high_quality")
+    curves = (*GAME_CURVES, "modes", "high_quality")
     scores = ("wasserstein", "critic_loss", "generator_loss")
     contour_label = "critic"  # what the samples figure's contours show
 
@@ -122,7 +122,7 @@ class EnergyFamily(ToyFamily):
     the energy's contours in the figure."""
 
     runners = ("ebm",)
-    curves = ("energy_loss", "energy_data", "energy_samples", "energy_grad_norm", "modes", "high_quality")
+    curves = ("energy_data", "energy_samples", "modes", "high_quality")
     scores = ("energy_loss",)
     contour_label = "energy"
 
