@@ -9,7 +9,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from jaxgan.steps import LatentSampler, standard_normal_latent
+from jaxgan.kinds.base import LatentSampler, standard_normal_latent
 
 MIXTURE_RADIUS, MIXTURE_STD = 4.0, 0.5
 SWISS_ROLL_SCALE = 4.0 / (4.5 * math.pi)  # the roll's outer end at radius 4
