@@ -420,3 +420,38 @@ def test_packs_never_mix_real_and_generated_samples():
         jaxgan.make_train_step(spec)(state, np.zeros((1, 1, BATCH + 1, DIM), np.float32))
     with pytest.raises(ValueError, match="meg's generator loss pairs each sample with its own networks' outputs"):
         jaxgan.GANSpec(jaxgan.meg(penalty_weight=1.0), spec.generator, critic, spec.sample_latent, pack=2)
+
+
+def test_the_generic_step_asks_a_kind_only_what_the_protocol_lists():
+    """Issue 32: steps.py reads no field of any kind (jaxgan.kinds) and never asks which kind a
+    spec is; what it needs of a model goes through kinds.base.ModelKind. A new kind is then
+    new files only."""
+    import ast
+    import dataclasses
+    import pathlib
+    import typing
+
+    from jaxgan import kinds, steps
+    from jaxgan.kinds.base import ModelKind
+
+    kind_fields = {
+        field.name
+        for kind in (kinds.GANSpec, kinds.VAESpec, kinds.AAESpec, kinds.EBMSpec)
+        for field in dataclasses.fields(kind)
+    }
+    protocol = set(typing.get_type_hints(ModelKind)) | {
+        name for name, value in vars(ModelKind).items() if callable(value) and not name.startswith("_")
+    }
+    assert {"phases", "players", "init_fields", "sample"} <= protocol and not kind_fields & protocol
+    tree = ast.parse(pathlib.Path(steps.__file__).read_text())
+    read = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "spec"
+    }
+    assert read & kind_fields == set(), f"steps.py reads kinds' own fields: {sorted(read & kind_fields)}"
+    assert read <= protocol | {"averaged_params"}, sorted(read - protocol)
+    kind_names = {"GANSpec", "VAESpec", "AAESpec", "EBMSpec"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+            assert not {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)} & kind_names
