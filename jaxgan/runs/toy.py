@@ -34,7 +34,7 @@ class ToyFamily(TrainedFamily):
     runners = ("gan",)
     curves = (*GAME_CURVES, "modes", "high_quality")
     scores = ("wasserstein", "critic_loss", "generator_loss")
-    contour_label = "critic"  # what the samples figure's contours show
+    contour_label = "critic"  # what the samples figure's contours show (`contours`)
 
     def check(self, config: ml_collections.ConfigDict) -> None:
         model = config.model
@@ -91,6 +91,12 @@ class ToyFamily(TrainedFamily):
             lines.append(f"  W1 to data        {summary['w1_to_data']}")
         return lines
 
+    def contours(self, built: Built, state):
+        """What the samples figure draws contours of: the critic's scores of each point (a
+        packing critic's of packs of one point repeated)."""
+        variables, copies = parallel.to_host(state.critic.variables()), built.spec.pack
+        return jax.jit(lambda x: built.spec.critic.apply(variables, jnp.tile(x, (1, copies))))
+
     def _final(self, config, built: Built, state, sample, files: RunFiles) -> dict:
         """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
         n, source = config.eval.samples, built.source
@@ -102,14 +108,11 @@ class ToyFamily(TrainedFamily):
             summary.update(coverage, modes_total=len(source.centres))
         summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
         if files.writes:
-            variables = parallel.to_host(state.critic.variables())
-            copies = built.spec.pack  # a packing critic is drawn on packs of one point repeated
-            critic = jax.jit(lambda x: built.spec.critic.apply(variables, jnp.tile(x, (1, copies))))
             plots.plot_samples_2d(
                 files.figure_path("samples.png"),
                 real,
                 fake,
-                critic,
+                self.contours(built, state),
                 title=f"{config.experiment}: step {int(parallel.to_host(state.step))}",
                 contour_label=self.contour_label,
             )
@@ -140,6 +143,10 @@ class EnergyFamily(ToyFamily):
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
         return build_ebm(config, data_dim)
+
+    def contours(self, built: Built, state):
+        """The energy of each point."""
+        return jax.jit(functools.partial(built.spec.critic.apply, parallel.to_host(state.critic.variables())))
 
 
 def _check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed: bool = False) -> None:
