@@ -39,8 +39,8 @@ class ToyFamily(TrainedFamily):
     def check(self, config: ml_collections.ConfigDict) -> None:
         model = config.model
         for key in ("generator_hidden", "critic_hidden"):
-            _check_hidden(config, key)
-        _check_hidden(config, "statistics_hidden", empty_allowed=True)
+            check_hidden(config, key)
+        check_hidden(config, "statistics_hidden", empty_allowed=True)
         if model.latent_dim < 1 or model.code_dim < 1:
             raise ConfigError(
                 f"model.latent_dim and model.code_dim must be positive, got {model.latent_dim} and {model.code_dim}"
@@ -57,7 +57,7 @@ class ToyFamily(TrainedFamily):
                 f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
                 f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}"
             )
-        _check_evaluation(config)
+        check_evaluation(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
         options = {key: config.data[key] for key in config.data if key != "name"}
@@ -130,7 +130,7 @@ class EnergyFamily(ToyFamily):
     contour_label = "energy"
 
     def check(self, config: ml_collections.ConfigDict) -> None:
-        _check_hidden(config, "critic_hidden")
+        check_hidden(config, "critic_hidden")
         configs.check_choice(config, "model.critic_norm", (None, "layer"))
         for key in ("ebm.step_size", "ebm.start_range"):
             configs.check_number(config, key)
@@ -139,7 +139,7 @@ class EnergyFamily(ToyFamily):
             configs.check_number(config, "ebm.noise_std", zero_allowed=True)
         if config.ebm.langevin_steps < 1:
             raise ConfigError(f"ebm.langevin_steps must be at least 1, got {config.ebm.langevin_steps}")
-        _check_evaluation(config)
+        check_evaluation(config)
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
         return build_ebm(config, data_dim)
@@ -149,7 +149,7 @@ class EnergyFamily(ToyFamily):
         return jax.jit(functools.partial(built.spec.critic.apply, parallel.to_host(state.critic.variables())))
 
 
-def _check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed: bool = False) -> None:
+def check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed: bool = False) -> None:
     """Refuse `model.<key>` hidden widths that are not positive, or none at all unless allowed."""
     widths = config.model[key]
     if any(width < 1 for width in widths):
@@ -158,7 +158,8 @@ def _check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed:
         raise ConfigError(f"model.{key} is empty: give at least one hidden layer, e.g. model.{key}=128,128")
 
 
-def _check_evaluation(config: ml_collections.ConfigDict) -> None:
+def check_evaluation(config: ml_collections.ConfigDict) -> None:
+    """Refuse fewer than 2 evaluation samples, or a high-quality radius (eval.n_std) not above 0."""
     if config.eval.samples < 2:
         raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
     configs.check_number(config, "eval.n_std")
