@@ -5,7 +5,8 @@
                                         [--resume] [--set KEY=VALUE ...]
 
 Each method is a named experiment (its config gives the model, optimizers and budget): a GAN,
-or the energy-based model `ebm_langevin_mlp`, whose samples are its Langevin chains. `--set`
+or the energy-based model `ebm_langevin_mlp`, whose samples are its Langevin chains, or the
+moment-matching network `gmmn_mlp`. `--set`
 applies config overrides to every method and is recorded with the results. For each (method,
 dataset), all seeds train at once: the states and the step are vmapped over seeds, one program.
 Seed s uses the same initialisation and data as `python -m jaxgan.run --exp METHOD --seed s`.
@@ -50,6 +51,7 @@ METHODS = (
     "rasgan_mlp",
     "ebgan_mlp",
     "ebm_langevin_mlp",
+    "gmmn_mlp",
 )
 DATASETS = ("8gaussians", "25gaussians")
 METRICS = ("modes", "high_quality", "reverse_kl")

@@ -30,6 +30,7 @@ RUNS = {
     "wgan_mlp": ((), ("samples",)),
     "wgan_paper_mlp": ((), ("samples",)),
     "wgangp_mlp": ((), ("samples",)),
+    "gmmn_mlp": ((), ("samples",)),
     "dcgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "wgangp_dcgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "cgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),

@@ -48,9 +48,9 @@ def family_of(config: ml_collections.ConfigDict) -> Family:
 
 
 def _register_builtin_families() -> None:
-    from jaxgan.runs import autoencoders, images, theory, toy
+    from jaxgan.runs import autoencoders, gmmn, images, theory, toy
 
-    for family in (toy.FAMILY, toy.ENERGY_FAMILY, images.FAMILY, autoencoders.FAMILY, theory.FAMILY):
+    for family in (toy.FAMILY, toy.ENERGY_FAMILY, gmmn.FAMILY, images.FAMILY, autoencoders.FAMILY, theory.FAMILY):
         register_family(family)
 
 
