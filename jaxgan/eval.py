@@ -37,14 +37,14 @@ def _main(argv: list[str] | None) -> int:
         parser.error("give either RUN_DIR, or --samples PATH with --exp EXPERIMENT")
     # Imported after argument parsing, so --help answers without loading JAX.
     signals.import_jax_holding_signals()
-    from jaxgan import train
-    from jaxgan.runs import images
+    from jaxgan import runs, train
 
     try:
         if args.samples is None:
             summary = train.evaluate_run(args.run_dir)
         else:
-            summary = images.score_sample_files(_image_config(args.exp, args.set), args.samples)
+            config = _config(args.exp, args.set)
+            summary = runs.family_of(config).score_samples(config, args.samples)
     except (configs.ConfigError, RunStateError) as error:
         print(f"python -m jaxgan.eval: error: {error}", file=sys.stderr)
         return 2
@@ -52,14 +52,12 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _image_config(experiment: str, overrides: list[str]):
-    """The config of an image experiment with `overrides` applied."""
+def _config(experiment: str, overrides: list[str]):
+    """The config of `experiment` with `overrides` applied."""
     try:
         config = configs.get_config(experiment)
     except KeyError as error:
         raise configs.ConfigError(error.args[0]) from None
-    if config.runner != "image_gan":
-        raise configs.ConfigError(f"{experiment} is not an image experiment; --samples scores images")
     configs.apply_overrides(config, overrides)
     return config
 

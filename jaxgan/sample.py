@@ -50,11 +50,13 @@ def sample_run(
       used (None for an unconditional model).
 
     Raises:
-      ConfigError: `run_dir` is no GAN run, holds no good checkpoint, or the arguments do not fit it.
+      ConfigError: `run_dir` is a run whose samples this does not draw (an autoencoder's), or
+        the arguments do not fit it.
+      RunStateError: `run_dir` holds no good checkpoint.
     """
     import jax
 
-    from jaxgan import steps, train
+    from jaxgan import runs, steps, train
 
     if not isinstance(n, int) or n < 1:
         raise configs.ConfigError(f"n is the number of samples, a positive int, got {n!r}")
@@ -64,8 +66,11 @@ def sample_run(
         except ValueError as error:
             raise configs.ConfigError(f"--truncation: {error}") from None
     run = train.restore_run(run_dir, step)
-    if not isinstance(run.built.spec, steps.GANSpec):
-        raise configs.ConfigError(f"{run_dir} trained a {run.config.runner}; jaxgan.sample draws from GANs")
+    if not runs.family_of(run.config).draws_samples:
+        raise configs.ConfigError(
+            f"{run_dir} trained an {run.config.runner}, whose samples jaxgan.sample does not draw; "
+            "its samples.png shows them"
+        )
     labels = _labels(run.config, run.built.source, n, labels)
     spec = run.built.spec
     if truncation is None:

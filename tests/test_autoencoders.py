@@ -14,6 +14,7 @@ import pytest
 import jaxgan
 from jaxgan import configs, priors, run, vae
 from jaxgan import eval as jaxgan_eval
+from jaxgan import sample as jaxgan_sample
 from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.state import PlayerSpec, bind
 from jaxgan.steps import AAESpec, VAESpec, critic_step, generator_step, reconstruction_step
@@ -225,6 +226,9 @@ def test_each_autoencoder_experiment_runs_end_to_end(experiment, tmp_path, capsy
     score = "held_out_iwae" if config.model.kind == "vae" else "held_out_reconstruction_nats"
     assert jaxgan_eval.main([str(workdir)]) == 0
     assert json.loads((workdir / "summary.json").read_text())[score] == summary[score]
+    capsys.readouterr()
+    assert jaxgan_sample.main([str(workdir), "--n", "4"]) == 2  # the family says it draws none
+    assert "whose samples jaxgan.sample does not draw" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

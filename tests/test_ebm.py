@@ -14,7 +14,7 @@ import pytest
 import scipy.stats
 
 import jaxgan
-from jaxgan import ebm, run
+from jaxgan import ebm, run, sample
 from jaxgan.models import MLP
 
 pytestmark = pytest.mark.standard_dtype_promotion  # the runs here train with optax's Adam (tests/conftest.py)
@@ -142,6 +142,11 @@ def test_ebm_langevin_mlp_runs_end_to_end_and_reads_every_key(tmp_path, capsys, 
     assert {"energy_loss", "energy_data", "energy_samples", "energy_grad_norm"} <= set(rows[-1])
     assert (tmp_path / "samples.png").stat().st_size > 0
     assert "modes captured" in capsys.readouterr().out
+    # python -m jaxgan.sample draws Langevin chains on the trained energy, as evaluation does
+    assert sample.main([str(tmp_path), "--n", "5", "--out", str(tmp_path / "drawn.npz")]) == 0
+    assert np.load(tmp_path / "drawn.npz")["samples"].shape == (5, 2)
+    assert sample.main([str(tmp_path), "--n", "5", "--truncation", "1.0"]) == 2
+    assert "no labels and no truncation" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

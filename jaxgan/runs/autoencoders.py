@@ -64,6 +64,7 @@ class AutoencoderFamily(TrainedFamily):
     """Runs configs whose runner is `autoencoder`."""
 
     runners = ("autoencoder",)
+    draws_samples = False  # a decoder's means, flat and in [0, 1]: samples.png shows them as images
     curves = ("elbo", "held_out_elbo", "wasserstein")
     scores = (
         "held_out_elbo",

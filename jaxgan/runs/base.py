@@ -8,6 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 import ml_collections
 
+from jaxgan.configs import ConfigError
 from jaxgan.state import TrainState
 from jaxgan.steps import TrainSpec
 
@@ -77,6 +78,15 @@ class TrainedFamily:
     curves: tuple[str, ...] = ()
     scores: tuple[str, ...] = ()
     convolutional: bool = False
+    # Whether `python -m jaxgan.sample` draws from its runs: their samples are of the data's kind
+    # (points, or images in [−1, 1]).
+    draws_samples: bool = True
+
+    def score_samples(self, config: ml_collections.ConfigDict, path: str) -> dict:
+        """The scores of the samples at `path` as a run of `config` would be scored at its end
+        (`python -m jaxgan.eval --samples`); a family that scores no sample files refuses."""
+        del path
+        raise ConfigError(f"{config.experiment} is not an image experiment; --samples scores images")
 
     def summary_lines(self, summary: dict) -> list[str]:
         rate = summary["gen_iters_per_s"]

@@ -41,6 +41,9 @@ class ImageFamily(TrainedFamily):
     runners = ("image_gan",)
     curves = GAME_CURVES
     convolutional = True
+
+    def score_samples(self, config: ml_collections.ConfigDict, path: str) -> dict:
+        return score_sample_files(config, path)
     scores = (
         "classifier_fid",
         "classifier_fid_live_generator",
