@@ -178,3 +178,28 @@ def test_a_foreign_layout_is_a_config_error_naming_the_fields(tmp_path):
     with pytest.raises(ConfigError, match=r"laid out differently from this run's \(it differs in: critic\)"):
         checkpointer.restore(TEMPLATE.replace(critic={"extra": jnp.zeros(2)}))
     checkpointer.close()
+
+
+@pytest.mark.standard_dtype_promotion  # the resumed steps run optax's Adam
+def test_a_run_written_before_the_model_kinds_restores_evaluates_alike_and_resumes(tmp_path):
+    """Issue 32's gate: tests/data/run_before_model_kinds is a tiny wgangp_mlp run (4 steps,
+    8-unit players) written by jaxgan 19795be on 2026-12-02, before the model kinds moved into
+    jaxgan/kinds/. Today's code restores its checkpoint (the state's layout did not change),
+    scores it as that version did, and resumes it."""
+    import json
+    import pathlib
+
+    from jaxgan import run, train
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(pathlib.Path(__file__).parent / "data" / "run_before_model_kinds", run_dir)
+    then = json.loads((run_dir / "summary.json").read_text())
+    now = train.evaluate_run(str(run_dir))
+    assert now["steps"] == then["steps"] == 4 and now["modes"] == then["modes"]
+    assert now["w1_to_data"] == pytest.approx(then["w1_to_data"], rel=1e-3)
+    written_with = "model.generator_hidden=8,8 model.critic_hidden=8,8 train.steps_per_call=2 "
+    written_with += "train.checkpoint_every=2 eval.samples=50 train.tensorboard=false"
+    overrides = [part for item in written_with.split() for part in ("--set", item)]
+    argv = ["--exp", "wgangp_mlp", "--workdir", str(run_dir), "--resume", "--steps", "6", "--no-progress"]
+    assert run.main([*argv, *overrides]) == 0
+    assert json.loads((run_dir / "summary.json").read_text())["steps"] == 6
