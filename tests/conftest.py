@@ -228,6 +228,8 @@ SLOW = (
         for name in ("aae_mnist", "vae_fashion_mnist", "vae_mnist_2d")
     ),
     "test_ebm.py::test_ebm_langevin_mlp_runs_end_to_end_and_reads_every_key",
+    "test_gmmn.py::test_gmmn_mlp_runs_end_to_end_and_resumes",
+    "test_checkpoint.py::test_a_run_written_before_the_model_kinds_restores_evaluates_alike_and_resumes",
     "test_theory.py::test_theory_experiment_at_its_defaults_shows_what_the_readme_says",
     "test_mode_coverage_study.py",
     "test_run.py::test_a_packed_critic_trains_and_draws_its_contours_on_repeated_points",
