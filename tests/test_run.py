@@ -109,8 +109,8 @@ def test_each_image_experiment_runs_end_to_end(
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 2 and np.isfinite(summary["critic_loss"]) and np.isfinite(summary["generator_loss"])
     held_out = int(summary["reference_images"].split()[0])
-    # As many samples as the images they are compared with (Stacked MNIST counts modes on all 40).
-    assert summary["evaluated_samples"] == (40 if config.data.stacked else min(40, held_out))
+    # At most 10 samples per image they are compared with (Stacked MNIST counts modes on all 40).
+    assert summary["evaluated_samples"] == (40 if config.data.stacked else min(40, 10 * held_out))
     assert 0 <= summary["classifier_accuracy"] <= 1
     if "stacked" in experiment:
         assert 0 <= summary["stacked_confident_share"] <= 1
