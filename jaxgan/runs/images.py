@@ -44,6 +44,7 @@ class ImageFamily(TrainedFamily):
 
     def score_samples(self, config: ml_collections.ConfigDict, path: str) -> dict:
         return score_sample_files(config, path)
+
     scores = (
         "classifier_fid",
         "classifier_fid_live_generator",
