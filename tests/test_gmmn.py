@@ -97,4 +97,4 @@ def test_gmmn_mlp_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert run.main([*args, "--steps", "6", "--resume"]) == 0
     assert json.loads((workdir / "summary.json").read_text())["steps"] == 6
     assert run.main([*args, "--steps", "2", "--set", "gmmn.bandwidths=0.1,-1.0"]) == 2
-    assert "gmmn.bandwidths: give finite widths above 0" in capsys.readouterr().err
+    assert "gmmn.bandwidths: a GMMN needs one or more finite kernel bandwidths above 0" in capsys.readouterr().err

@@ -25,6 +25,12 @@ def mixture_mmd2(x: jax.Array, y: jax.Array, bandwidths: tuple[float, ...]) -> j
     return sum(divergences.mmd_rbf(x, y, bandwidth) for bandwidth in bandwidths)
 
 
+def check_bandwidths(bandwidths: tuple[float, ...]) -> None:
+    """Refuse no bandwidth, or one that is not a finite number above 0 (a ValueError)."""
+    if not bandwidths or not all(0 < h < float("inf") for h in bandwidths):
+        raise ValueError(f"a GMMN needs one or more finite kernel bandwidths above 0, got {tuple(bandwidths)}")
+
+
 @dataclasses.dataclass(frozen=True)
 class GMMNSpec(WithGenerator):
     """A GMMN: its iteration is one generator update on MMD²_u(G(z), x) of one real batch and as
@@ -49,8 +55,7 @@ class GMMNSpec(WithGenerator):
 
     def __post_init__(self):
         check_average(self.generator_ema_decay, self.generator)
-        if not self.bandwidths or not all(0 < h < float("inf") for h in self.bandwidths):
-            raise ValueError(f"a GMMN needs one or more finite kernel bandwidths above 0, got {self.bandwidths}")
+        check_bandwidths(self.bandwidths)
         if self.generator.mixes_examples:
             raise ValueError("a GMMN's generator must map each code on its own: build it without batch norm")
 

@@ -9,7 +9,7 @@ import ml_collections
 from jaxgan import configs
 from jaxgan.configs import ConfigError
 from jaxgan.kinds.base import standard_normal_latent
-from jaxgan.kinds.gmmn import GMMNSpec
+from jaxgan.kinds.gmmn import GMMNSpec, check_bandwidths
 from jaxgan.models import MLP
 from jaxgan.runs.base import Built
 from jaxgan.runs.builders import build_optimizer, player, spec_options
@@ -28,9 +28,10 @@ class MomentMatchingFamily(ToyFamily):
         configs.check_choice(config, "model.generator_norm", (None, "layer"))
         if config.model.latent_dim < 1:
             raise ConfigError(f"model.latent_dim must be positive, got {config.model.latent_dim}")
-        bandwidths = config.gmmn.bandwidths
-        if not bandwidths or not all(0 < h < float("inf") for h in bandwidths):
-            raise ConfigError(f"gmmn.bandwidths: give finite widths above 0, e.g. 0.05,0.5, got {bandwidths}")
+        try:
+            check_bandwidths(config.gmmn.bandwidths)
+        except ValueError as error:
+            raise ConfigError(f"gmmn.bandwidths: {error}, e.g. gmmn.bandwidths=0.05,0.5") from None
         check_evaluation(config)
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> GMMNSpec:
