@@ -52,8 +52,7 @@ class VAESpec(WithGenerator):
 
     def init_fields(self, keys: InitKeys, example_real: RealBatch) -> dict:
         """The model initialised on codes of the prior (its `init_method` builds the encoder too)."""
-        generator = _init_autoencoder(self, keys, example_real)
-        return {"generator": generator, **self.average_field(generator.params)}
+        return self.init_generator(keys, example_real)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,13 +116,11 @@ class AAESpec(WithGenerator):
     def init_fields(self, keys: InitKeys, example_real: RealBatch) -> dict:
         """The auto-encoder initialised on codes of the prior, the latent critic on those codes,
         the regularisation phase's optimizer on the auto-encoder's parameters."""
-        generator = _init_autoencoder(self, keys, example_real)
-        z = self.sample_latent(keys.latent, samples_and_condition(example_real)[0].shape[0])
+        fields, z = self.init_generator(keys, example_real)
         return {
-            "generator": generator,
+            **fields,
             "critic": init_player(self.critic, keys.critic, z),
-            "phase_opt_states": {"regularisation": self.encoder_tx.init(generator.params)},
-            **self.average_field(generator.params),
+            "phase_opt_states": {"regularisation": self.encoder_tx.init(fields["generator"].params)},
         }
 
 
@@ -140,12 +137,6 @@ def _reconstruction_objective(spec, state: TrainState, params, real: RealBatch, 
     real, condition = samples_and_condition(real)
     loss, metrics = spec.loss(bind(spec.generator, state.generator, params, condition), real, key)
     return loss, (metrics, state.generator.collections)
-
-
-def _init_autoencoder(spec: VAESpec | AAESpec, keys: InitKeys, example_real: RealBatch):
-    samples, condition = samples_and_condition(example_real)
-    z = spec.sample_latent(keys.latent, samples.shape[0])
-    return init_player(spec.generator, keys.generator, z, *condition)
 
 
 def _latent_critic_objective(spec: AAESpec, state: TrainState, params, real: RealBatch, key: jax.Array):

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxgan.games import Metrics
-from jaxgan.state import BoundModel, PlayerSpec, TrainState, Variables, standing_statistics
+from jaxgan.state import BoundModel, PlayerSpec, TrainState, Variables, init_player, standing_statistics
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
@@ -220,11 +220,16 @@ class WithGenerator(KindDefaults):
         )
         return state.replace(generator_ema=ema)
 
-    def average_field(self, generator_params) -> dict[str, Any]:
-        """The state's `generator_ema` field at the start: zeros when the kind keeps an average."""
+    def init_generator(self, keys: InitKeys, example_real: RealBatch) -> tuple[dict[str, Any], jax.Array]:
+        """(fields, z): the state's `generator` initialised on as many codes z of the prior as the
+        example batch has rows (with its labels, for a conditional generator), and its
+        `generator_ema` of zeros when the kind keeps an average; and those codes."""
+        samples, condition = samples_and_condition(example_real)
+        z = self.sample_latent(keys.latent, samples.shape[0])
+        generator = init_player(self.generator, keys.generator, z, *condition)
         if self.generator_ema_decay is None:
-            return {}
-        return {"generator_ema": jax.tree.map(jnp.zeros_like, generator_params)}
+            return {"generator": generator}, z
+        return {"generator": generator, "generator_ema": jax.tree.map(jnp.zeros_like, generator.params)}, z
 
 
 def check_average(decay: float | None, generator: PlayerSpec) -> None:

@@ -125,11 +125,9 @@ class GANSpec(WithGenerator):
 
     def init_fields(self, keys: InitKeys, example_real: RealBatch) -> dict:
         """G initialised on codes of the prior, D on (packs of) the example batch."""
+        fields, _ = self.init_generator(keys, example_real)
         samples, condition = samples_and_condition(example_real)
-        z = self.sample_latent(keys.latent, samples.shape[0])
-        generator = init_player(self.generator, keys.generator, z, *condition)
-        critic = init_player(self.critic, keys.critic, pack(samples, self.pack), *condition)
-        return {"generator": generator, "critic": critic, **self.average_field(generator.params)}
+        return {**fields, "critic": init_player(self.critic, keys.critic, pack(samples, self.pack), *condition)}
 
     def check_real(self, samples: jax.Array, condition: tuple) -> None:
         """Refuse batches that do not split into the critic's packs, or labelled packs."""

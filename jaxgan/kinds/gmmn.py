@@ -17,7 +17,7 @@ import jax
 
 from jaxgan import divergences
 from jaxgan.kinds.base import InitKeys, LatentSampler, Phase, RealBatch, WithGenerator, check_average
-from jaxgan.state import PlayerSpec, TrainState, init_player, training_call
+from jaxgan.state import PlayerSpec, TrainState, training_call
 
 
 def mixture_mmd2(x: jax.Array, y: jax.Array, bandwidths: tuple[float, ...]) -> jax.Array:
@@ -69,9 +69,7 @@ class GMMNSpec(WithGenerator):
 
     def init_fields(self, keys: InitKeys, example_real: RealBatch) -> dict:
         """G initialised on codes of the prior."""
-        z = self.sample_latent(keys.latent, example_real.shape[0])
-        generator = init_player(self.generator, keys.generator, z)
-        return {"generator": generator, **self.average_field(generator.params)}
+        return self.init_generator(keys, example_real)[0]
 
 
 def _mmd_objective(spec: GMMNSpec, state: TrainState, params, real: jax.Array, key: jax.Array):
