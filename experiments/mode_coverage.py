@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 
 from jaxgan import configs, train  # noqa: E402
 from jaxgan.data import toy  # noqa: E402
+from jaxgan.evaluators.base import evaluation_samples  # noqa: E402
 from jaxgan.metrics import mode_coverage  # noqa: E402
-from jaxgan.runs.toy import evaluation_samples  # noqa: E402
 from jaxgan.steps import init_states, make_multi_seed_train_step  # noqa: E402
 
 METHODS = (

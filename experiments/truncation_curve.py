@@ -4,7 +4,7 @@
 
 For each ψ the run's evaluated generator (its weight average with standing statistics) draws
 eval.samples images, a class in turn, from codes truncated to [−ψ, ψ] (`eval.truncation`), and
-they are scored exactly as the run scores its own samples (`runs.images.Scorer`: the
+they are scored exactly as the run scores its own samples (the `classifier_scores` evaluator: the
 classifier's FID and inception score, and precision and recall against the held-out images);
 "none" is the full prior. Brock et al. 2019 (§3.1, their Figure 2) trace the same curve, IS
 against FID, on ImageNet. Writes experiments/results/truncation_curve.json and .png.
@@ -20,8 +20,10 @@ import sys
 import jax
 
 from jaxgan.configs import ConfigError
+from jaxgan.evaluators import Context
+from jaxgan.evaluators.base import generate_many
+from jaxgan.evaluators.classifier_scores import ClassifierScores
 from jaxgan.plots import plt
-from jaxgan.runs import images
 from jaxgan.steps import evaluated_generator
 from jaxgan.storage import RunStateError
 from jaxgan.train import restore_run
@@ -35,12 +37,12 @@ def truncation_curve(run_dir: str, psis=PSIS) -> list[dict]:
     """[{"truncation": ψ, "classifier_fid": ..., ...}] for each ψ, from the run's newest checkpoint."""
     run = restore_run(run_dir)
     config, spec, source = run.config, run.built.spec, run.built.source
-    scorer = images.Scorer.for_data(config, source)
+    scorer = ClassifierScores(Context(config, run.family, run.built, None))
     evaluated = jax.jit(lambda state: evaluated_generator(spec, state))(run.state)
     points = []
     for psi in psis:
         config.eval.truncation = psi
-        samples = images.generate_many(spec, run.state, config, source, scorer.samples_to_score(), evaluated)
+        samples = generate_many(spec, run.state, config, source, scorer.sample_count(), evaluated)
         scores = scorer.score(samples)
         points.append({"truncation": psi, **{f"classifier_{s}": scores[f"classifier_{s}"] for s in SCORES}})
         print(json.dumps(points[-1]), flush=True)

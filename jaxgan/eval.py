@@ -3,12 +3,13 @@
     python -m jaxgan.eval RUN_DIR
     python -m jaxgan.eval --samples PATH --exp EXPERIMENT [--set key=value ...]
 
-The first restores the run's latest checkpoint and computes what the end of training computes
-(for image runs, the classifier-based FID, KID, inception score, precision, recall, density and
-coverage, or Stacked MNIST's modes; for toy runs, modes, high-quality share and W1), then
-updates RUN_DIR/summary.json. The second scores the images at PATH (an .npz of `samples` in
-[−1, 1] or `images` of uint8, or a folder of PNG or JPEG files) exactly as a run of the image
-experiment EXPERIMENT on its data would be scored, and prints the scores.
+The first restores the run's latest checkpoint and computes what the end of training computes,
+its config's evaluators (`eval.evaluators`: for image runs the classifier-based FID, KID,
+inception score, precision, recall, density and coverage, or Stacked MNIST's modes; for toy
+runs modes, high-quality share and W1), then updates RUN_DIR/summary.json. The second scores
+the images at PATH (an .npz of `samples` in [−1, 1] or `images` of uint8, or a folder of PNG or
+JPEG files) with the image-scoring evaluators of EXPERIMENT, exactly as a run of it on its data
+would be scored, and prints the scores.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ def _main(argv: list[str] | None) -> int:
         parser.error("give either RUN_DIR, or --samples PATH with --exp EXPERIMENT")
     # Imported after argument parsing, so --help answers without loading JAX.
     signals.import_jax_holding_signals()
-    from jaxgan import runs, train
+    from jaxgan import evaluators, runs, train
 
     try:
         if args.samples is None:
             summary = train.evaluate_run(args.run_dir)
         else:
             config = _config(args.exp, args.set)
-            summary = runs.family_of(config).score_samples(config, args.samples)
+            summary = evaluators.score_sample_files(config, runs.family_of(config), args.samples)
     except (configs.ConfigError, RunStateError) as error:
         print(f"python -m jaxgan.eval: error: {error}", file=sys.stderr)
         return 2

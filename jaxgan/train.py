@@ -22,7 +22,7 @@ import jax
 import ml_collections
 import tqdm
 
-from jaxgan import configs, parallel, runs, signals
+from jaxgan import configs, evaluators, parallel, runs, signals
 from jaxgan.checkpoint import Checkpointer, NonFiniteState
 from jaxgan.configs import ConfigError, check_seed
 from jaxgan.data.images import prefetch
@@ -71,6 +71,7 @@ def build_run(config: ml_collections.ConfigDict):
                 f"({mesh.devices.size}); set parallel.devices or the batch size"
             )
         family.check(config)
+        evaluators.check_evaluators(config)
         configs.check_choice(config, "train.precision", PRECISIONS)
         loops_written_out(config, family)
         built = family.build(config)
@@ -197,7 +198,7 @@ def train_and_evaluate(
                 else:
                     files.start_metrics(None)
                 files.write_config(config)
-                evaluators = family.evaluators(config, built, files)
+                evaluations = evaluators.Evaluations(evaluators.Context(config, family, built, files))
                 interrupts.where = "before the first training step; nothing was trained"
                 interrupts.kept = (
                     f"the last checkpoint committed in {checkpointer.directory}, if any; continue with --resume"
@@ -211,7 +212,7 @@ def train_and_evaluate(
                         mesh,
                         train_step,
                         state,
-                        evaluators.periodic,
+                        evaluations.during_training,
                         files,
                         checkpointer,
                         progress,
@@ -222,7 +223,7 @@ def train_and_evaluate(
                     f"during the final evaluation; training finished and its checkpoint is in "
                     f"{checkpointer.path(timing['steps'])}: evaluate it with python -m jaxgan.eval {run_dir}"
                 )
-                summary = _final_summary(config, family, built, evaluators, files, state)
+                summary = _final_summary(config, family, built, evaluations, files, state)
                 for figure in ("samples.png", "losses.png"):
                     files.add_figure(figure, timing["steps"])
             except DiskFull as error:
@@ -424,8 +425,8 @@ def evaluate_run(run_dir: str) -> dict:
         run = restore_run(run_dir)
         files = RunFiles(run_dir)
         step = int(parallel.to_host(run.state.step))
-        evaluators = run.family.evaluators(run.config, run.built, files)
-        summary = {**_final_summary(run.config, run.family, run.built, evaluators, files, run.state), "steps": step}
+        evaluations = evaluators.Evaluations(evaluators.Context(run.config, run.family, run.built, files))
+        summary = {**_final_summary(run.config, run.family, run.built, evaluations, files, run.state), "steps": step}
         if os.path.exists(files.summary):
             try:
                 earlier = configs.read_json_object(files.summary, "this evaluation replaces it")
@@ -439,14 +440,16 @@ def evaluate_run(run_dir: str) -> dict:
     return summary
 
 
-def _final_summary(config, family: runs.TrainingFamily, built: runs.Built, evaluators, files: RunFiles, state) -> dict:
+def _final_summary(
+    config, family: runs.TrainingFamily, built: runs.Built, evaluations: evaluators.Evaluations, files: RunFiles, state
+) -> dict:
     """What every run's summary holds, the experiment's name and the last logged losses (with
     losses.png drawn from metrics.jsonl: each phase's loss, the family's own curves, each
-    phase's gradient norm), then the family's own final scores."""
+    phase's gradient norm), then what the config's evaluators give at the end."""
     losses = phase_metrics(built.spec, "loss")
     curves = (*losses, *family.curves, *phase_metrics(built.spec, "grad_norm"))
     shared = {"experiment": config.experiment, **last_losses_and_curves(config, files, losses, curves)}
-    return {**shared, **evaluators.final(state)}
+    return {**shared, **evaluations.at_end(state)}
 
 
 def _train_loop(config, family, built: runs.Built, mesh, train, state, periodic, files, checkpointer, progress, stop):

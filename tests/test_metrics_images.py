@@ -260,19 +260,18 @@ def test_a_small_training_set_trains_its_classifier_for_at_most_fifty_passes():
 
 
 @pytest.mark.standard_dtype_promotion  # the classifier's training runs optax's Adam
-def test_the_scorer_scores_no_more_samples_than_it_compares_them_with(tmp_path):
-    """eval.samples (10,000) capped at 10 per held-out image (160 for the 16 of an 80-image
-    set), which the classifier scores are computed against; Stacked MNIST counts its modes on
-    eval.samples."""
+def test_the_classifier_scores_no_more_samples_than_it_compares_them_with(tmp_path):
+    """eval.samples (10,000) capped at 10 per held-out image (160 for the 16 held out of an
+    80-image set without a test split), which the classifier scores are computed against."""
     from jaxgan import configs
-    from jaxgan.runs.images import Scorer
+    from jaxgan.evaluators import Context
+    from jaxgan.evaluators.classifier_scores import ClassifierScores
+    from jaxgan.runs import Built
 
     config = configs.get_config("dcgan_mnist")
     config.eval.classifier_dir, config.eval.classifier_steps = str(tmp_path), 5
-    train, held_out = images.held_out_split(_separable_digits(n=80))
-    assert (config.eval.samples, len(held_out)) == (10_000, 16)
-    assert Scorer(config, train, held_out).samples_to_score() == 160
+    scores = ClassifierScores(Context(config, None, Built(_separable_digits(n=80), None), None))
+    assert (config.eval.samples, len(scores.data.held_out)) == (10_000, 16)
+    assert scores.sample_count() == 160
     config.eval.samples = 100
-    assert Scorer(config, train, held_out).samples_to_score() == 100
-    config.data.stacked, config.eval.samples = True, 10_000
-    assert Scorer(config, train, held_out).samples_to_score() == 10_000
+    assert scores.sample_count() == 100

@@ -23,6 +23,7 @@ from test_checkpoint import DAMAGE
 
 from jaxgan import configs, run, signals, storage, train
 from jaxgan.checkpoint import Checkpointer
+from jaxgan.evaluators.point_scores import PointScores
 from jaxgan.metrics import classifier
 from jaxgan.runfiles import RunFiles
 from jaxgan.runs import toy as toy_family
@@ -265,7 +266,7 @@ def test_sigint_during_compilation_saves_the_first_call(tmp_path, capsys, monkey
 
 
 def test_sigint_during_the_final_evaluation_keeps_the_final_checkpoint(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(toy_family.ToyFamily, "_final", _signal_then(signal.SIGINT, toy_family.ToyFamily._final))
+    monkeypatch.setattr(PointScores, "at_end", _signal_then(signal.SIGINT, PointScores.at_end))
     workdir = tmp_path / "run"
     assert _run(workdir) == 128 + signal.SIGINT
     assert _one_line(capsys) == (

@@ -172,7 +172,7 @@ def test_eval_of_samples_refuses_images_unlike_the_data_and_a_toy_experiment(tmp
     assert jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz"), "--exp", "dcgan_mnist", *classifiers]) == 2
     assert "are (32, 32, 3) images, the data's are (28, 28, 1)" in capsys.readouterr().err
     assert jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz"), "--exp", "wgan_mlp"]) == 2
-    assert "wgan_mlp is not an image experiment; --samples scores images" in capsys.readouterr().err
+    assert "wgan_mlp scores no image files (its evaluators: point_scores, point_samples)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         jaxgan_eval.main(["--samples", str(tmp_path / "wide.npz")])
     assert "give either RUN_DIR, or --samples PATH with --exp EXPERIMENT" in capsys.readouterr().err

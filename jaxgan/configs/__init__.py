@@ -101,6 +101,9 @@ def read_json_object(path: str, remedy: str) -> dict:
 
 # Values that older jaxgan versions wrote in a run's config.json, and what they mean now.
 _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
+# Settings added since; a run written before them takes its experiment's default, which does
+# what that version did (eval.evaluators: the evaluations the run's family then gave).
+_ADDED_SETTINGS = (("eval", "evaluators"),)
 
 
 def read_run_config(path: str) -> ml_collections.ConfigDict:
@@ -114,7 +117,11 @@ def read_run_config(path: str) -> ml_collections.ConfigDict:
             saved[group][key] = former[value]
     experiment = saved.get("experiment")
     if isinstance(experiment, str) and experiment in list_experiments():
-        mismatch = _type_mismatch(saved, get_config(experiment).to_dict())
+        defaults = get_config(experiment).to_dict()
+        for group, key in _ADDED_SETTINGS:
+            if isinstance(saved.get(group), dict) and key not in saved[group]:
+                saved[group][key] = defaults[group][key]
+        mismatch = _type_mismatch(saved, defaults)
         if mismatch:
             name, value, expected = mismatch
             raise ConfigError(

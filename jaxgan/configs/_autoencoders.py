@@ -38,9 +38,16 @@ def vae_config() -> ConfigDict:
                 "unroll_loops": "auto",  # MLPs: lax.scan (steps.unroll_loops)
             },
             "parallel": {"devices": 0},
-            # Every eval.every steps the held-out ELBO is logged; at the end, the IWAE bound with
-            # eval.iwae_samples samples per held-out digit and the figures.
-            "eval": {"every": 2500, "iwae_samples": 5000, "grid_columns": 10, "latent_grid": 20},
+            # What the run measures (`jaxgan.evaluators`): every eval.every steps the held-out ELBO;
+            # at the end, the IWAE bound with eval.iwae_samples samples per held-out digit and the
+            # figures (the code's map when it is 2-D).
+            "eval": {
+                "evaluators": ("likelihood_bounds", "reconstructions", "latent_map"),
+                "every": 2500,
+                "iwae_samples": 5000,
+                "grid_columns": 10,
+                "latent_grid": 20,
+            },
         }
     )
     config.data.binarize = True  # each training batch drawn afresh as x ~ Bernoulli(intensity)
@@ -67,5 +74,6 @@ def aae_config() -> ConfigDict:
     )
     config.train.steps = 5000
     config.eval.every = 0
+    config.eval.evaluators = ("reconstruction_error", "reconstructions", "latent_map")
     del config.eval.iwae_samples
     return config

@@ -102,10 +102,12 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 "instance_noise_steps": 1000,
             },
             "parallel": {"devices": 0},
-            # A grid of samples is written every `eval.every` steps (0: at the end only). At the
-            # end, eval.samples generated images are scored in the feature space of a classifier
-            # trained on the real images (cached in eval.classifier_dir).
+            # What the run measures (`jaxgan.evaluators`): a grid of samples every `eval.every` steps
+            # (0: at the end only); at the end, eval.samples generated images scored in the feature
+            # space of a classifier trained on the real images (cached in eval.classifier_dir), and
+            # in Inception-v3's given its weights.
             "eval": {
+                "evaluators": ("sample_grid", "classifier_scores", "inception_scores"),
                 "every": 500,
                 "grid_columns": 10,
                 "samples": 10000,

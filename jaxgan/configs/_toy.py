@@ -102,8 +102,10 @@ def toy_config() -> ConfigDict:
             },
             # Data parallelism: how many devices the batch is split over (0: every device).
             "parallel": {"devices": 0},
-            # Modes and high-quality share are also logged every `eval.every` steps (0: at the end only).
-            "eval": {"samples": 2500, "n_std": 3.0, "every": 500},
+            # What the run measures (`jaxgan.evaluators`): modes, high-quality share and W1, and the
+            # samples figure. Modes and high-quality share are also logged every `eval.every` steps
+            # (0: at the end only).
+            "eval": {"evaluators": ("point_scores", "point_samples"), "samples": 2500, "n_std": 3.0, "every": 500},
         }
     )
 

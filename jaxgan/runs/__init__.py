@@ -14,12 +14,11 @@ from __future__ import annotations
 import ml_collections
 
 from jaxgan.configs import ConfigError
-from jaxgan.runs.base import Built, Evaluators, Family, StandaloneFamily, TrainedFamily, TrainingFamily
+from jaxgan.runs.base import Built, Family, StandaloneFamily, TrainedFamily, TrainingFamily
 
 __all__ = [
     "FAMILIES",
     "Built",
-    "Evaluators",
     "Family",
     "StandaloneFamily",
     "TrainedFamily",

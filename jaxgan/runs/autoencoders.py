@@ -13,20 +13,17 @@ import dataclasses
 import functools
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from scipy import stats
 
 import jaxgan.runs.images as image_runs
-from jaxgan import configs, plots, priors, vae
+from jaxgan import configs, priors, vae
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.models import MLP, AdversarialAutoencoder, VariationalAutoencoder
 from jaxgan.models.autoencoder import LIKELIHOODS
 from jaxgan.models.mlp import ACTIVATIONS
-from jaxgan.runfiles import RunFiles
-from jaxgan.runs.base import Built, Evaluators, TrainedFamily
+from jaxgan.runs.base import Built, TrainedFamily
 from jaxgan.runs.builders import build_game, build_optimizer, spec_options
 from jaxgan.state import PlayerSpec
 from jaxgan.steps import AAESpec, VAESpec, standard_normal_latent
@@ -96,25 +93,12 @@ class AutoencoderFamily(TrainedFamily):
             )
         return x
 
-    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
-        bound = held_out_elbo(built.spec, config, built.source)
-        figure_path = files.figure_path if files.writes else None
-        return Evaluators(
-            lambda state, step: bound(state),
-            lambda state: evaluate(config, built.spec, state, built.source, figure_path),
-        )
-
 
 def check_config(config: ml_collections.ConfigDict) -> None:
     """The model choices, checked before any data is read."""
     model = config.model
     configs.check_choice(config, "model.kind", MODELS)
     image_runs.check_image_data(config)
-    if config.eval.latent_grid < 2 or config.eval.grid_columns < 1:
-        raise ConfigError(
-            f"eval.latent_grid must be at least 2 and eval.grid_columns positive, got "
-            f"{config.eval.latent_grid} and {config.eval.grid_columns}"
-        )
     if model.latent_dim < 1 or any(width < 1 for width in (*model.hidden, *model.get("critic_hidden", ()))):
         raise ConfigError(
             f"model.latent_dim and the widths of model.hidden (and model.critic_hidden) must be "
@@ -176,129 +160,26 @@ def _player(network, tx) -> PlayerSpec:
     return PlayerSpec.from_linen(network, tx, init_method="initialize")
 
 
-def held_out_elbo(spec: VAESpec | AAESpec, config: ml_collections.ConfigDict, data: AutoencoderData):
-    """held_out_elbo(state) -> {"held_out_elbo": the mean single-sample ELBO of the held-out
-    digits} for a VAE, to watch for over-fitting while training; {} for an AAE."""
-    if config.model.kind != "vae":
-        return lambda state: {}
-
-    @jax.jit
-    def bound(state, x):  # x an argument, not a constant baked into the program
-        network = functools.partial(spec.generator.apply, state.generator.variables())
-        encode, log_likelihood = _vae_functions(network)
-        return jnp.mean(vae.elbo(jax.random.PRNGKey(config.seed + 1), x, encode, log_likelihood))
-
-    return lambda state: {"held_out_elbo": float(bound(state, data.held_out))}
+def autoencoder_network(spec: VAESpec | AAESpec, state):
+    """The autoencoder's apply function at the state's variables: network(z) decodes,
+    network(x, method=name) calls its other methods."""
+    return functools.partial(spec.generator.apply, state.generator.variables())
 
 
-def _vae_functions(network):
+def vae_functions(network):
     """(encode, log_likelihood) of a VAE's apply function at fixed variables."""
     return vae.module_functions(lambda name, *inputs: network(*inputs, method=name))
 
 
-def evaluate(
-    config: ml_collections.ConfigDict, spec: VAESpec | AAESpec, state, data: AutoencoderData, figure_path
-) -> dict:
-    """Held-out scores and figures: reconstructions, samples, and for a 2-D code its map.
-
-    The VAE reports the held-out ELBO and the IWAE bound with eval.iwae_samples samples (an
-    estimate of log p(x) from below, Burda et al. 2016); the AAE its held-out reconstruction
-    cross-entropy. `figure_path(name)` is where figure `name` goes; None writes no figures.
-    """
-    variables = jax.device_get(state.generator.variables())
-    network = functools.partial(spec.generator.apply, variables)
-    x = data.held_out
+def held_out_codes(config: ml_collections.ConfigDict, network, x: np.ndarray) -> np.ndarray:
+    """The codes of images x: a VAE's posterior means, an AAE's deterministic codes."""
     if config.model.kind == "vae":
-        summary = _likelihood_bounds(network, x, config)
-        codes = np.asarray(jax.jit(lambda x: network(x, method="encode")[0])(x))
-    else:
-        logits = network(x, method="reconstruction_logits")
-        summary = {"held_out_reconstruction_nats": round(-float(jnp.mean(vae.bernoulli_log_likelihood(x, logits))), 3)}
-        codes = np.asarray(jax.jit(lambda x: network(x, method="encode"))(x))
-    if figure_path is not None:
-        _write_figures(config, spec, network, data, codes, figure_path)
-    return summary
+        return np.asarray(jax.jit(lambda x: network(x, method="encode")[0])(x))
+    return np.asarray(jax.jit(lambda x: network(x, method="encode"))(x))
 
 
-def _likelihood_bounds(network, x: np.ndarray, config: ml_collections.ConfigDict, chunk: int = 20) -> dict:
-    """The held-out ELBO and IWAE bound (nats per example), k = eval.iwae_samples, in chunks of
-    examples so that k decoder passes per example fit in memory."""
-    encode, log_likelihood = _vae_functions(network)
-    key = jax.random.PRNGKey(config.seed + 1)
-    k = config.eval.iwae_samples
-    bounds = jax.jit(
-        lambda key, x: (vae.elbo(key, x, encode, log_likelihood), vae.iwae_bound(key, x, encode, log_likelihood, k))
-    )
-    parts = [
-        bounds(jax.random.fold_in(key, i), x[start : start + chunk]) for i, start in enumerate(range(0, len(x), chunk))
-    ]
-    elbo, iwae = (np.concatenate([np.asarray(part[j]) for part in parts]) for j in (0, 1))
-    return {
-        "held_out_examples": len(x),
-        "held_out_elbo": round(float(elbo.mean()), 3),
-        "held_out_iwae": round(float(iwae.mean()), 3),
-        "iwae_samples": k,
-    }
-
-
-def _write_figures(
-    config, spec: VAESpec | AAESpec, network, data: AutoencoderData, codes: np.ndarray, figure_path
-) -> None:
-    columns, shape = config.eval.grid_columns, data.image_shape
-    originals = data.held_out[: columns * columns // 2]
-    reconstructions = network(codes[: len(originals)])
-    pairs = np.stack(
-        [
-            originals.reshape(-1, columns, *shape),  # rows of originals, each above its reconstructions
-            np.asarray(reconstructions).reshape(-1, columns, *shape),
-        ],
-        axis=1,
-    ).reshape(-1, *shape)
-    plots.plot_image_grid(
-        figure_path("reconstructions.png"),
-        _to_uint8(pairs),
-        columns,
-        title=f"{config.experiment}: held-out images (odd rows) and their reconstructions",
-    )
-    z = spec.sample_latent(jax.random.PRNGKey(config.seed), columns * columns)
-    plots.plot_image_grid(
-        figure_path("samples.png"),
-        _to_uint8(np.asarray(network(z)).reshape(-1, *shape)),
-        columns,
-        title=f"{config.experiment}: decoded draws of the prior",
-    )
-    if codes.shape[1] != 2:
-        return
-    prior = np.asarray(spec.sample_latent(jax.random.PRNGKey(config.seed + 2), len(codes)))
-    plots.plot_latent_scatter(
-        figure_path("latent_map.png"),
-        codes,
-        data.held_out_labels,
-        prior,
-        title=f"{config.experiment}: held-out codes against the prior",
-    )
-    plots.plot_image_grid(
-        figure_path("latent_grid.png"),
-        _to_uint8(_decoded_grid(network, codes, config, shape)),
-        config.eval.latent_grid,
-        title=f"{config.experiment}: decoded over the code plane",
-    )
-
-
-def _decoded_grid(network, codes: np.ndarray, config, shape) -> np.ndarray:
-    """Images decoded at an n × n grid of codes: for a Gaussian prior, at the normal quantiles of
-    evenly spaced probabilities (Kingma & Welling 2014, fig. 4); otherwise across the codes' range."""
-    n = config.eval.latent_grid
-    if config.model.get("prior", "gaussian") == "gaussian":
-        axis_values = [stats.norm.ppf(np.linspace(0.05, 0.95, n))] * 2
-    else:
-        low, high = np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0)
-        axis_values = [np.linspace(low[d], high[d], n) for d in range(2)]
-    grid = np.stack(np.meshgrid(axis_values[0], axis_values[1][::-1]), axis=-1).reshape(-1, 2).astype(np.float32)
-    return np.asarray(network(grid)).reshape(-1, *shape)
-
-
-def _to_uint8(x: np.ndarray) -> np.ndarray:
+def as_uint8_images(x: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] (a decoder's means) as uint8."""
     return images.to_uint8(2.0 * x - 1.0)
 
 

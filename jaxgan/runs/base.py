@@ -1,15 +1,13 @@
-"""The protocol of run families: what a family builds, the evaluators it gives, and the
-methods `jaxgan.train`'s loop and the command line call (see `jaxgan.runs`)."""
+"""The protocol of run families: what a family builds and the methods `jaxgan.train`'s loop
+and the command line call (see `jaxgan.runs`). What a run measures is not the family's: the
+config names its evaluators (`jaxgan.evaluators`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 import ml_collections
 
-from jaxgan.configs import ConfigError
-from jaxgan.state import TrainState
 from jaxgan.steps import TrainSpec
 
 
@@ -25,14 +23,6 @@ class Built(NamedTuple):
     source: Any
     spec: TrainSpec
     notices: tuple[str, ...] = ()
-
-
-class Evaluators(NamedTuple):
-    """periodic(state, step) -> metrics logged every eval.every iterations; final(state) -> the
-    summary, figures written."""
-
-    periodic: Callable[[TrainState, int], dict]
-    final: Callable[[TrainState], dict]
 
 
 class Family(Protocol):
@@ -67,9 +57,6 @@ class TrainingFamily(Family, Protocol):
     def real_chunk(self, config: ml_collections.ConfigDict, built: Built, start: int, count: int) -> Any:
         """Real data for iterations start..start+count: (count, batches per iteration, batch, ...)."""
 
-    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files) -> Evaluators:
-        """The periodic and final evaluators; `files` is the run's `runfiles.RunFiles`."""
-
 
 class TrainedFamily:
     """What the training families share: `jaxgan.train`'s loop runs them, and their summary is
@@ -81,12 +68,6 @@ class TrainedFamily:
     # Whether `python -m jaxgan.sample` draws from its runs: their samples are of the data's kind
     # (points, or images in [−1, 1]).
     draws_samples: bool = True
-
-    def score_samples(self, config: ml_collections.ConfigDict, path: str) -> dict:
-        """The scores of the samples at `path` as a run of `config` would be scored at its end
-        (`python -m jaxgan.eval --samples`); a family that scores no sample files refuses."""
-        del path
-        raise ConfigError(f"{config.experiment} is not an image experiment; --samples scores images")
 
     def summary_lines(self, summary: dict) -> list[str]:
         rate = summary["gen_iters_per_s"]

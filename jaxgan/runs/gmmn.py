@@ -13,7 +13,7 @@ from jaxgan.kinds.gmmn import GMMNSpec, check_bandwidths
 from jaxgan.models import MLP
 from jaxgan.runs.base import Built
 from jaxgan.runs.builders import build_optimizer, player, spec_options
-from jaxgan.runs.toy import ToyFamily, check_evaluation, check_hidden
+from jaxgan.runs.toy import ToyFamily, check_hidden
 
 
 class MomentMatchingFamily(ToyFamily):
@@ -32,7 +32,6 @@ class MomentMatchingFamily(ToyFamily):
             check_bandwidths(config.gmmn.bandwidths)
         except ValueError as error:
             raise ConfigError(f"gmmn.bandwidths: {error}, e.g. gmmn.bandwidths=0.05,0.5") from None
-        check_evaluation(config)
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> GMMNSpec:
         """An MLP generator with its optimizer, N(0, I) codes, the kernel of gmmn.bandwidths."""

@@ -16,16 +16,14 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from jaxgan import configs, divergences, parallel, plots
+from jaxgan import configs, parallel
 from jaxgan.configs import ConfigError
 from jaxgan.data import toy
-from jaxgan.metrics import mode_coverage
 from jaxgan.models import MLP, AutoencoderEnergy, MaxEntropyGenerator
 from jaxgan.models.mlp import NORMALIZATIONS
-from jaxgan.runfiles import RunFiles
-from jaxgan.runs.base import Built, Evaluators, TrainedFamily
+from jaxgan.runs.base import Built, TrainedFamily
 from jaxgan.runs.builders import GAME_CURVES, build_game, build_optimizer, player, spec_options
-from jaxgan.steps import EBMSpec, GANSpec, evaluated_generator, generate, standard_normal_latent
+from jaxgan.steps import EBMSpec, GANSpec, standard_normal_latent
 
 
 class ToyFamily(TrainedFamily):
@@ -57,7 +55,6 @@ class ToyFamily(TrainedFamily):
                 f"model.minibatch_kernels must be >= 0 and model.minibatch_kernel_dim >= 1, got "
                 f"{model.minibatch_kernels} and {model.minibatch_kernel_dim}"
             )
-        check_evaluation(config)
 
     def build(self, config: ml_collections.ConfigDict) -> Built:
         options = {key: config.data[key] for key in config.data if key != "name"}
@@ -75,13 +72,6 @@ class ToyFamily(TrainedFamily):
         shape = (built.spec.batches_per_iteration, config.train.batch_size)
         return toy.batches_for_steps(built.source, config.seed, start, count, shape)
 
-    def evaluators(self, config: ml_collections.ConfigDict, built: Built, files: RunFiles) -> Evaluators:
-        sample = _sampler(built.spec)
-        return Evaluators(
-            lambda state, step: _coverage(config, built.source, sample(state, config.eval.samples)),
-            lambda state: self._final(config, built, state, sample, files),
-        )
-
     def result_lines(self, summary: dict) -> list[str]:
         lines = []
         if summary.get("modes") is not None:
@@ -96,27 +86,6 @@ class ToyFamily(TrainedFamily):
         packing critic's of packs of one point repeated)."""
         variables, copies = parallel.to_host(state.critic.variables()), built.spec.pack
         return jax.jit(lambda x: built.spec.critic.apply(variables, jnp.tile(x, (1, copies))))
-
-    def _final(self, config, built: Built, state, sample, files: RunFiles) -> dict:
-        """Samples against fresh data: modes and high-quality share (mixtures), exact W1; figures."""
-        n, source = config.eval.samples, built.source
-        fake = sample(state, n)
-        real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
-        summary = {"modes": None, "modes_total": None, "high_quality": None}
-        coverage = _coverage(config, source, fake)
-        if coverage:
-            summary.update(coverage, modes_total=len(source.centres))
-        summary["w1_to_data"] = round(divergences.wasserstein_points(fake, real), 5)
-        if files.writes:
-            plots.plot_samples_2d(
-                files.figure_path("samples.png"),
-                real,
-                fake,
-                self.contours(built, state),
-                title=f"{config.experiment}: step {int(parallel.to_host(state.step))}",
-                contour_label=self.contour_label,
-            )
-        return summary
 
 
 class EnergyFamily(ToyFamily):
@@ -139,7 +108,6 @@ class EnergyFamily(ToyFamily):
             configs.check_number(config, "ebm.noise_std", zero_allowed=True)
         if config.ebm.langevin_steps < 1:
             raise ConfigError(f"ebm.langevin_steps must be at least 1, got {config.ebm.langevin_steps}")
-        check_evaluation(config)
 
     def build_spec(self, config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
         return build_ebm(config, data_dim)
@@ -156,13 +124,6 @@ def check_hidden(config: ml_collections.ConfigDict, key: str, *, empty_allowed: 
         raise ConfigError(f"model.{key} widths must be positive, got {widths}")
     if not widths and not empty_allowed:
         raise ConfigError(f"model.{key} is empty: give at least one hidden layer, e.g. model.{key}=128,128")
-
-
-def check_evaluation(config: ml_collections.ConfigDict) -> None:
-    """Refuse fewer than 2 evaluation samples, or a high-quality radius (eval.n_std) not above 0."""
-    if config.eval.samples < 2:
-        raise ConfigError(f"eval.samples must be at least 2, got {config.eval.samples}")
-    configs.check_number(config, "eval.n_std")
 
 
 def build_ebm(config: ml_collections.ConfigDict, data_dim: int) -> EBMSpec:
@@ -214,25 +175,6 @@ def build_gan(config: ml_collections.ConfigDict, data_dim: int) -> GANSpec:
         sample_latent=standard_normal_latent(model.latent_dim),
         **spec_options(config),
     )
-
-
-def evaluation_samples(spec: GANSpec, state, n: int) -> jax.Array:
-    """n points from the evaluated generator (the average, when kept), codes drawn from the
-    state's own key so that every evaluation of one state sees the same points."""
-    return generate(spec, state, jax.random.split(state.rng)[1], n, variables=evaluated_generator(spec, state))
-
-
-def _sampler(spec: GANSpec):
-    """sample(state, n) -> n points as numpy from the evaluated generator."""
-    sample_jit = jax.jit(functools.partial(evaluation_samples, spec), static_argnums=1)
-    return lambda state, n: parallel.to_host(sample_jit(state, n))
-
-
-def _coverage(config: ml_collections.ConfigDict, source, fake: np.ndarray) -> dict:
-    """Modes captured and high-quality share for a Gaussian mixture; nothing for other data."""
-    if not isinstance(source, toy.GaussianMixture):
-        return {}
-    return mode_coverage(fake, source.centres, source.std, config.eval.n_std)
 
 
 FAMILY = ToyFamily()

@@ -1,0 +1,71 @@
+"""`inception_scores`: FID, KID, the inception score, precision, recall, density and coverage in
+the feature space of FID's Inception-v3 (`metrics.inception`, pytorch-fid's network from the
+weights file at eval.inception_weights; nothing is downloaded), against the training images:
+the published protocol, so these `inception_v3_*` figures compare with papers'. Without
+weights the summary says how to get them."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import jax
+import numpy as np
+
+from jaxgan.configs import ConfigError
+from jaxgan.data import images
+from jaxgan.evaluators.base import ImageScores, generate_many, register_evaluator
+from jaxgan.metrics.inception import InceptionScorer
+from jaxgan.metrics.scoring import FeatureSpace, samples_to_score
+from jaxgan.runs.images import train_and_held_out
+from jaxgan.steps import evaluated_generator
+
+NO_INCEPTION = (
+    "none: set eval.inception_weights=PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
+    "for Inception FID, KID and IS comparable with published figures"
+)
+
+
+@register_evaluator("inception_scores")
+class InceptionScores(ImageScores):
+    """Inception-v3's scores of eval.samples images of the evaluated generator (at most
+    `metrics.scoring.SAMPLES_PER_REFERENCE_IMAGE` per training image)."""
+
+    @functools.cached_property
+    def space(self) -> FeatureSpace | None:
+        """Inception-v3's feature space with the training images' features, built when first
+        needed; None without eval.inception_weights."""
+        config = self.context.config
+        if config.eval.inception_weights is None:
+            return None
+        try:
+            network = InceptionScorer(config.eval.inception_weights)
+        except (ValueError, FileNotFoundError) as error:
+            raise ConfigError(f"eval.inception_weights: {error}") from None
+        print(f"jaxgan: Inception features of the {len(self.train):,} training images", file=sys.stderr)
+        return FeatureSpace(
+            "inception_v3", network.features_and_probabilities, images.to_model_range(self.train.images)
+        )
+
+    @functools.cached_property
+    def train(self) -> images.ImageSet:
+        """The training images, the reference set of the published protocol."""
+        return train_and_held_out(self.context.config, self.context.built.source)[0]
+
+    def score(self, fake: np.ndarray) -> dict:
+        if self.space is None:
+            return {"inception_v3": NO_INCEPTION}
+        weights = os.path.basename(self.context.config.eval.inception_weights)
+        return {
+            "inception_v3": f"FID's Inception-v3 ({weights}) against {len(self.train)} training images",
+            **self.space.scores(fake),
+        }
+
+    def at_end(self, state) -> dict:
+        if self.space is None:
+            return self.score(None)
+        config, spec, source = self.context.config, self.context.built.spec, self.context.built.source
+        n = samples_to_score(config.eval.samples, len(self.train))
+        evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
+        return self.score(generate_many(spec, state, config, source, n, evaluated))

@@ -1,0 +1,33 @@
+"""`point_samples`: the figure of generated points over fresh data and the model's contours
+(samples.png): the critic's scores for a GAN, the energy for an energy-based model, none for a
+model with neither (the family's `contours`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxgan import plots
+from jaxgan.data import toy
+from jaxgan.evaluators.base import Evaluator, register_evaluator
+from jaxgan.evaluators.point_scores import point_sampler
+
+
+@register_evaluator("point_samples")
+class PointSamples(Evaluator):
+    """samples.png at the end: eval.samples generated points over as many data points."""
+
+    def at_end(self, state) -> dict:
+        context = self.context
+        config, family, built, files = context.config, context.family, context.built, context.files
+        if files.writes:
+            n = config.eval.samples
+            real = built.source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
+            plots.plot_samples_2d(
+                files.figure_path("samples.png"),
+                real,
+                point_sampler(context)(state, n),
+                family.contours(built, state),
+                title=self.title(state),
+                contour_label=family.contour_label,
+            )
+        return {}

@@ -1,0 +1,59 @@
+"""`stacked_mnist_modes`: how many of Stacked MNIST's 1,000 modes (three digits, one per
+channel) the samples reach and the KL of their histogram to uniform (`metrics.stacked_mnist_modes`),
+each channel read by jaxgan's classifier of the grey digits; beside the same of as many real
+images stacked from the held-out digits, which the classifier never saw."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import jax
+import numpy as np
+
+from jaxgan.configs import ConfigError
+from jaxgan.data import images
+from jaxgan.evaluators.base import ImageScores, generate_many, register_evaluator
+from jaxgan.evaluators.classifier_scores import data_classifier
+from jaxgan.metrics import images as metrics
+from jaxgan.steps import evaluated_generator
+
+
+@register_evaluator("stacked_mnist_modes")
+class StackedMNISTModes(ImageScores):
+    """The modes and KL of eval.samples images of the evaluated generator."""
+
+    @classmethod
+    def check(cls, config) -> None:
+        if not config.data.stacked:
+            raise ConfigError(
+                "eval.evaluators: stacked_mnist_modes counts Stacked MNIST's modes; set data.stacked=true"
+            )
+
+    def score(self, fake: np.ndarray) -> dict:
+        data, config = data_classifier(self.context), self.context.config
+        # The floor: as many real Stacked MNIST images, stacked from the held-out digits (the
+        # classifier reads its own training digits all confidently).
+        real = images.stacked_mnist(data.held_out, len(fake), config.seed)
+        floor = self._modes(images.to_model_range(real.images))
+        return {
+            **data.header(len(fake)),
+            **{f"stacked_{k}": v for k, v in self._modes(fake).items()},
+            **{f"stacked_{k}_real_images": floor[k] for k in ("confident_share", "modes", "kl_to_uniform")},
+        }
+
+    def at_end(self, state) -> dict:
+        config, spec, source = self.context.config, self.context.built.spec, self.context.built.source
+        n = config.eval.samples
+        averaged = spec.generator_ema_decay is not None
+        print(f"jaxgan: scoring {n:,} samples of the {'averaged' if averaged else 'live'} generator", file=sys.stderr)
+        evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
+        return self.score(generate_many(spec, state, config, source, n, evaluated))
+
+    def _modes(self, stacked: np.ndarray) -> dict:
+        """`metrics.stacked_mnist_modes` of images in [−1, 1], each of their three channels
+        classified on its own."""
+        classifier = data_classifier(self.context).classifier
+        channels = stacked.transpose(3, 0, 1, 2)[..., None].reshape(-1, *stacked.shape[1:3], 1)
+        probabilities = classifier.features_and_probabilities(channels)[1].reshape(3, len(stacked), -1)
+        return metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
