@@ -3,8 +3,9 @@
 
 A VAE is a `steps.VAESpec` (one phase, its negative ELBO); an AAE is a `steps.AAESpec`, whose
 iteration runs Makhzani et al.'s three phases: reconstruction, critic, regularisation.
-Evaluation: the held-out ELBO while training; at the end the held-out bounds (the IWAE bound
-for a VAE) and figures of reconstructions, samples and, for a 2-D code, its map.
+Evaluation is the config's evaluators (`jaxgan.evaluators`: a VAE's `likelihood_bounds`, an
+AAE's `reconstruction_error`, and both's `reconstructions` and `latent_map`), which call the
+helpers at the end of this module.
 """
 
 from __future__ import annotations

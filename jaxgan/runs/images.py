@@ -1,8 +1,9 @@
 """The image family: DCGAN players on MNIST, Stacked MNIST, TFDS or the user's images
 (`configs/_images.py`; Radford et al. 2016).
 
-Evaluation: a grid of samples every eval.every iterations and at the end, then FID, KID and
-the inception score in the feature space of jaxgan's classifier (or Stacked MNIST's modes).
+Evaluation is the config's evaluators (`jaxgan.evaluators`: by default `sample_grid`,
+`classifier_scores` and `inception_scores`); the family gives them its training and held-out
+images (`train_and_held_out`).
 """
 
 from __future__ import annotations

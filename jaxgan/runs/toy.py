@@ -2,9 +2,8 @@
 (`configs/_toy.py`; Gulrajani et al. 2017's toy setting), and energy-based models trained by
 maximum likelihood on the same data (`EnergyFamily`).
 
-Evaluation: samples of the evaluated generator (the average when kept) against fresh data:
-modes captured and high-quality share on a Gaussian mixture, the exact W1, and the figure of
-samples over the critic's contours.
+Evaluation is the config's evaluators (`jaxgan.evaluators`: by default `point_scores` and
+`point_samples`); the family gives them the contours the samples figure draws (`contours`).
 """
 
 from __future__ import annotations
