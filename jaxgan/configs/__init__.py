@@ -120,7 +120,7 @@ def read_run_config(path: str) -> ml_collections.ConfigDict:
         defaults = get_config(experiment).to_dict()
         for group, key in _ADDED_SETTINGS:
             if isinstance(saved.get(group), dict) and key not in saved[group]:
-                saved[group][key] = defaults[group][key]
+                saved[group][key] = json.loads(json.dumps(defaults[group][key]))  # as JSON reads it
         mismatch = _type_mismatch(saved, defaults)
         if mismatch:
             name, value, expected = mismatch

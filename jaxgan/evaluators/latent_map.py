@@ -25,14 +25,10 @@ class LatentMap(Evaluator):
             raise ConfigError(f"eval.latent_grid must be at least 2, got {config.eval.latent_grid}")
 
     def at_end(self, state) -> dict:
-        config, spec, data, files = (
-            self.context.config,
-            self.context.built.spec,
-            self.context.built.source,
-            self.context.files,
-        )
-        if not files.writes or config.model.latent_dim != 2:
+        if not self.context.files.writes or self.context.config.model.latent_dim != 2:
             return {}
+        context = self.context
+        config, files, spec, data = context.config, context.files, context.built.spec, context.built.source
         network = autoencoder_network(spec, state)
         codes = held_out_codes(config, network, data.held_out)
         prior = np.asarray(spec.sample_latent(jax.random.PRNGKey(config.seed + 2), len(codes)))

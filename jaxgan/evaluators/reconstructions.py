@@ -20,14 +20,10 @@ class Reconstructions(Evaluator):
         check_grid_columns(config)
 
     def at_end(self, state) -> dict:
-        config, spec, data, files = (
-            self.context.config,
-            self.context.built.spec,
-            self.context.built.source,
-            self.context.files,
-        )
-        if not files.writes:
+        if not self.context.files.writes:
             return {}
+        context = self.context
+        config, files, spec, data = context.config, context.files, context.built.spec, context.built.source
         network = autoencoder_network(spec, state)
         columns, shape = config.eval.grid_columns, data.image_shape
         originals = data.held_out[: columns * columns // 2]
