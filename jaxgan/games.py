@@ -411,6 +411,33 @@ def rasgan(n_critic: int = 1) -> Game:
     return Game("rasgan", relativistic_critic_loss, relativistic_generator_loss, n_critic)
 
 
+def relativistic_pairing_critic_loss(critic: Critic, real: jax.Array, fake: jax.Array, key: jax.Array):
+    """RpGAN's critic loss (the relativistic pairing GAN of Jolicoeur-Martineau 2018, eq. 7 with
+    f = softplus; the loss of R3GAN, Huang et al. 2024, eq. 2): each generated sample x_f is
+    paired with the real sample x_r beside it in the batch,
+
+      L_D = E_(x_r, x_f)[softplus(C(x_f) − C(x_r))].
+
+    Unlike RaSGAN's averages, every pair is compared on its own; with zero-centred penalties on
+    both sides (`with_zero_centred_penalties`, R1 + R2) Huang et al. prove local convergence.
+    """
+    del key
+    return jnp.mean(jax.nn.softplus(critic(fake) - critic(real))), {}
+
+
+def relativistic_pairing_generator_loss(critic: Critic, fake: jax.Array, inputs: GeneratorInputs):
+    """RpGAN's generator loss, the critic's mirrored: E_(x_r, x_f)[softplus(C(x_r) − C(x_f))],
+    each generated sample paired with the real one beside it in the last real batch."""
+    return jnp.mean(jax.nn.softplus(critic(inputs.real) - critic(fake))), {}
+
+
+@register_game("rpgan")
+def rpgan(n_critic: int = 1) -> Game:
+    """The relativistic pairing GAN (RpGAN; Jolicoeur-Martineau 2018; R3GAN's loss, Huang et al.
+    2024, who pair it with R1 and R2: `game.r1_gamma` and `game.r2_gamma` set to one γ)."""
+    return Game("rpgan", relativistic_pairing_critic_loss, relativistic_pairing_generator_loss, n_critic)
+
+
 def with_zero_centred_penalties(game: Game, r1: float | None = None, r2: float | None = None) -> Game:
     """`game` with Mescheder et al. 2018's zero-centred gradient penalties added to the critic's
     loss ("Which Training Methods for GANs do actually Converge?", eq. 9):

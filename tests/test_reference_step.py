@@ -141,6 +141,13 @@ REFERENCES = {
     ),
     "ebgan": (jaxgan.ebgan(0.5, 0.1, N_CRITIC), _energy_margin_critic, _energy_generator),
     "rasgan": (jaxgan.make_game("rasgan", n_critic=N_CRITIC), _relativistic_critic, _relativistic_generator),
+    "rpgan": (
+        jaxgan.make_game("rpgan", n_critic=N_CRITIC),
+        # −E log σ(C(x_r) − C(x_f)) over pairs (x_r, x_f) side by side in the batch; the
+        # generator's with the roles swapped (Huang et al. 2024, eq. 2, f(t) = softplus(t)).
+        lambda critic, real, fake, key, generator: -jnp.mean(jax.nn.log_sigmoid(critic(real) - critic(fake))),
+        lambda critic, fake, z, generator, real: -jnp.mean(jax.nn.log_sigmoid(critic(fake) - critic(real))),
+    ),
     "meg": (jaxgan.meg(0.5, 0.7, N_CRITIC), _meg_critic, _meg_generator),
 }
 
