@@ -102,8 +102,9 @@ def read_json_object(path: str, remedy: str) -> dict:
 # Values that older jaxgan versions wrote in a run's config.json, and what they mean now.
 _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
 # Settings added since; a run written before them takes its experiment's default, which does
-# what that version did (eval.evaluators: the evaluations the run's family then gave).
-_ADDED_SETTINGS = (("eval", "evaluators"),)
+# what that version did (eval.evaluators: the evaluations the run's family then gave;
+# eval.inception_resize: legacy, the one resize there was).
+_ADDED_SETTINGS = (("eval", "evaluators"), ("eval", "inception_resize"))
 
 
 def read_run_config(path: str) -> ml_collections.ConfigDict:
@@ -119,7 +120,7 @@ def read_run_config(path: str) -> ml_collections.ConfigDict:
     if isinstance(experiment, str) and experiment in list_experiments():
         defaults = get_config(experiment).to_dict()
         for group, key in _ADDED_SETTINGS:
-            if isinstance(saved.get(group), dict) and key not in saved[group]:
+            if isinstance(saved.get(group), dict) and key not in saved[group] and key in defaults.get(group, {}):
                 saved[group][key] = json.loads(json.dumps(defaults[group][key]))  # as JSON reads it
         mismatch = _type_mismatch(saved, defaults)
         if mismatch:

@@ -117,6 +117,9 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # pytorch-fid's pt_inception-2015-12-05-*.pth (read with torch) or its .npz
                 # (python -m jaxgan.metrics.inception PTH NPZ). Nothing is downloaded.
                 "inception_weights": placeholder(str),
+                # How Inception-v3's input is resized to 299 px: legacy (pytorch-fid's bilinear, no
+                # antialiasing) or clean (PIL's antialiased bicubic, clean-fid's); docs/metrics.md.
+                "inception_resize": "legacy",
                 # ψ of the truncation trick for every sample evaluation draws (grids, scores): z from
                 # N(0, I) truncated to [−ψ, ψ] (steps.truncated_normal_latent); none: the full prior.
                 "truncation": placeholder(float),

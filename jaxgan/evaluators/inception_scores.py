@@ -13,10 +13,11 @@ import sys
 import jax
 import numpy as np
 
+from jaxgan import configs
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.evaluators.base import ImageScores, generate_many, register_evaluator
-from jaxgan.metrics.inception import InceptionScorer
+from jaxgan.metrics.inception import RESIZE_MODES, InceptionScorer
 from jaxgan.metrics.scoring import FeatureSpace, samples_to_score
 from jaxgan.runs.images import train_and_held_out
 from jaxgan.steps import evaluated_generator
@@ -30,7 +31,12 @@ NO_INCEPTION = (
 @register_evaluator("inception_scores")
 class InceptionScores(ImageScores):
     """Inception-v3's scores of eval.samples images of the evaluated generator (at most
-    `metrics.scoring.SAMPLES_PER_REFERENCE_IMAGE` per training image)."""
+    `metrics.scoring.SAMPLES_PER_REFERENCE_IMAGE` per training image), resized to its input in
+    the mode eval.inception_resize."""
+
+    @classmethod
+    def check(cls, config) -> None:
+        configs.check_choice(config, "eval.inception_resize", tuple(RESIZE_MODES))
 
     @functools.cached_property
     def space(self) -> FeatureSpace | None:
@@ -40,7 +46,7 @@ class InceptionScores(ImageScores):
         if config.eval.inception_weights is None:
             return None
         try:
-            network = InceptionScorer(config.eval.inception_weights)
+            network = InceptionScorer(config.eval.inception_weights, resize=config.eval.inception_resize)
         except (ValueError, FileNotFoundError) as error:
             raise ConfigError(f"eval.inception_weights: {error}") from None
         print(f"jaxgan: Inception features of the {len(self.train):,} training images", file=sys.stderr)
@@ -59,6 +65,7 @@ class InceptionScores(ImageScores):
         weights = os.path.basename(self.context.config.eval.inception_weights)
         return {
             "inception_v3": f"FID's Inception-v3 ({weights}) against {len(self.train)} training images",
+            "inception_v3_resize": self.context.config.eval.inception_resize,
             **self.space.scores(fake),
         }
 

@@ -1,9 +1,8 @@
 """The Inception-v3 network of FID (Heusel et al. 2017), in Flax, from a local weights file.
 
 It computes what pytorch-fid's `InceptionV3` computes (the TensorFlow graph of 2015-12-05 that
-FID, KID and the inception score were defined with): images in [−1, 1] resized bilinearly to
-299 × 299 (half-pixel centres, no antialiasing: `torch.nn.functional.interpolate(...,
-mode="bilinear", align_corners=False)`), the stem, the Mixed_5b .. Mixed_7c blocks with
+FID, KID and the inception score were defined with): images in [−1, 1] resized to 299 × 299,
+the stem, the Mixed_5b .. Mixed_7c blocks with
 pytorch-fid's patches (average pools that leave the padding out of the mean, and a max pool in
 Mixed_7c's pool branch), then the average over positions: the 2,048 pool features of FID and
 KID. Its last layer's 1,008 logits give the inception score's class probabilities.
@@ -12,6 +11,15 @@ Nothing is downloaded. The weights come from the file the user gives: pytorch-fi
 `pt_inception-2015-12-05-*.pth` (read with torch, if installed), or the .npz of its state dict
 that `python -m jaxgan.metrics.inception PTH NPZ` writes once (with torch), which jaxgan reads
 without torch.
+
+Two resize modes (`RESIZE_MODES`), since the filter alone moves FID by several points (Parmar
+et al. 2022, "On Aliased Resizing and Surprising Subtleties in GAN Evaluation"):
+
+- `legacy`: bilinear with half-pixel centres and no antialiasing,
+  `torch.nn.functional.interpolate(..., mode="bilinear", align_corners=False)`, what
+  pytorch-fid and the tables computed with it use (`resize_bilinear`);
+- `clean`: PIL's bicubic with antialiasing, each channel resized as 32-bit floats and clipped
+  to the input range, what clean-fid's "clean" mode uses (`resize_clean`).
 """
 
 from __future__ import annotations
@@ -35,6 +43,43 @@ def resize_bilinear(images: jax.Array, side: int = INPUT_SIDE) -> jax.Array:
     `F.interpolate(mode="bilinear", align_corners=False)` does when it shrinks as when it grows."""
     shape = (images.shape[0], side, side, images.shape[3])
     return jax.image.resize(images, shape, method="bilinear", antialias=False)
+
+
+def pil_bicubic_weights(in_size: int, out_size: int) -> np.ndarray:
+    """(out_size, in_size) weights of PIL's bicubic resampling of one axis (Pillow's
+    `Resample.c`, `precompute_coeffs`): output pixel i is centred at s·(i + ½) with
+    s = in_size / out_size; the cubic kernel (a = −½) is stretched by max(s, 1), so shrinking
+    averages over the pixels it covers (antialiasing); each row's weights are normalised to 1."""
+    scale = in_size / out_size
+    stretch = max(scale, 1.0)
+    support = 2.0 * stretch
+    weights = np.zeros((out_size, in_size))
+    for i in range(out_size):
+        centre = (i + 0.5) * scale
+        low, high = max(int(centre - support + 0.5), 0), min(int(centre + support + 0.5), in_size)
+        taps = _bicubic((np.arange(low, high) - centre + 0.5) / stretch)
+        weights[i, low:high] = taps / taps.sum()
+    return weights
+
+
+def _bicubic(x: np.ndarray, a: float = -0.5) -> np.ndarray:
+    """Keys' cubic convolution kernel with PIL's a = −½."""
+    x = np.abs(x)
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def resize_clean(images: jax.Array, side: int = INPUT_SIDE) -> jax.Array:
+    """(n, h, w, c) -> (n, side, side, c) by PIL's antialiased bicubic (`pil_bicubic_weights`,
+    rows then columns), clipped to [−1, 1] as clean-fid clips to [0, 255]."""
+    rows = jnp.asarray(pil_bicubic_weights(images.shape[1], side), images.dtype)
+    columns = jnp.asarray(pil_bicubic_weights(images.shape[2], side), images.dtype)
+    resized = jnp.einsum("oh,nhwc,pw->nopc", rows, images, columns, precision=jax.lax.Precision.HIGHEST)
+    return jnp.clip(resized, -1.0, 1.0)
+
+
+RESIZE_MODES = {"legacy": resize_bilinear, "clean": resize_clean}
 
 
 def _average_pool_3x3(x: jax.Array) -> jax.Array:
@@ -156,11 +201,14 @@ class InceptionE(nn.Module):
 
 
 class FIDInception(nn.Module):
-    """images in [−1, 1], (n, h, w, 3) -> (pool features (n, 2048), logits (n, 1008))."""
+    """images in [−1, 1], (n, h, w, 3) -> (pool features (n, 2048), logits (n, 1008)), resized
+    to 299 × 299 in the mode `resize` (`RESIZE_MODES`)."""
+
+    resize: str = "legacy"
 
     @nn.compact
     def __call__(self, images: jax.Array) -> tuple[jax.Array, jax.Array]:
-        x = resize_bilinear(images)
+        x = RESIZE_MODES[self.resize](images)
         x = _valid(32, 3, "Conv2d_1a_3x3", stride=2)(x)
         x = _valid(32, 3, "Conv2d_2a_3x3")(x)
         x = _max_pool_3x3(_same(64, 3, "Conv2d_2b_3x3")(x), 2)
@@ -250,10 +298,12 @@ def _torch_state_dict(path: str) -> dict[str, np.ndarray]:
 class InceptionScorer:
     """Pool features and class probabilities of FID's Inception-v3, in batches, jitted once."""
 
-    def __init__(self, weights_path: str, batch_size: int = 200):
+    def __init__(self, weights_path: str, batch_size: int = 200, resize: str = "legacy"):
+        if resize not in RESIZE_MODES:
+            raise ValueError(f"resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         self.variables, self.batch_size = read_weights(weights_path), batch_size
         self.weights_path = weights_path
-        self._apply = jax.jit(FIDInception().apply)
+        self._apply = jax.jit(FIDInception(resize).apply)
 
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pool features (n, 2048), softmax of the 1,008 logits) of images in [−1, 1]; grey
