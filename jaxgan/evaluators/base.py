@@ -11,6 +11,7 @@ libraries' samples with a run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -140,3 +141,11 @@ def generate_many(
         for i in range(-(-n // batch_size))
     ]
     return np.concatenate(parts)[:n]
+
+
+def evaluated_images(context: Context, state: TrainState, n: int) -> np.ndarray:
+    """n images of the evaluated generator (the average with its own batch-norm statistics,
+    when the run keeps one), as `generate_many` draws them."""
+    spec = context.built.spec
+    evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
+    return generate_many(spec, state, context.config, context.built.source, n, evaluated)

@@ -13,16 +13,14 @@ from __future__ import annotations
 import functools
 import sys
 
-import jax
 import numpy as np
 
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import Context, ImageScores, generate_many, register_evaluator
+from jaxgan.evaluators.base import Context, ImageScores, evaluated_images, generate_many, register_evaluator
 from jaxgan.metrics import classifier as classifiers
 from jaxgan.metrics.scoring import SAMPLES_PER_REFERENCE_IMAGE, FeatureSpace, samples_to_score
 from jaxgan.runs.images import train_and_held_out
-from jaxgan.steps import evaluated_generator
 
 NO_LABELS = "none: the images carry no labels to train one"
 
@@ -80,8 +78,7 @@ class ClassifierScores(ImageScores):
             + (capped if n < config.eval.samples else ""),
             file=sys.stderr,
         )
-        evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-        summary = self.score(generate_many(spec, state, config, source, n, evaluated))
+        summary = self.score(evaluated_images(self.context, state, n))
         if averaged:
             live = generate_many(spec, state, config, source, n)
             summary["classifier_fid_live_generator"] = self.space.frechet_distance(live)

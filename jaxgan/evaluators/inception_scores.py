@@ -10,17 +10,15 @@ import functools
 import os
 import sys
 
-import jax
 import numpy as np
 
 from jaxgan import configs
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import ImageScores, generate_many, register_evaluator
+from jaxgan.evaluators.base import ImageScores, evaluated_images, register_evaluator
 from jaxgan.metrics.inception import RESIZE_MODES, InceptionScorer
 from jaxgan.metrics.scoring import FeatureSpace, samples_to_score
 from jaxgan.runs.images import train_and_held_out
-from jaxgan.steps import evaluated_generator
 
 NO_INCEPTION = (
     "none: set eval.inception_weights=PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
@@ -72,7 +70,5 @@ class InceptionScores(ImageScores):
     def at_end(self, state) -> dict:
         if self.space is None:
             return self.score(None)
-        config, spec, source = self.context.config, self.context.built.spec, self.context.built.source
-        n = samples_to_score(config.eval.samples, len(self.train))
-        evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-        return self.score(generate_many(spec, state, config, source, n, evaluated))
+        n = samples_to_score(self.context.config.eval.samples, len(self.train))
+        return self.score(evaluated_images(self.context, state, n))

@@ -5,18 +5,15 @@ images stacked from the held-out digits, which the classifier never saw."""
 
 from __future__ import annotations
 
-import functools
 import sys
 
-import jax
 import numpy as np
 
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import ImageScores, generate_many, register_evaluator
+from jaxgan.evaluators.base import ImageScores, evaluated_images, register_evaluator
 from jaxgan.evaluators.classifier_scores import data_classifier
 from jaxgan.metrics import images as metrics
-from jaxgan.steps import evaluated_generator
 
 
 @register_evaluator("stacked_mnist_modes")
@@ -43,12 +40,10 @@ class StackedMNISTModes(ImageScores):
         }
 
     def at_end(self, state) -> dict:
-        config, spec, source = self.context.config, self.context.built.spec, self.context.built.source
-        n = config.eval.samples
-        averaged = spec.generator_ema_decay is not None
+        n = self.context.config.eval.samples
+        averaged = self.context.built.spec.generator_ema_decay is not None
         print(f"jaxgan: scoring {n:,} samples of the {'averaged' if averaged else 'live'} generator", file=sys.stderr)
-        evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-        return self.score(generate_many(spec, state, config, source, n, evaluated))
+        return self.score(evaluated_images(self.context, state, n))
 
     def _modes(self, stacked: np.ndarray) -> dict:
         """`metrics.stacked_mnist_modes` of images in [−1, 1], each of their three channels
