@@ -49,7 +49,7 @@ class Context:
       family: its run family (`jaxgan.runs`), for what only the family knows (a figure's contours).
       built: what the family built: the data source and the model (`runs.Built`).
       files: the run's files, where figures go (`files.writes` is false when none may be written).
-      shared: what the run's evaluators build once and share, by name (`shared`).
+      shared: what the run's evaluators build once and share, by name (`once`).
     """
 
     config: ml_collections.ConfigDict
