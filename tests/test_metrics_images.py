@@ -133,6 +133,7 @@ def test_stacked_mnist_modes_and_kl_to_uniform():
         "kl_to_uniform": 0.0,
         "channel_kl_to_uniform": [0.0, 0.0, 0.0],
         "modes_any_confidence": 1000,
+        "kl_to_uniform_any_confidence": 0.0,
     }
     collapsed = metrics.stacked_mnist_modes(_channel_probabilities(np.tile([[3, 1, 4]], (50, 1)), 0.95))
     assert collapsed["modes"] == 1 and collapsed["kl_to_uniform"] == pytest.approx(np.log(1000))
@@ -154,6 +155,22 @@ def test_stacked_mnist_modes_count_only_samples_whose_channels_are_all_confident
     nothing_clear = metrics.stacked_mnist_modes(_channel_probabilities(digits, 0.5))
     assert nothing_clear["modes"] == 0 and nothing_clear["kl_to_uniform"] is None
     assert nothing_clear["channel_kl_to_uniform"] is None
+
+
+def test_the_published_protocol_counts_every_sample_by_its_argmax():
+    """VEEGAN's and PacGAN's KL: every sample's mode read by argmax, whatever the confidence.
+    Here 1,000 blurred samples, two in each of modes 0..499: no confident sample, and over all
+    of them KL = log(1000 / 500) = log 2; 10 confident samples in mode 999 change it to the KL of
+    a histogram of 500 cells of 2/1010 and one of 10/1010."""
+    digits = np.stack([np.arange(1000) // 2 // 100, np.arange(1000) // 2 // 10 % 10, np.arange(1000) // 2 % 10], 1)
+    scores = metrics.stacked_mnist_modes(_channel_probabilities(digits, 0.5))
+    assert scores["kl_to_uniform"] is None and scores["modes_any_confidence"] == 500
+    assert scores["kl_to_uniform_any_confidence"] == pytest.approx(np.log(2))
+    clear = _channel_probabilities(np.tile([[9, 9, 9]], (10, 1)), 0.95)
+    scores = metrics.stacked_mnist_modes(np.concatenate([_channel_probabilities(digits, 0.5), clear]))
+    expected = 500 * (2 / 1010) * np.log(2 / 1010 * 1000) + (10 / 1010) * np.log(10 / 1010 * 1000)
+    assert scores["kl_to_uniform_any_confidence"] == pytest.approx(expected)
+    assert (scores["modes"], scores["kl_to_uniform"]) == (1, pytest.approx(np.log(1000)))
 
 
 def _separable_digits(n=300, seed=0):
