@@ -3,6 +3,7 @@
     python experiments/mode_coverage.py [--seeds 5] [--steps N] [--methods wgangp_mlp ...]
                                         [--datasets 8gaussians 25gaussians] [--out experiments/results]
                                         [--resume] [--set KEY=VALUE ...]
+    python experiments/mode_coverage.py --table-only [--out DIR]
 
 Each method is a named experiment (its config gives the model, optimizers and budget): a GAN,
 or the energy-based model `ebm_langevin_mlp`, whose samples are its Langevin chains, or the
@@ -12,11 +13,11 @@ dataset), all seeds train at once: the states and the step are vmapped over seed
 Seed s uses the same initialisation and data as `python -m jaxgan.run --exp METHOD --seed s`.
 Evaluation follows VEEGAN: 2,500 samples (from the generator average where the config keeps
 one), high quality within 3 std of the nearest centre, modes captured, and the reverse KL of the
-mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± std over
-seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON and
-the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
+mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± standard error
+over seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON
+and the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
 --resume an interrupted study reuses the pairs it finished with the same seeds, budget and
-overrides.
+overrides. --table-only rewrites mode_coverage.md from the JSON in --out, training nothing.
 """
 
 from __future__ import annotations
@@ -98,12 +99,15 @@ def run_seeds(method: str, dataset: str, seeds: list[int], steps: int | None, ov
     }
 
 
-def _mean_std(values, decimals: int = 1) -> str:
-    return f"{np.mean(values):.{decimals}f} ± {np.std(values):.{decimals}f}"
+def _mean_standard_error(values, decimals: int = 1) -> str:
+    """mean ± s/√n, s the sample standard deviation (ddof 1) of the n seeds' values."""
+    error = np.std(values, ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.{decimals}f} ± {error:.{decimals}f}"
 
 
 def markdown_table(results: list[dict], datasets: list[str]) -> str:
-    """One row per method: modes, high-quality % and reverse KL per dataset (mean ± std over seeds)."""
+    """One row per method: modes, high-quality % and reverse KL per dataset (mean ± standard
+    error over seeds)."""
     header = (
         "| method | "
         + " | ".join(f"{d}: modes | {d}: high quality % | {d}: reverse KL" for d in datasets)
@@ -117,9 +121,9 @@ def markdown_table(results: list[dict], datasets: list[str]) -> str:
             result = by_key[(method, dataset)]
             per_seed = result["per_seed"]
             cells += [
-                _mean_std([r["modes"] for r in per_seed]) + f" / {result['modes_total']}",
-                _mean_std([100 * r["high_quality"] for r in per_seed]),
-                _mean_std([r["reverse_kl"] for r in per_seed], 3),
+                _mean_standard_error([r["modes"] for r in per_seed]) + f" / {result['modes_total']}",
+                _mean_standard_error([100 * r["high_quality"] for r in per_seed]),
+                _mean_standard_error([r["reverse_kl"] for r in per_seed], 3),
             ]
             minutes += result["seconds"] / 60
         lines.append(f"| {_label(method, result.get('overrides', []))} | " + " | ".join(cells) + f" | {minutes:.1f} |")
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     parser.add_argument("--out", default=os.path.join("experiments", "results"))
     parser.add_argument("--resume", action="store_true", help="reuse finished pairs saved in --out")
+    parser.add_argument("--table-only", action="store_true", help="rewrite mode_coverage.md from --out's JSON")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -195,6 +200,10 @@ def main(argv: list[str] | None = None) -> None:
         help="a config override for every method",
     )
     args = parser.parse_args(argv)
+    if args.table_only:
+        with open(os.path.join(args.out, "mode_coverage.json")) as f:
+            _write_table(args.out, json.load(f))
+        return
     os.makedirs(args.out, exist_ok=True)
     seeds, done = list(range(args.seeds)), _load(args.out) if args.resume else {}
     results = []
@@ -218,10 +227,15 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     _save(args.out, results)
-    table = markdown_table(results, args.datasets)
-    with open(os.path.join(args.out, "mode_coverage.md"), "w") as f:
-        f.write(table + "\n")
+    _write_table(args.out, results)
     sample_grid(os.path.join(args.out, "mode_coverage.png"), results, args.datasets)
+
+
+def _write_table(out: str, results: list[dict]) -> None:
+    """mode_coverage.md in `out`: the table of `results`, over the datasets they hold in order."""
+    table = markdown_table(results, list(dict.fromkeys(r["dataset"] for r in results)))
+    with open(os.path.join(out, "mode_coverage.md"), "w") as f:
+        f.write(table + "\n")
     print(table)
 
 

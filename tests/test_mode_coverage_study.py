@@ -50,6 +50,10 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
     monkeypatch.setattr(study, "run_seeds", training_stub)
     study.main([*_tiny_study(tmp_path), "--resume"])
     assert trained == [] and (tmp_path / "mode_coverage.md").read_text().splitlines() == table
+    # --table-only writes the same table from the JSON alone.
+    (tmp_path / "mode_coverage.md").unlink()
+    study.main(["--table-only", "--out", str(tmp_path)])
+    assert (tmp_path / "mode_coverage.md").read_text().splitlines() == table
     with pytest.raises(InterruptedError):  # a pair with another budget is trained again
         study.main(
             [
@@ -69,15 +73,17 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
     assert trained == [("nsgan_mlp", "8gaussians")]
 
 
-def test_table_reports_mean_and_std_over_seeds():
+def test_table_reports_mean_and_standard_error_over_seeds():
+    """s/√n with s the sample standard deviation: modes 8, 6, 7 give s = 1 and 1/√3 = 0.58."""
     study = _study()
     per_seed = [
         {"modes": 8, "high_quality": 0.9, "reverse_kl": 0.0},
         {"modes": 6, "high_quality": 0.5, "reverse_kl": 0.2},
+        {"modes": 7, "high_quality": 0.7, "reverse_kl": 0.1},
     ]
     result = {"method": "m", "dataset": "d", "per_seed": per_seed, "modes_total": 8, "seconds": 120.0}
     row = study.markdown_table([result], ["d"]).splitlines()[2]
-    assert row == "| `m` | 7.0 ± 1.0 / 8 | 70.0 ± 20.0 | 0.100 ± 0.100 | 2.0 |"
+    assert row == "| `m` | 7.0 ± 0.6 / 8 | 70.0 ± 11.5 | 0.100 ± 0.058 | 2.0 |"
 
 
 def test_study_trains_the_energy_model_under_overrides_and_retrains_when_they_change(tmp_path, monkeypatch):
