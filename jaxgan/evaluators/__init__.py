@@ -65,12 +65,15 @@ class Evaluations:
         self.evaluators = [EVALUATORS[name](context) for name in context.config.eval.evaluators]
 
     def during_training(self, state: TrainState, step: int) -> dict:
-        return {
-            key: value for evaluator in self.evaluators for key, value in evaluator.during_training(state, step).items()
-        }
+        return _merged(evaluator.during_training(state, step) for evaluator in self.evaluators)
 
     def at_end(self, state: TrainState) -> dict:
-        return {key: value for evaluator in self.evaluators for key, value in evaluator.at_end(state).items()}
+        return _merged(evaluator.at_end(state) for evaluator in self.evaluators)
+
+
+def _merged(results) -> dict:
+    """One dict of the evaluators' results, in their order."""
+    return {key: value for result in results for key, value in result.items()}
 
 
 def score_sample_files(config: ml_collections.ConfigDict, family, path: str) -> dict:

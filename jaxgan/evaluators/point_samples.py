@@ -4,12 +4,9 @@ model with neither (the family's `contours`)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from jaxgan import plots
-from jaxgan.data import toy
 from jaxgan.evaluators.base import Evaluator, register_evaluator
-from jaxgan.evaluators.point_scores import point_sampler
+from jaxgan.evaluators.point_scores import evaluation_data, point_sampler
 
 
 @register_evaluator("point_samples")
@@ -20,12 +17,10 @@ class PointSamples(Evaluator):
         context = self.context
         config, family, built, files = context.config, context.family, context.built, context.files
         if files.writes:
-            n = config.eval.samples
-            real = built.source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
             plots.plot_samples_2d(
                 files.figure_path("samples.png"),
-                real,
-                point_sampler(context)(state, n),
+                evaluation_data(context),
+                point_sampler(context)(state, config.eval.samples),
                 family.contours(built, state),
                 title=self.title(state),
                 contour_label=family.contour_label,

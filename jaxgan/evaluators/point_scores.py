@@ -38,8 +38,7 @@ class PointScores(Evaluator):
     def at_end(self, state) -> dict:
         config, source = self.context.config, self.context.built.source
         n = config.eval.samples
-        fake = point_sampler(self.context)(state, n)
-        real = source.sample(np.random.default_rng([config.seed, toy.EVALUATION_STREAM]), n)
+        fake, real = point_sampler(self.context)(state, n), evaluation_data(self.context)
         summary = {"modes": None, "modes_total": None, "high_quality": None}
         coverage = self._coverage(fake)
         if coverage:
@@ -53,6 +52,14 @@ class PointScores(Evaluator):
         if not isinstance(source, toy.GaussianMixture):
             return {}
         return mode_coverage(fake, source.centres, source.std, self.context.config.eval.n_std)
+
+
+def evaluation_data(context: Context) -> np.ndarray:
+    """eval.samples fresh data points from the evaluation's own stream, drawn once per run: the
+    points W1 and the samples figure compare the model's samples with."""
+    config = context.config
+    rng = np.random.default_rng([config.seed, toy.EVALUATION_STREAM])
+    return context.once("evaluation_data", lambda: context.built.source.sample(rng, config.eval.samples))
 
 
 def point_sampler(context: Context):
