@@ -25,6 +25,15 @@ from jaxgan.runs import builders
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
 TINY = [*TINY_TOY_RUN, "--set", "eval.every=4", "--no-progress"]
+# R3GAN's players in an image recipe: they take no normalisation layers.
+R3GAN_PLAYERS = [
+    "--set",
+    "model.architecture=r3gan",
+    "--set",
+    "model.generator_norm=none",
+    "--set",
+    "model.critic_norm=none",
+]
 
 
 def _run(argv):
@@ -257,7 +266,16 @@ def test_list_in_a_fresh_interpreter():
         ),
         (
             ["--exp", "sngan_cifar10", "--set", "model.conditioning=concat"],
-            "model.conditioning='concat' is a DCGAN choice; the ResNet players take model.conditioning='projection'",
+            "model.conditioning='concat' is not a choice of the resnet players, which take "
+            "model.conditioning='projection'",
+        ),
+        (
+            ["--exp", "dcgan_mnist", "--set", "model.architecture=r3gan"],
+            "model.generator_norm='batch' is not a choice of the r3gan players, which take model.generator_norm=None",
+        ),
+        (
+            ["--exp", "dcgan_mnist", *R3GAN_PLAYERS, "--set", "model.cardinality=5"],
+            "model.cardinality=5 does not divide the generator's bottleneck",
         ),
         (
             ["--exp", "dcgan_mnist", "--set", "data.path=/tmp", "--set", "data.data_dir=/tmp"],

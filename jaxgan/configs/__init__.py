@@ -104,7 +104,13 @@ _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
 # Settings added since; a run written before them takes its experiment's default, which does
 # what that version did (eval.evaluators: the evaluations the run's family then gave;
 # eval.inception_resize: legacy, the one resize there was).
-_ADDED_SETTINGS = (("eval", "evaluators"), ("eval", "inception_resize"))
+_ADDED_SETTINGS = (
+    ("eval", "evaluators"),
+    ("eval", "inception_resize"),
+    ("model", "blocks_per_stage"),
+    ("model", "cardinality"),
+    ("model", "expansion"),
+)
 
 
 def read_run_config(path: str) -> ml_collections.ConfigDict:

@@ -55,7 +55,8 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             "seed": 0,
             "data": image_data(),
             "model": {
-                # dcgan (models.dcgan) or resnet (SNGAN's 32 × 32 ResNet, models.resnet).
+                # dcgan (models.dcgan), resnet (SNGAN's 32 × 32 ResNet, models.resnet) or r3gan
+                # (R3GAN's normalisation-free ResNets of inverted bottlenecks, models.r3gan).
                 "architecture": "dcgan",
                 "latent_dim": 100,
                 "generator_width": 64,
@@ -70,6 +71,11 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # hierarchical latents (0: off; models.ResNetGenerator), and orthogonal initial kernels.
                 "shared_embedding": 0,
                 "orthogonal_init": False,
+                # R3GAN only: residual blocks per resolution, groups of each block's middle
+                # convolution, and its bottleneck's width over the stage's (the paper's CIFAR-10).
+                "blocks_per_stage": 2,
+                "cardinality": 96,
+                "expansion": 2,
                 # Spectral normalisation of every layer with weights (Miyato et al. 2018; models.SpectralNormalized).
                 "critic_spectral_norm": False,
                 "generator_spectral_norm": False,

@@ -16,7 +16,7 @@ import ml_collections
 from jaxgan import configs
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.models import DCGANCritic, DCGANGenerator, ResNetCritic, ResNetGenerator
+from jaxgan.models import DCGANCritic, DCGANGenerator, R3GANCritic, R3GANGenerator, ResNetCritic, ResNetGenerator
 from jaxgan.models.dcgan import IMAGE_SIZES
 from jaxgan.runs.base import Built, TrainedFamily
 from jaxgan.runs.builders import GAME_CURVES, build_game, build_optimizer, player, spec_options
@@ -63,9 +63,11 @@ class ImageFamily(TrainedFamily):
             ("upsampling", ("matmul", "transpose")),
         ):
             configs.check_choice(config, f"model.{key}", allowed)
-        if config.model.architecture == "resnet":
-            check_resnet_model(config.model)
-        elif config.model.shared_embedding or config.model.orthogonal_init:
+        if config.model.architecture in FIXED_CHOICES:
+            check_fixed_choices(config.model)
+        if config.model.architecture == "r3gan":
+            check_r3gan_widths(config.model)
+        elif config.model.architecture == "dcgan" and (config.model.shared_embedding or config.model.orthogonal_init):
             raise ConfigError(
                 "model.shared_embedding and model.orthogonal_init are BigGAN's choices for the ResNet players: "
                 "set model.architecture=resnet, or leave them at 0 and false"
@@ -89,15 +91,45 @@ class ImageFamily(TrainedFamily):
         )
 
 
-def check_resnet_model(model: ml_collections.ConfigDict) -> None:
+# What each architecture's players fix: a DCGAN choice (or a BigGAN one, for R3GAN) is refused
+# for them rather than ignored.
+FIXED_CHOICES = {
+    "resnet": {"generator_norm": "batch", "critic_norm": None, "conditioning": "projection"},
+    "r3gan": {
+        "generator_norm": None,
+        "critic_norm": None,
+        "conditioning": "projection",
+        "attention": False,
+        "shared_embedding": 0,
+        "orthogonal_init": False,
+        "generator_spectral_norm": False,
+        "critic_spectral_norm": False,
+    },
+}
+
+
+def check_fixed_choices(model: ml_collections.ConfigDict) -> None:
     """The ResNet players have batch norm in the generator, none in the critic and a
-    projection critic: refuse DCGAN-only choices rather than ignore them."""
-    fixed = {"generator_norm": "batch", "critic_norm": None, "conditioning": "projection"}
-    for key, value in fixed.items():
+    projection critic; R3GAN's have no normalisation at all and project the class in the
+    critic. Refuse other choices rather than ignore them."""
+    for key, value in FIXED_CHOICES[model.architecture].items():
         if model[key] != value:
             raise ConfigError(
-                f"model.{key}={model[key]!r} is a DCGAN choice; the ResNet players take model.{key}={value!r} "
-                "(or set model.architecture=dcgan)"
+                f"model.{key}={model[key]!r} is not a choice of the {model.architecture} players, which take "
+                f"model.{key}={value!r} (or set model.architecture=dcgan)"
+            )
+
+
+def check_r3gan_widths(model: ml_collections.ConfigDict) -> None:
+    """Each R3GAN bottleneck (expansion × width channels) splits into `cardinality` groups."""
+    for key in ("blocks_per_stage", "cardinality", "expansion"):
+        configs.check_number(model, key)  # integers (the config's types), so at least 1
+    for role in ("generator", "critic"):
+        expanded = model.expansion * model[f"{role}_width"]
+        if expanded % model.cardinality:
+            raise ConfigError(
+                f"model.cardinality={model.cardinality} does not divide the {role}'s bottleneck of "
+                f"model.expansion × model.{role}_width = {expanded} channels; choose a divisor"
             )
 
 
@@ -280,8 +312,21 @@ def _resnet(model: ml_collections.ConfigDict, size: int, channels: int, num_clas
     return generator, critic
 
 
+def _r3gan(model: ml_collections.ConfigDict, size: int, channels: int, num_classes: int):
+    """R3GAN's players (models.r3gan): stages of model.*_width channels with
+    model.blocks_per_stage inverted bottlenecks each."""
+    shared = {
+        "blocks_per_stage": model.blocks_per_stage,
+        "cardinality": model.cardinality,
+        "expansion": model.expansion,
+    }
+    generator = R3GANGenerator(size, channels, model.generator_width, num_classes=num_classes, **shared)
+    critic = R3GANCritic(size, model.critic_width, num_classes=num_classes, **shared)
+    return generator, critic
+
+
 # model.architecture -> networks(model config, image side, channels, classes or 0).
-NETWORKS = {"dcgan": _dcgan, "resnet": _resnet}
+NETWORKS = {"dcgan": _dcgan, "resnet": _resnet, "r3gan": _r3gan}
 RESNET_SIZES = (28, 32, 64)
 
 
