@@ -581,6 +581,29 @@ def test_learning_rate_schedules_follow_their_formulas():
     # The generator: one update an iteration, half a cosine from the rate to 0.
     expected = rate * 0.5 * (1 + np.cos(np.pi * np.arange(20) / 20))
     np.testing.assert_allclose(_adam_steps_under(config, "generator", 20), expected, rtol=1e-6, atol=1e-11)
+    # R3GAN's burn-ins: the rate along a half cosine to 2.5e-5 in 10 iterations, then held; β₂
+    # from 0.9 to 0.99 the same way (the value each update used, read from the optimizer state).
+    configs.apply_overrides(
+        config,
+        [
+            "optim.generator.final_learning_rate=2.5e-5",
+            "optim.generator.decay_iterations=10",
+            "optim.generator.b2=0.9",
+            "optim.generator.final_b2=0.99",
+        ],
+    )
+    t = np.arange(20)
+    ramp = 0.5 * (1 - np.cos(np.pi * np.minimum(t, 10) / 10))
+    expected = rate + (2.5e-5 - rate) * ramp
+    tx = builders.build_optimizer(config, "generator")
+    params = np.zeros(())
+    state, b2_used = tx.init(params), []
+    for _ in t:
+        _, state = tx.update(np.ones(()), state, params)
+        b2_used.append(float(state.hyperparams["b2"]))  # the β₂ this update used
+    np.testing.assert_allclose(b2_used, 0.9 + (0.99 - 0.9) * ramp, rtol=1e-6)
+    configs.apply_overrides(config, ["optim.generator.final_b2=none"])
+    np.testing.assert_allclose(_adam_steps_under(config, "generator", 20), expected, rtol=1e-6, atol=1e-11)
     # Constant without warm-up stays a plain rate: the optimizer state is optax.adam's own.
     plain = builders.build_optimizer(configs.get_config("wgangp_mlp"), "critic").init(np.zeros(()))
     assert jax.tree.structure(plain) == jax.tree.structure(optax.adam(1e-4).init(np.zeros(())))
@@ -591,6 +614,9 @@ def test_learning_rate_schedules_follow_their_formulas():
     [
         ("optim.critic.schedule=step", "optim.critic.schedule='step': choose one of constant, linear, cosine"),
         ("optim.generator.warmup_iterations=5000", "optim.generator.warmup_iterations must be in [0, train.steps"),
+        ("optim.critic.decay_iterations=10000000", "optim.critic.decay_iterations must be in [0, train.steps = "),
+        ("optim.critic.final_learning_rate=-1", "optim.critic.final_learning_rate must be a finite number of at"),
+        ("optim.critic.final_b2=1.5", "optim.critic.final_b2 ramps β₂ from optim.critic.b2: set b2, and final_b2"),
     ],
 )
 def test_bad_schedules_are_one_line(override, message):

@@ -101,16 +101,39 @@ def read_json_object(path: str, remedy: str) -> dict:
 
 # Values that older jaxgan versions wrote in a run's config.json, and what they mean now.
 _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
-# Settings added since; a run written before them takes its experiment's default, which does
-# what that version did (eval.evaluators: the evaluations the run's family then gave;
-# eval.inception_resize: legacy, the one resize there was).
+# Settings added since, as dotted paths (* stands for every player's optimizer); a run written
+# before them takes its experiment's default, which does what that version did
+# (eval.evaluators: the evaluations the run's family then gave; eval.inception_resize: legacy,
+# the one resize there was; R3GAN's model settings: read only by the r3gan players, which came
+# later; the optimizers' final_learning_rate 0 and decay over the whole run: the schedules'
+# one ending; no final_b2: a constant β₂).
 _ADDED_SETTINGS = (
-    ("eval", "evaluators"),
-    ("eval", "inception_resize"),
-    ("model", "blocks_per_stage"),
-    ("model", "cardinality"),
-    ("model", "expansion"),
+    "eval.evaluators",
+    "eval.inception_resize",
+    "model.blocks_per_stage",
+    "model.cardinality",
+    "model.expansion",
+    "optim.*.final_learning_rate",
+    "optim.*.decay_iterations",
+    "optim.*.final_b2",
 )
+
+
+def _fill_added_settings(saved: dict, defaults: dict) -> None:
+    """Give `saved` each of _ADDED_SETTINGS it lacks and its defaults have, as JSON reads it."""
+    for path in _ADDED_SETTINGS:
+        *groups, key = path.split(".")
+        places = [(saved, defaults)]
+        for group in groups:
+            places = [
+                (place[name], default[name])
+                for place, default in places
+                for name in (place if group == "*" else (group,))
+                if isinstance(place.get(name), dict) and isinstance(default.get(name), dict)
+            ]
+        for place, default in places:
+            if key not in place and key in default:
+                place[key] = json.loads(json.dumps(default[key]))
 
 
 def read_run_config(path: str) -> ml_collections.ConfigDict:
@@ -125,9 +148,7 @@ def read_run_config(path: str) -> ml_collections.ConfigDict:
     experiment = saved.get("experiment")
     if isinstance(experiment, str) and experiment in list_experiments():
         defaults = get_config(experiment).to_dict()
-        for group, key in _ADDED_SETTINGS:
-            if isinstance(saved.get(group), dict) and key not in saved[group] and key in defaults.get(group, {}):
-                saved[group][key] = json.loads(json.dumps(defaults[group][key]))  # as JSON reads it
+        _fill_added_settings(saved, defaults)
         mismatch = _type_mismatch(saved, defaults)
         if mismatch:
             name, value, expected = mismatch

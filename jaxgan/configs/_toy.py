@@ -19,10 +19,14 @@ def optimizer(name: str, learning_rate: float, **options) -> ConfigDict:
             "historical_averaging": placeholder(float),  # weight λ of λ‖θ − mean of past θ‖²
             # weight β of BigGAN's β Σ ‖WᵀW ⊙ (1 − I)‖² over the kernels (penalties.orthogonal_regularization)
             "orthogonal_regularization": placeholder(float),
-            # The learning rate over the run: constant, or decayed to 0 by the last iteration along a
-            # line or a half cosine, after warmup_iterations rising linearly from 0.
+            # The learning rate over the run: constant, or taken to final_learning_rate by the last
+            # iteration (or after decay_iterations, then held) along a line or a half cosine, after
+            # warmup_iterations rising linearly from 0.
             "schedule": "constant",
             "warmup_iterations": 0,
+            "final_learning_rate": 0.0,
+            "decay_iterations": 0,
+            "final_b2": placeholder(float),  # adam: β₂ along a half cosine from b2 to this (R3GAN's burn-in)
         }
     )
     config.update(options)

@@ -44,7 +44,12 @@ def build_optimizer(config: ml_collections.ConfigDict, player: str) -> optax.Gra
         if not 0 <= value < 1:
             raise ConfigError(f"optim.{player}.{key} must be in [0, 1), got {value}")
     configs.check_number(config, f"optim.{player}.learning_rate", zero_allowed=True)  # 0 freezes the player
-    tx = make(learning_rate_schedule(config, player), **given)
+    rate = learning_rate_schedule(config, player)
+    if options.final_b2 is None:
+        tx = make(rate, **given)
+    else:
+        given["b2"] = b2_schedule(config, player)
+        tx = optax.inject_hyperparams(make)(learning_rate=rate, **given)
     if options.historical_averaging is not None:
         configs.check_number(config, f"optim.{player}.historical_averaging", zero_allowed=True)
         tx = optax.chain(penalties.historical_averaging(options.historical_averaging), tx)
@@ -63,30 +68,69 @@ SCHEDULES = ("constant", "linear", "cosine")
 def learning_rate_schedule(config: ml_collections.ConfigDict, player: str) -> optax.ScalarOrSchedule:
     """`optim.<player>.learning_rate`, constant or as a schedule over the player's updates.
 
-    `schedule=linear` decays it linearly to 0 by the run's last update (as SNGAN's ResNet
-    recipes do), `cosine` along a half cosine (Loshchilov & Hutter 2017); `warmup_iterations`
-    first raises it linearly from 0. Both count generator iterations (train.steps); a critic
-    updates game.n_critic times in each, so its schedule runs over n_critic times as many
-    updates (an energy model, whose config has no game, updates its energy once).
+    `schedule=linear` takes it along a line to `final_learning_rate` (default 0) by the run's
+    last update (as SNGAN's ResNet recipes do), `cosine` along a half cosine (Loshchilov &
+    Hutter 2017); with `decay_iterations` N the schedule arrives after N iterations and stays
+    there: R3GAN's cosine burn-in (Huang et al. 2024: 2e-4 to 5e-5). `warmup_iterations`
+    first raises the rate linearly from 0. All count generator iterations (train.steps); a
+    critic updates game.n_critic times in each, so its schedule runs over n_critic times as
+    many updates (an energy model, whose config has no game, updates its energy once).
     """
     options = config.optim[player]
     configs.check_choice(config, f"optim.{player}.schedule", SCHEDULES)
+    configs.check_number(config, f"optim.{player}.final_learning_rate", zero_allowed=True)
     if options.warmup_iterations < 0 or options.warmup_iterations > config.train.steps:
         raise ConfigError(
             f"optim.{player}.warmup_iterations must be in [0, train.steps = {config.train.steps}], "
             f"got {options.warmup_iterations}"
         )
-    rate = options.learning_rate
-    per_iteration = config.game.n_critic if player == "critic" and "game" in config else 1
-    warmup, total = options.warmup_iterations * per_iteration, config.train.steps * per_iteration
+    rate, final = options.learning_rate, options.final_learning_rate
+    warmup = options.warmup_iterations * _updates_per_iteration(config, player)
+    steps = _schedule_updates(config, player) - warmup
     if options.schedule == "constant" and not warmup:
         return rate  # a plain rate: the optimizer state keeps no schedule count
+    if steps < 0:
+        raise ConfigError(
+            f"optim.{player}.decay_iterations ({options.decay_iterations}) ends the schedule before its "
+            f"warmup_iterations ({options.warmup_iterations}): make it at least as many"
+        )
     after_warmup = {
         "constant": optax.constant_schedule(rate),
-        "linear": optax.linear_schedule(rate, 0.0, total - warmup),
-        "cosine": optax.cosine_decay_schedule(rate, total - warmup),
+        "linear": optax.linear_schedule(rate, final, steps),
+        "cosine": optax.cosine_decay_schedule(rate, steps, alpha=final / rate if rate else 0.0),
     }[options.schedule]
     return optax.join_schedules([optax.linear_schedule(0.0, rate, warmup), after_warmup], [warmup])
+
+
+def b2_schedule(config: ml_collections.ConfigDict, player: str) -> optax.Schedule:
+    """Adam's β₂ from `optim.<player>.b2` to `final_b2` along a half cosine over the updates of
+    `decay_iterations` (or the run), then held: R3GAN's burn-in of β₂ from 0.9 to 0.99, which
+    lets the second-moment estimate remember longer once training has settled."""
+    options = config.optim[player]
+    if options.b2 is None or not 0 <= options.final_b2 < 1:
+        raise ConfigError(
+            f"optim.{player}.final_b2 ramps β₂ from optim.{player}.b2: set b2, and final_b2 in [0, 1) "
+            f"(got b2={options.b2}, final_b2={options.final_b2})"
+        )
+    steps = _schedule_updates(config, player)
+    return optax.cosine_decay_schedule(options.b2, steps, alpha=options.final_b2 / options.b2 if options.b2 else 0.0)
+
+
+def _updates_per_iteration(config: ml_collections.ConfigDict, player: str) -> int:
+    """A critic updates game.n_critic times an iteration; every other player once."""
+    return config.game.n_critic if player == "critic" and "game" in config else 1
+
+
+def _schedule_updates(config: ml_collections.ConfigDict, player: str) -> int:
+    """The updates of `player` a schedule runs over: those of `decay_iterations` iterations, or
+    of the whole run when it is 0."""
+    iterations = config.optim[player].decay_iterations
+    if not 0 <= iterations <= config.train.steps:
+        raise ConfigError(
+            f"optim.{player}.decay_iterations must be in [0, train.steps = {config.train.steps}] "
+            f"(0: the whole run), got {iterations}"
+        )
+    return (iterations or config.train.steps) * _updates_per_iteration(config, player)
 
 
 def build_game(config: ml_collections.ConfigDict) -> games.Game:
