@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxgan import penalties
 from jaxgan.state import BoundModel
@@ -60,11 +61,13 @@ class Needs:
       methods: methods besides the call that the losses run (`critic.method("features", x)`).
       energy_autoencoder: the critic must be an auto-encoder whose score is a reconstruction
         energy (EBGAN's `models.AutoencoderEnergy`).
+      iteration: the loss takes the training iteration as `iteration=` (a weight on a schedule).
     """
 
     per_example_scores: bool = False
     methods: tuple[str, ...] = ()
     energy_autoencoder: bool = False
+    iteration: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,14 +441,18 @@ def rpgan(n_critic: int = 1) -> Game:
     return Game("rpgan", relativistic_pairing_critic_loss, relativistic_pairing_generator_loss, n_critic)
 
 
-def with_zero_centred_penalties(game: Game, r1: float | None = None, r2: float | None = None) -> Game:
+def with_zero_centred_penalties(
+    game: Game, r1: float | None = None, r2: float | None = None, schedule: optax.Schedule | None = None
+) -> Game:
     """`game` with Mescheder et al. 2018's zero-centred gradient penalties added to the critic's
     loss ("Which Training Methods for GANs do actually Converge?", eq. 9):
 
       R1 = (γ₁/2)·E_data[‖∇_x D(x)‖²] on the real batch,  R2 = (γ₂/2)·E_G[‖∇_x D(x̃)‖²] on the generated one.
 
     Either may be left out (None). They differentiate the summed scores by the inputs, so the
-    critic's scores must be per example (no batch norm, no minibatch discrimination).
+    critic's scores must be per example (no batch norm, no minibatch discrimination). With a
+    `schedule` s, both weights are s(t)·γ at iteration t (`penalty_burn_in`), and the critic's
+    loss takes `iteration=t`.
     """
     if r1 is None and r2 is None:
         return game
@@ -453,17 +460,34 @@ def with_zero_centred_penalties(game: Game, r1: float | None = None, r2: float |
         if weight is not None and not weight > 0:
             raise ValueError(f"game.{name} must be above 0 (none turns it off), got {weight}")
 
-    def critic_loss(critic: BoundModel, real: jax.Array, fake: jax.Array, key: jax.Array):
+    def critic_loss(critic: BoundModel, real: jax.Array, fake: jax.Array, key: jax.Array, **at):
         loss, metrics = game.critic_loss(critic, real, fake, key)
+        scale = 1.0 if schedule is None else schedule(at["iteration"])
         for name, weight, batch in (("r1_penalty", r1, real), ("r2_penalty", r2, fake)):
             if weight is not None:
                 penalty = penalties.data_gradient_penalty(critic, batch)
-                loss, metrics = loss + 0.5 * weight * penalty, {**metrics, name: penalty}
+                loss, metrics = loss + 0.5 * weight * scale * penalty, {**metrics, name: penalty}
         return loss, metrics
 
     suffix = "+".join(name for name, weight in (("r1", r1), ("r2", r2)) if weight is not None)
-    needs = dataclasses.replace(game.critic_needs, per_example_scores=True)
+    needs = dataclasses.replace(game.critic_needs, per_example_scores=True, iteration=schedule is not None)
     return dataclasses.replace(game, name=f"{game.name}+{suffix}", critic_loss=critic_loss, critic_needs=needs)
+
+
+def penalty_burn_in(final_fraction: float, iterations: int) -> optax.Schedule:
+    """s(t) = f + (1 − f)·(1 + cos(π·min(t, T)/T))/2: the zero-centred penalties' weights fall
+    from γ to f·γ along a half cosine over T iterations, then stay (R3GAN's burn-in of γ,
+    Huang et al. 2024: 0.05 to 0.005 on CIFAR-10, f = 0.1).
+
+    Raises:
+      ValueError: f is not in (0, 1], or T is not a positive int.
+    """
+    if not 0 < final_fraction <= 1 or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(
+            f"game.penalty_decay must be in (0, 1] and its iterations at least 1, got {final_fraction} and {iterations}"
+        )
+    decay = optax.cosine_decay_schedule(1.0, iterations, alpha=final_fraction)
+    return lambda iteration: decay(jnp.asarray(iteration, jnp.float32))
 
 
 def with_feature_matching(game: Game) -> Game:

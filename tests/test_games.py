@@ -186,6 +186,30 @@ def test_r1_and_r2_add_half_gamma_times_the_squared_input_gradient_on_real_and_g
         games.with_zero_centred_penalties(base, r1=0.0)
 
 
+def test_r1_and_r2_weights_burn_in_along_a_half_cosine_then_stay():
+    """R3GAN's γ burn-in: at iteration t both weights are s(t)·γ, s falling from 1 to f along
+    (1 + cos(πt/T))/2 over T iterations; the loss equals the unscheduled one at weight s(t)·γ."""
+    real = jax.random.normal(jax.random.PRNGKey(0), (6, 3))
+    fake = 3.0 * jax.random.normal(jax.random.PRNGKey(1), (6, 3))
+
+    def critic(x):
+        return jnp.sum(x**2, axis=1)
+
+    base, gamma, fraction, iterations = jaxgan.gan(), 0.05, 0.1, 10
+    game = games.with_zero_centred_penalties(base, gamma, gamma, games.penalty_burn_in(fraction, iterations))
+    assert game.critic_needs.iteration and not games.with_zero_centred_penalties(base, gamma).critic_needs.iteration
+    for t in (0, 3, 5, 10, 25):
+        scale = fraction + (1 - fraction) * 0.5 * (1 + np.cos(np.pi * min(t, iterations) / iterations))
+        fixed = games.with_zero_centred_penalties(base, gamma * scale, gamma * scale)
+        np.testing.assert_allclose(
+            game.critic_loss(critic, real, fake, None, iteration=jnp.int32(t))[0],
+            fixed.critic_loss(critic, real, fake, None)[0],
+            rtol=1e-6,
+        )
+    with pytest.raises(ValueError, match=r"game.penalty_decay must be in \(0, 1\]"):
+        games.penalty_burn_in(0.0, 10)
+
+
 def test_r1_is_a_config_switch_that_refuses_a_batch_norm_critic():
     from jaxgan import configs
     from jaxgan.runs import builders

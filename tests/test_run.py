@@ -503,6 +503,11 @@ def test_historical_averaging_chains_before_the_optimizer():
         ("wgangp_mlp", ["model.critic_norm=layer"], lambda spec, state: "LayerNorm_0" in state.critic.params["body"]),
         ("hinge_mlp", ["game.r1_gamma=10", "game.r2_gamma=1"], lambda spec, state: spec.game.name == "hinge+r1+r2"),
         (
+            "nsgan_mlp",
+            ["game.name=rpgan", "game.r1_gamma=0.05", "game.r2_gamma=0.05", "game.penalty_decay=0.1"],
+            lambda spec, state: spec.game.name == "rpgan+r1+r2" and spec.game.critic_needs.iteration,
+        ),
+        (
             "wgangp_mlp",
             ["game.pack=4"],
             lambda spec, state: spec.pack == 4 and state.critic.params["body"]["Dense_0"]["kernel"].shape == (8, 16),
@@ -617,6 +622,7 @@ def test_learning_rate_schedules_follow_their_formulas():
         ("optim.critic.decay_iterations=10000000", "optim.critic.decay_iterations must be in [0, train.steps = "),
         ("optim.critic.final_learning_rate=-1", "optim.critic.final_learning_rate must be a finite number of at"),
         ("optim.critic.final_b2=1.5", "optim.critic.final_b2 ramps β₂ from optim.critic.b2: set b2, and final_b2"),
+        ("game.penalty_decay=0.1", "game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or"),
     ],
 )
 def test_bad_schedules_are_one_line(override, message):

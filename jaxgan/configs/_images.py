@@ -42,6 +42,10 @@ def image_game(name: str) -> ConfigDict:
             "pack": 1,  # PacGAN: the critic scores packs of this many images, joined along the channels
             "r1_gamma": placeholder(float),  # zero-centred gradient penalty on real images, any method
             "r2_gamma": placeholder(float),  # the same on generated images
+            # Their weights fall along a half cosine to this fraction of γ over penalty_decay_iterations
+            # (0: the run), then stay: R3GAN's burn-in of γ (0.1: from 0.05 to 0.005).
+            "penalty_decay": placeholder(float),
+            "penalty_decay_iterations": 0,
         }
     )
 

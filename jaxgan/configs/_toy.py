@@ -79,6 +79,10 @@ def toy_config() -> ConfigDict:
                 # Zero-centred gradient penalties for any method: γ of R1 (real) and of R2 (generated).
                 "r1_gamma": placeholder(float),
                 "r2_gamma": placeholder(float),
+                # Their weights fall along a half cosine to this fraction of γ over penalty_decay_iterations
+                # (0: the run), then stay: R3GAN's burn-in of γ (0.1: from 0.05 to 0.005).
+                "penalty_decay": placeholder(float),
+                "penalty_decay_iterations": 0,
             },
             "optim": {"generator": optimizer("adam", 1e-4), "critic": optimizer("adam", 1e-4)},
             "train": {

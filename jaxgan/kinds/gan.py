@@ -168,7 +168,8 @@ def critic_loss_and_collections(spec, state: TrainState, params, real, fake, con
     critic = BoundModel(spec.critic, variables, condition)
     if transform is not None:
         critic = AugmentedCritic(critic, transform)
-    loss, metrics = spec.game.critic_loss(critic, real, fake, key)
+    at = {"iteration": state.step} if spec.game.critic_needs.iteration else {}
+    loss, metrics = spec.game.critic_loss(critic, real, fake, key, **at)
     collections = state.critic.collections
     if spec.critic.mutable:
         for batch in (real, fake):

@@ -137,14 +137,31 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
     """The adversarial method named by `config.game`, from the games registry: every option
     set in the config goes to the method's factory, which takes or refuses it; then the
     switches that wrap any method (R1 and R2 penalties, feature matching)."""
-    switches = ("name", "feature_matching", "r1_gamma", "r2_gamma", "pack")
+    switches = ("name", "feature_matching", "r1_gamma", "r2_gamma", "penalty_decay", "penalty_decay_iterations", "pack")
     options = {key: config.game[key] for key in config.game if key not in switches}
     try:
         built = games.make_game(config.game.name, "game.", **options)
-        built = games.with_zero_centred_penalties(built, config.game.r1_gamma, config.game.r2_gamma)
+        built = games.with_zero_centred_penalties(
+            built, config.game.r1_gamma, config.game.r2_gamma, _penalty_schedule(config)
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return games.with_feature_matching(built) if config.game.feature_matching else built
+
+
+def _penalty_schedule(config: ml_collections.ConfigDict) -> optax.Schedule | None:
+    """The R1/R2 weights' burn-in that game.penalty_decay asks for (`games.penalty_burn_in`)."""
+    game = config.game
+    if game.get("penalty_decay") is None:
+        return None
+    if game.r1_gamma is None and game.r2_gamma is None:
+        raise ConfigError("game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or game.r2_gamma")
+    if not 0 <= game.penalty_decay_iterations <= config.train.steps:
+        raise ConfigError(
+            f"game.penalty_decay_iterations must be in [0, train.steps = {config.train.steps}] (0: the whole run), "
+            f"got {game.penalty_decay_iterations}"
+        )
+    return games.penalty_burn_in(game.penalty_decay, game.penalty_decay_iterations or config.train.steps)
 
 
 def spec_options(config: ml_collections.ConfigDict) -> dict:
