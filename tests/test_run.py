@@ -508,6 +508,11 @@ def test_historical_averaging_chains_before_the_optimizer():
             lambda spec, state: spec.game.name == "rpgan+r1+r2" and spec.game.critic_needs.iteration,
         ),
         (
+            "nsgan_mlp",
+            ["train.generator_ema=none", "train.generator_ema_half_life=2", "train.generator_ema_burn_in=2"],
+            lambda spec, state: callable(spec.generator_ema_decay) and state.generator_ema is not None,
+        ),
+        (
             "wgangp_mlp",
             ["game.pack=4"],
             lambda spec, state: spec.pack == 4 and state.critic.params["body"]["Dense_0"]["kernel"].shape == (8, 16),
@@ -623,6 +628,7 @@ def test_learning_rate_schedules_follow_their_formulas():
         ("optim.critic.final_learning_rate=-1", "optim.critic.final_learning_rate must be a finite number of at"),
         ("optim.critic.final_b2=1.5", "optim.critic.final_b2 ramps β₂ from optim.critic.b2: set b2, and final_b2"),
         ("game.penalty_decay=0.1", "game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or"),
+        ("train.generator_ema_half_life=100", "and so does train.generator_ema: set train.generator_ema=none with it"),
     ],
 )
 def test_bad_schedules_are_one_line(override, message):

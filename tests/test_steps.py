@@ -11,6 +11,7 @@ from conftest import BATCH, DIM, N_CRITIC, fresh_state, real_batches, tiny_spec
 
 import jaxgan
 from jaxgan import penalties
+from jaxgan.kinds.base import average_half_life_burn_in
 from jaxgan.models import MLP, MaxEntropyGenerator
 from jaxgan.state import SPECTRAL_COLLECTION
 
@@ -113,6 +114,30 @@ def test_generator_average_follows_its_recursion():
     averaged = jaxgan.generate(spec, state, jax.random.PRNGKey(0), 5, variables=jaxgan.evaluated_generator(spec, state))
     live = jaxgan.generate(spec, state, jax.random.PRNGKey(0), 5)
     assert not np.allclose(averaged, live)
+
+
+def test_generator_average_half_life_burns_in_from_no_memory():
+    """R3GAN's burn-in: β_t = 2^(−1/h_t), h_t = H·(1 − cos(π·min(t, T)/T))/2, so β_0 = 0 and the
+    average m_t = β_t·m_{t−1} + (1 − β_t)·θ_t needs no correction; checked on its recursion."""
+    half_life, burn_in = 3.0, 4
+    decay = average_half_life_burn_in(half_life, burn_in)
+    h = half_life * 0.5 * (1 - np.cos(np.pi * np.minimum(np.arange(6), burn_in) / burn_in))
+    betas = np.where(h > 0, 0.5 ** (1 / np.where(h > 0, h, 1)), 0.0)
+    np.testing.assert_allclose([float(decay(jnp.int32(t))) for t in range(6)], betas, rtol=1e-6)
+    assert betas[0] == 0 and betas[4] == betas[5] == pytest.approx(0.5 ** (1 / 3))
+    spec = tiny_spec(jaxgan.wgan_gp(0.1, N_CRITIC))
+    spec = jaxgan.GANSpec(spec.game, spec.generator, spec.critic, spec.sample_latent, generator_ema_decay=decay)
+    state = fresh_state(spec)
+    average = None
+    for i in range(5):
+        state, _ = jaxgan.train_step(spec, state, real_batches(7 + i)[0])
+        theta = state.generator.params
+        average = (
+            theta if average is None else jax.tree.map(lambda m, p, b=betas[i]: b * m + (1 - b) * p, average, theta)
+        )
+    chex.assert_trees_all_close(jaxgan.averaged_generator_params(spec, state), average, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="must be 0 at the first"):
+        jaxgan.GANSpec(spec.game, spec.generator, spec.critic, spec.sample_latent, generator_ema_decay=lambda t: 0.5)
 
 
 def test_averaging_needs_a_state_that_keeps_the_average_and_a_decay_below_one(gp_spec):

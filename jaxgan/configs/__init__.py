@@ -106,7 +106,8 @@ _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
 # (eval.evaluators: the evaluations the run's family then gave; eval.inception_resize: legacy,
 # the one resize there was; R3GAN's model settings: read only by the r3gan players, which came
 # later; the optimizers' final_learning_rate 0 and decay over the whole run: the schedules'
-# one ending; no final_b2: a constant β₂; no penalty_decay: constant penalty weights).
+# one ending; no final_b2: a constant β₂; no penalty_decay: constant penalty weights; no
+# generator_ema_half_life: the average's β from train.generator_ema).
 _ADDED_SETTINGS = (
     "eval.evaluators",
     "eval.inception_resize",
@@ -118,6 +119,8 @@ _ADDED_SETTINGS = (
     "optim.*.final_b2",
     "game.penalty_decay",
     "game.penalty_decay_iterations",
+    "train.generator_ema_half_life",
+    "train.generator_ema_burn_in",
 )
 
 

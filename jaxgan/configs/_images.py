@@ -106,6 +106,11 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # statistics of its own (steps.evaluated_generator); β = 0.99 averages about the
                 # last 100 iterations (see the README's "Image results" for why not 0.999).
                 "generator_ema": FieldReference(0.99, field_type=float),
+                # Or the average's half-life in iterations (with generator_ema=none): β = 2^(−1/H), the
+                # half-life grown from 0 along a half cosine over generator_ema_burn_in iterations when set
+                # (R3GAN's burn-in).
+                "generator_ema_half_life": placeholder(float),
+                "generator_ema_burn_in": 0,
                 "instance_noise": placeholder(float),
                 # DiffAugment (Zhao et al. 2020): the critic scores T(x), e.g. "color,translation,cutout".
                 "diff_augment": placeholder(str),

@@ -99,6 +99,11 @@ def toy_config() -> ConfigDict:
                 # Decay β of the debiased weight average of the generator used for evaluation
                 # (a window of about 1 / (1 − β) iterations); none evaluates the live generator.
                 "generator_ema": FieldReference(0.99, field_type=float),
+                # Or the average's half-life in iterations (with generator_ema=none): β = 2^(−1/H), the
+                # half-life grown from 0 along a half cosine over generator_ema_burn_in iterations when set
+                # (R3GAN's burn-in).
+                "generator_ema_half_life": placeholder(float),
+                "generator_ema_burn_in": 0,
                 # Std of Gaussian instance noise on the critic's inputs, annealed to 0 over
                 # instance_noise_steps iterations; none adds no noise.
                 "instance_noise": placeholder(float),
@@ -135,7 +140,13 @@ def energy_config() -> ConfigDict:
     from uniform noise on [−r, r]² for its negative phase."""
     shared = toy_config()
     train = shared.train
-    for key in ("generator_ema", "instance_noise", "instance_noise_steps"):
+    for key in (
+        "generator_ema",
+        "generator_ema_half_life",
+        "generator_ema_burn_in",
+        "instance_noise",
+        "instance_noise_steps",
+    ):
         del train[key]  # no generator to average; noise on the energy's inputs is not its likelihood
     # An iteration runs 60 Langevin steps, each a forward and backward pass of the energy on
     # the batch: about two WGAN-GP iterations' time on the CPU.

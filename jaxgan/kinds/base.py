@@ -22,6 +22,9 @@ from jaxgan.games import Metrics
 from jaxgan.state import BoundModel, PlayerSpec, TrainState, Variables, init_player, standing_statistics
 
 LatentSampler = Callable[[jax.Array, int], jax.Array]  # sample(key, n) -> (n, ...) codes
+# The generator average's decay: a constant β, or β_t of the iteration t = 0, 1, ... with β_0 = 0
+# (`average_half_life_burn_in`).
+AverageDecay = float | Callable[[jax.Array], jax.Array]
 # reconstruction_loss(model, real, key) -> (loss, metrics); minimised over the generator player.
 ReconstructionLoss = Callable[[BoundModel, jax.Array, jax.Array], tuple[jax.Array, Metrics]]
 # objective(kind, state, params, real, key) -> (loss, (metrics, collections)): one phase's loss
@@ -159,12 +162,14 @@ class WithGenerator(KindDefaults):
     `generator_ema_decay`, when set, keeps m_t = β·m_{t−1} + (1 − β)·θ_t (m_0 = 0) after every
     iteration, and evaluation samples from the debiased average m_t / (1 − β^t), a normalised
     exponential average of θ_1..θ_t (Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging
-    in GAN Training"; the correction is Adam's). Training uses the live parameters.
+    in GAN Training"; the correction is Adam's). Training uses the live parameters. A decay
+    that changes with the iteration, β_t with β_0 = 0 (R3GAN's burn-in of the half-life), keeps
+    m_t = β_t·m_{t−1} + (1 − β_t)·θ_t, already a normalised average of θ_1..θ_t: no correction.
     """
 
     generator: PlayerSpec
     sample_latent: LatentSampler
-    generator_ema_decay: float | None
+    generator_ema_decay: AverageDecay | None
 
     def sample(self, state, key, n, *, labels=None, variables=None, truncation=None):
         """G(z) of n codes of the prior (truncated at ψ = `truncation` when given), G(z, y) with
@@ -203,7 +208,8 @@ class WithGenerator(KindDefaults):
         """The debiased average m_t / (1 − β^t); the live parameters before the first update."""
         if state.generator_ema is None:
             raise ValueError("this state keeps no generator average; set the spec's generator_ema_decay")
-        correction = 1.0 - self.generator_ema_decay ** state.step.astype(jnp.float32)
+        decay = self.generator_ema_decay
+        correction = 1.0 if callable(decay) else 1.0 - decay ** state.step.astype(jnp.float32)
         started = state.step > 0
         return jax.tree.map(
             lambda m, p: jnp.where(started, m / jnp.where(started, correction, 1.0), p),
@@ -215,9 +221,9 @@ class WithGenerator(KindDefaults):
         """m_t = β·m_{t−1} + (1 − β)·θ_t after an iteration, when the kind keeps an average."""
         if self.generator_ema_decay is None:
             return state
-        ema = optax.incremental_update(
-            state.generator.params, state.generator_ema, step_size=1.0 - self.generator_ema_decay
-        )
+        decay = self.generator_ema_decay
+        beta = decay(state.step) if callable(decay) else decay
+        ema = optax.incremental_update(state.generator.params, state.generator_ema, step_size=1.0 - beta)
         return state.replace(generator_ema=ema)
 
     def init_generator(self, keys: InitKeys, example_real: RealBatch) -> tuple[dict[str, Any], jax.Array]:
@@ -232,12 +238,38 @@ class WithGenerator(KindDefaults):
         return {"generator": generator, "generator_ema": jax.tree.map(jnp.zeros_like, generator.params)}, z
 
 
-def check_average(decay: float | None, generator: PlayerSpec) -> None:
-    """Refuse a generator average's decay outside [0, 1), or one a generator's batch norm
-    cannot follow."""
+def average_half_life_burn_in(half_life: float, iterations: int) -> Callable[[jax.Array], jax.Array]:
+    """β_t = 2^(−1/h_t) with the half-life h_t = H·(1 − cos(π·min(t, T)/T))/2 iterations: the
+    generator average's memory grows from none (β_0 = 0) to a half-life of H along a half
+    cosine over T iterations, then stays (R3GAN's burn-in, Huang et al. 2024: 0 to 5 M images
+    over 20 M on CIFAR-10).
+
+    Raises:
+      ValueError: H is not above 0, or T is not a positive int.
+    """
+    if not 0 < half_life < float("inf") or not isinstance(iterations, int) or iterations < 1:
+        raise ValueError(
+            "the average's half-life must be above 0 and its burn-in at least 1 iteration, "
+            f"got {half_life} and {iterations}"
+        )
+
+    def decay(iteration: jax.Array) -> jax.Array:
+        progress = jnp.minimum(jnp.asarray(iteration, jnp.float32), iterations) / iterations
+        h = half_life * 0.5 * (1.0 - jnp.cos(jnp.pi * progress))
+        return jnp.where(h > 0, 0.5 ** (1.0 / jnp.where(h > 0, h, 1.0)), 0.0)
+
+    return decay
+
+
+def check_average(decay: AverageDecay | None, generator: PlayerSpec) -> None:
+    """Refuse a generator average's decay outside [0, 1), a decay schedule that does not start at
+    0, or an average a generator's batch norm cannot follow."""
     if decay is None:
         return
-    if not 0.0 <= decay < 1.0:
+    if callable(decay):
+        if float(decay(jnp.zeros((), jnp.int32))) != 0.0:
+            raise ValueError("a generator_ema_decay that changes with the iteration must be 0 at the first")
+    elif not 0.0 <= decay < 1.0:
         raise ValueError(f"generator_ema_decay must be in [0, 1), got {decay}")
     if generator.mutable and not isinstance(generator.module, nn.Module):
         raise ValueError(

@@ -9,6 +9,7 @@ import optax
 from jaxgan import configs, games, penalties
 from jaxgan.augment import DiffAugment
 from jaxgan.configs import ConfigError
+from jaxgan.kinds.base import average_half_life_burn_in
 from jaxgan.state import SPECTRAL_COLLECTION, PlayerSpec
 from jaxgan.steps import InstanceNoise
 
@@ -164,6 +165,30 @@ def _penalty_schedule(config: ml_collections.ConfigDict) -> optax.Schedule | Non
     return games.penalty_burn_in(game.penalty_decay, game.penalty_decay_iterations or config.train.steps)
 
 
+def _average_decay(config: ml_collections.ConfigDict):
+    """The generator average's decay: train.generator_ema's β, or β = 2^(−1/H) for the half-life
+    H = train.generator_ema_half_life iterations, grown from 0 along a half cosine over
+    train.generator_ema_burn_in iterations when that is set (R3GAN's burn-in,
+    `kinds.base.average_half_life_burn_in`)."""
+    train = config.train
+    if train.get("generator_ema_half_life") is None:
+        return train.generator_ema
+    if train.generator_ema is not None:
+        raise ConfigError(
+            "train.generator_ema_half_life sets the generator average's decay and so does train.generator_ema: "
+            "set train.generator_ema=none with it"
+        )
+    configs.check_number(config, "train.generator_ema_half_life")
+    if not 0 <= train.generator_ema_burn_in <= train.steps:
+        raise ConfigError(
+            f"train.generator_ema_burn_in must be in [0, train.steps = {train.steps}], "
+            f"got {train.generator_ema_burn_in}"
+        )
+    if not train.generator_ema_burn_in:
+        return 0.5 ** (1.0 / train.generator_ema_half_life)
+    return average_half_life_burn_in(train.generator_ema_half_life, train.generator_ema_burn_in)
+
+
 def spec_options(config: ml_collections.ConfigDict) -> dict:
     """The spec's training options from `config.train`: the generator average's decay,
     instance noise and DiffAugment, for the keys the config declares (the loop reads the rest
@@ -172,7 +197,7 @@ def spec_options(config: ml_collections.ConfigDict) -> dict:
     if "instance_noise_steps" in train and train.instance_noise_steps < 1:
         raise ConfigError(f"train.instance_noise_steps must be at least 1, got {train.instance_noise_steps}")
     if "generator_ema" in train:
-        options["generator_ema_decay"] = train.generator_ema
+        options["generator_ema_decay"] = _average_decay(config)
     if "instance_noise" in train and train.instance_noise is not None:
         options["instance_noise"] = InstanceNoise(train.instance_noise, train.instance_noise_steps)
     if "game" in config and config.game.get("pack", 1) > 1:
