@@ -47,7 +47,8 @@ def sample_run(
 
     Returns:
       The samples as numpy (images (n, h, w, c) in [−1, 1], or points (n, d)), and the labels
-      used (None for an unconditional model).
+      used (None for an unconditional model). Images of a generator with a linear output
+      (R3GAN's) are clipped to [−1, 1], as for scoring (`evaluators.base.generate_many`).
 
     Raises:
       ConfigError: `run_dir` is a run whose samples this does not draw (an autoencoder's), or
@@ -89,6 +90,8 @@ def sample_run(
         part = None if labels is None else labels[start : start + count]
         chunk_key = key if start == 0 else jax.random.fold_in(key, start // SAMPLE_BATCH)
         samples[start : start + count] = jax.device_get(draw(run.state, chunk_key, count, part))
+    if samples.ndim == 4:
+        np.clip(samples, -1.0, 1.0, out=samples)
     return samples, None if labels is None else np.asarray(labels)
 
 

@@ -98,6 +98,8 @@ TINY_IMAGES = [
     "eval.samples=40",
     "--set",
     "eval.classifier_steps=5",
+    "--set",
+    "model.cardinality=2",  # R3GAN's grouped convolutions, in 4 × 2 channels
     "--no-progress",
 ]
 
@@ -139,7 +141,7 @@ def test_each_image_experiment_runs_end_to_end(
             assert 0 <= summary[f"classifier_{score}"] <= 1
         assert summary["classifier_density"] >= 0
         assert 0 <= summary["classifier_fid_real_images"]
-        if config.train.generator_ema is None:
+        if config.train.generator_ema is None and config.train.generator_ema_half_life is None:
             assert "classifier_fid_live_generator" not in summary
         else:
             assert summary["classifier_fid_live_generator"] >= 0
@@ -158,7 +160,7 @@ def test_each_image_experiment_runs_end_to_end(
     with np.load(workdir / "drawn.npz") as drawn:
         side, channels = (32, 3) if config.data.name == "cifar10" else (28, 3 if config.data.stacked else 1)
         assert drawn["samples"].shape == (20, side, side, channels)
-        assert np.abs(drawn["samples"]).max() <= 1
+        assert np.abs(drawn["samples"]).max() <= 1  # R3GAN's linear output clipped, as for scoring
         conditional = config.model.conditional
         assert drawn["labels"].tolist() == [k % 10 for k in range(20)] if conditional else "labels" not in drawn
     assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
@@ -624,7 +626,7 @@ def test_learning_rate_schedules_follow_their_formulas():
     [
         ("optim.critic.schedule=step", "optim.critic.schedule='step': choose one of constant, linear, cosine"),
         ("optim.generator.warmup_iterations=5000", "optim.generator.warmup_iterations must be in [0, train.steps"),
-        ("optim.critic.decay_iterations=10000000", "optim.critic.decay_iterations must be in [0, train.steps = "),
+        ("optim.critic.decay_iterations=-1", "optim.critic.decay_iterations must be at least 0 (0: the whole run)"),
         ("optim.critic.final_learning_rate=-1", "optim.critic.final_learning_rate must be a finite number of at"),
         ("optim.critic.final_b2=1.5", "optim.critic.final_b2 ramps β₂ from optim.critic.b2: set b2, and final_b2"),
         ("game.penalty_decay=0.1", "game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or"),

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -119,12 +120,13 @@ def generate_many(
     """n images (numpy, [−1, 1]) in batches, at the generator `variables` (by default the live
     ones), from codes truncated at eval.truncation when set; a conditional generator cycles
     through the classes. The codes come from the run's seed, so the averaged and the live
-    generator are scored on the same ones."""
+    generator are scored on the same ones. A generator with a linear output (R3GAN's) is
+    clipped to [−1, 1], as R3GAN clamps its images before scoring them; a tanh's are unchanged."""
     conditional = config.model.conditional
 
     @jax.jit
     def batch(state, variables, key, labels):
-        return generate(
+        images = generate(
             spec,
             state,
             key,
@@ -133,6 +135,7 @@ def generate_many(
             variables=variables,
             truncation=config.eval.truncation,
         )
+        return jnp.clip(images, -1.0, 1.0)
 
     key = jax.random.PRNGKey(config.seed + 1)
     labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
