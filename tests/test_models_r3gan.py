@@ -90,7 +90,7 @@ def test_players_shapes_and_conditioning(size, channels):
     small = {"width": 8, "blocks_per_stage": 1, "cardinality": 2, "expansion": 2}
     z = jax.random.normal(jax.random.PRNGKey(0), (4, 16))
     images = jax.random.normal(jax.random.PRNGKey(1), (4, size, size, channels))
-    generator = R3GANGenerator(size, channels, num_classes=10, **small)
+    generator = R3GANGenerator(size, channels=channels, num_classes=10, **small)
     critic = R3GANCritic(size, num_classes=10, **small)
     labels = jnp.arange(4)
     g_variables = generator.init(jax.random.PRNGKey(2), z, labels)

@@ -110,31 +110,21 @@ class ResidualBlock(nn.Module):
         return x + _conv(channels, gain=0.0)(BiasedActivation()(y))
 
 
-def _stage_blocks(module: nn.Module, stages: int) -> list[ResidualBlock]:
-    blocks = [module.blocks_per_stage] * stages
-    return [
-        [ResidualBlock(module.cardinality, module.expansion, module.kernel_size, sum(blocks)) for _ in range(n)]
-        for n in blocks
-    ]
-
-
-class R3GANGenerator(nn.Module):
-    """z -> image (batch, image_size, image_size, channels), linear output.
+class _R3GANPlayer(nn.Module):
+    """What both R3GAN players are made of: stages of `width` channels, one per resolution from
+    the bottom side up to `image_size`, each of `blocks_per_stage` ResidualBlocks.
 
     Attributes:
       image_size: b·2^k pixels, 4 ≤ b ≤ 7 (32: four stages from 4 × 4; 28: three from 7 × 7).
-      channels: of the image.
       width: channels of every stage (R3GAN's CIFAR-10: 768).
       blocks_per_stage: residual blocks in each stage (CIFAR-10: 2).
       cardinality: groups of each block's middle convolution (CIFAR-10: 96).
       expansion: each bottleneck's width over the stage's (CIFAR-10: 2).
       kernel_size: of the middle convolution (3).
-      num_classes: > 0 makes it G(z, y), z concatenated with a linear embedding of one-hot y
-        of z's size (CIFAR-10: 64).
+      num_classes: > 0 conditions the player on one-hot labels y.
     """
 
     image_size: int = 32
-    channels: int = 3
     width: int = 768
     blocks_per_stage: int = 2
     cardinality: int = 96
@@ -142,44 +132,53 @@ class R3GANGenerator(nn.Module):
     kernel_size: int = 3
     num_classes: int = 0
 
+    def stages(self) -> list[list[ResidualBlock]]:
+        """The blocks of each stage, lowest resolution first (call inside a compact method)."""
+        stages = bottom_side_and_blocks(self.image_size)[1] + 1
+        blocks = self.blocks_per_stage * stages
+        block = (self.cardinality, self.expansion, self.kernel_size, blocks)
+        return [[ResidualBlock(*block) for _ in range(self.blocks_per_stage)] for _ in range(stages)]
+
+
+class R3GANGenerator(_R3GANPlayer):
+    """z -> image (batch, image_size, image_size, channels), linear output.
+
+    Attributes: `_R3GANPlayer`'s, and `channels` of the image. A conditional generator is
+    G(z, y): z concatenated with a linear embedding of one-hot y of z's size (CIFAR-10: 64).
+    """
+
+    channels: int = 3
+
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         labels = class_labels(labels, self.num_classes)
-        bottom, upsamplings = bottom_side_and_blocks(self.image_size)
+        bottom = bottom_side_and_blocks(self.image_size)[0]
         z = z.reshape(z.shape[0], -1)
         if labels is not None:
             embed = nn.Dense(z.shape[-1], use_bias=False, kernel_init=msr_init(), name="embedding")
             z = jnp.concatenate([z, embed(jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype))], axis=-1)
         basis = self.param("basis", nn.initializers.normal(1.0), (bottom, bottom, self.width))
         h = basis[None] * nn.Dense(self.width, use_bias=False, kernel_init=msr_init())(z)[:, None, None, :]
-        for stage, blocks in enumerate(_stage_blocks(self, upsamplings + 1)):
+        for stage, blocks in enumerate(self.stages()):
             h = upsample(h) if stage else h
             for block in blocks:
                 h = block(h)
         return _conv(self.channels)(h)
 
 
-class R3GANCritic(nn.Module):
+class R3GANCritic(_R3GANPlayer):
     """image -> one score per image (batch,); D(x, y) with `num_classes` > 0.
 
-    Attributes: as R3GANGenerator's; a conditional critic maps the last features to `width`
+    Attributes: `_R3GANPlayer`'s; a conditional critic maps the last features to `width`
     numbers and projects them on a linear embedding of one-hot y (gain 1/√width).
     """
-
-    image_size: int = 32
-    width: int = 768
-    blocks_per_stage: int = 2
-    cardinality: int = 96
-    expansion: int = 2
-    kernel_size: int = 3
-    num_classes: int = 0
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None) -> jax.Array:
         labels = class_labels(labels, self.num_classes)
-        bottom, downsamplings = bottom_side_and_blocks(self.image_size)
+        bottom = bottom_side_and_blocks(self.image_size)[0]
         h = _conv(self.width)(x)
-        stages = _stage_blocks(self, downsamplings + 1)
+        stages = self.stages()
         for stage, blocks in enumerate(stages):
             for block in blocks:
                 h = block(h)

@@ -320,7 +320,7 @@ def _r3gan(model: ml_collections.ConfigDict, size: int, channels: int, num_class
         "cardinality": model.cardinality,
         "expansion": model.expansion,
     }
-    generator = R3GANGenerator(size, channels, model.generator_width, num_classes=num_classes, **shared)
+    generator = R3GANGenerator(size, model.generator_width, num_classes=num_classes, channels=channels, **shared)
     critic = R3GANCritic(size, model.critic_width, num_classes=num_classes, **shared)
     return generator, critic
 
