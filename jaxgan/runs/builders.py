@@ -150,14 +150,16 @@ def build_game(config: ml_collections.ConfigDict) -> games.Game:
 def _penalty_schedule(config: ml_collections.ConfigDict) -> optax.Schedule | None:
     """The R1/R2 weights' burn-in that game.penalty_decay asks for (`games.penalty_burn_in`)."""
     game = config.game
-    if game.get("penalty_decay") is None:
+    if "penalty_decay" not in game:
         return None
-    if game.r1_gamma is None and game.r2_gamma is None:
-        raise ConfigError("game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or game.r2_gamma")
     if game.penalty_decay_iterations < 0:
         raise ConfigError(
             f"game.penalty_decay_iterations must be at least 0 (0: the whole run), got {game.penalty_decay_iterations}"
         )
+    if game.penalty_decay is None:
+        return None
+    if game.r1_gamma is None and game.r2_gamma is None:
+        raise ConfigError("game.penalty_decay scales the R1 and R2 penalties: set game.r1_gamma or game.r2_gamma")
     return games.penalty_burn_in(game.penalty_decay, game.penalty_decay_iterations or config.train.steps)
 
 
@@ -167,7 +169,11 @@ def _average_decay(config: ml_collections.ConfigDict):
     train.generator_ema_burn_in iterations when that is set (R3GAN's burn-in,
     `kinds.base.average_half_life_burn_in`)."""
     train = config.train
-    if train.get("generator_ema_half_life") is None:
+    if "generator_ema_half_life" not in train:
+        return train.generator_ema
+    if train.generator_ema_burn_in < 0:
+        raise ConfigError(f"train.generator_ema_burn_in must be at least 0, got {train.generator_ema_burn_in}")
+    if train.generator_ema_half_life is None:
         return train.generator_ema
     if train.generator_ema is not None:
         raise ConfigError(
@@ -175,8 +181,6 @@ def _average_decay(config: ml_collections.ConfigDict):
             "set train.generator_ema=none with it"
         )
     configs.check_number(config, "train.generator_ema_half_life")
-    if train.generator_ema_burn_in < 0:
-        raise ConfigError(f"train.generator_ema_burn_in must be at least 0, got {train.generator_ema_burn_in}")
     if not train.generator_ema_burn_in:
         return 0.5 ** (1.0 / train.generator_ema_half_life)
     return average_half_life_burn_in(train.generator_ema_half_life, train.generator_ema_burn_in)

@@ -65,9 +65,8 @@ class ImageFamily(TrainedFamily):
             configs.check_choice(config, f"model.{key}", allowed)
         if config.model.architecture in FIXED_CHOICES:
             check_fixed_choices(config.model)
-        if config.model.architecture == "r3gan":
-            check_r3gan_widths(config.model)
-        elif config.model.architecture == "dcgan" and (config.model.shared_embedding or config.model.orthogonal_init):
+        check_r3gan_widths(config.model)
+        if config.model.architecture == "dcgan" and (config.model.shared_embedding or config.model.orthogonal_init):
             raise ConfigError(
                 "model.shared_embedding and model.orthogonal_init are BigGAN's choices for the ResNet players: "
                 "set model.architecture=resnet, or leave them at 0 and false"
@@ -121,9 +120,14 @@ def check_fixed_choices(model: ml_collections.ConfigDict) -> None:
 
 
 def check_r3gan_widths(model: ml_collections.ConfigDict) -> None:
-    """Each R3GAN bottleneck (expansion × width channels) splits into `cardinality` groups."""
+    """R3GAN's settings are integers of at least 1 (checked whatever the architecture, as
+    train.instance_noise_steps is), and with the r3gan players each bottleneck (expansion ×
+    width channels) splits into `cardinality` groups."""
     for key in ("blocks_per_stage", "cardinality", "expansion"):
-        configs.check_number(model, key)  # integers (the config's types), so at least 1
+        if model[key] < 1:
+            raise ConfigError(f"model.{key} must be at least 1, got {model[key]}")
+    if model.architecture != "r3gan":
+        return
     for role in ("generator", "critic"):
         expanded = model.expansion * model[f"{role}_width"]
         if expanded % model.cardinality:
