@@ -263,6 +263,7 @@ SLOW = (
     # Large networks and long solvers.
     "test_inception.py::test_samples_are_scored_in_inception_space_against_the_training_images",
     "test_inception.py::test_weights_read_back_from_npz_and_bad_files_are_refused",
+    "test_inception.py::test_fid_cli_scores_folders_npz_and_statistics_files_alike",
     "test_models_dcgan.py::test_dcgan_shapes_and_output_range",
     "test_models_dcgan.py::test_matmul_layer_computes_the_transposed_convolution_of_its_parameters",
     "test_models_dcgan.py::test_self_attention_starts_as_the_identity_and_mixes_positions_once_gamma_moves",

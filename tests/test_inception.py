@@ -3,6 +3,7 @@ against pytorch-fid's with the same random weights (skipped without torch and py
 and the weights file's conversion."""
 
 import json
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,7 @@ import pytest
 from conftest import write_cifar10_batches
 
 from jaxgan import eval as jaxgan_eval
+from jaxgan.data import images
 from jaxgan.metrics import inception
 
 
@@ -193,3 +195,84 @@ def test_samples_are_scored_in_inception_space_against_the_training_images(rando
     settings[3] = f"eval.inception_weights={tmp_path / 'missing.npz'}"
     assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 2
     assert "eval.inception_weights: no Inception weights at" in capsys.readouterr().err
+
+
+def _write_folder(folder, images: np.ndarray) -> None:
+    from PIL import Image
+
+    folder.mkdir()
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{index:03d}.png")
+
+
+def _frechet_distance_by_scipy(a: np.ndarray, b: np.ndarray) -> float:
+    """FID of two feature sets as pytorch-fid writes it: scipy's sqrtm of Σ_a Σ_b."""
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    sigma_a, sigma_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    with warnings.catch_warnings():  # a dozen images: singular covariances, as pytorch-fid meets them
+        warnings.simplefilter("ignore", scipy_linalg.LinAlgWarning)
+        covmean = scipy_linalg.sqrtm(sigma_a @ sigma_b).real
+    return float(np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a + sigma_b - 2 * covmean))
+
+
+def test_fid_cli_scores_folders_npz_and_statistics_files_alike(random_weights, tmp_path, capsys):
+    """python -m jaxgan.fid A B: FID of two folders equals scipy's on the same features; the same
+    sets as an .npz or as statistics files (`stats`) give the same FID; KID and PRDC print a line
+    each; different feature spaces are refused in one line."""
+    from jaxgan import fid
+
+    weights = tmp_path / "inception.npz"
+    np.savez(weights, **_state_dict_of(random_weights))
+    rng = np.random.default_rng(7)
+    real = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    fake = np.clip(real.astype(int) + rng.integers(-60, 60, real.shape), 0, 255).astype(np.uint8)
+    _write_folder(tmp_path / "real", real)
+    _write_folder(tmp_path / "fake", fake)
+    np.savez(tmp_path / "fake.npz", images=fake)
+    assert fid.main([str(tmp_path / "real"), str(tmp_path / "fake"), "--weights", str(weights), "--kid", "--prdc"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["FID", "KID", "precision", "recall", "density", "coverage"]
+    printed = float(lines[0].split()[1])
+    scorer = inception.InceptionScorer(str(weights))
+    features = [scorer.features_and_probabilities(images.to_model_range(x))[0] for x in (real, fake)]
+    assert printed == pytest.approx(_frechet_distance_by_scipy(*features), rel=1e-4, abs=1e-4)
+    assert "12 vs 12 images, inception-v3" in lines[0]
+    for name in ("real", "fake"):
+        assert (
+            fid.main(
+                ["stats", str(tmp_path / name), "--out", str(tmp_path / f"{name}_stats.npz"), "--weights", str(weights)]
+            )
+            == 0
+        )
+    assert "μ, Σ of 12 images" in capsys.readouterr().out
+    for pair in (("real_stats.npz", "fake_stats.npz"), ("real_stats.npz", "fake.npz"), ("real", "fake_stats.npz")):
+        assert fid.main([str(tmp_path / pair[0]), str(tmp_path / pair[1]), "--weights", str(weights)]) == 0
+        assert float(capsys.readouterr().out.split()[1]) == pytest.approx(printed, rel=1e-6, abs=1e-6)
+    assert (
+        fid.main(
+            [str(tmp_path / "real_stats.npz"), str(tmp_path / "fake"), "--weights", str(weights), "--resize", "clean"]
+        )
+        == 2
+    )
+    assert "different feature spaces" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["{tmp}/nowhere", "{tmp}/nowhere"], "no folder or file"),
+        (["{tmp}/images.npz", "{tmp}/images.npz"], "holds images: give --weights PATH"),
+        (["{tmp}/partial.npz", "{tmp}/partial.npz"], "has μ but not sigma"),
+        (["{tmp}/images.npz", "{tmp}/images.npz", "--weights", "{tmp}/missing.npz"], "no Inception weights at"),
+        (["{tmp}/images.npz", "{tmp}/images.npz", "--batch-size", "0"], "--batch-size must be at least 1"),
+    ],
+)
+def test_fid_cli_bad_input_is_one_line_and_status_2(arguments, message, tmp_path, capsys):
+    from jaxgan import fid
+
+    np.savez(tmp_path / "images.npz", images=np.zeros((8, 8, 8, 3), np.uint8))
+    np.savez(tmp_path / "partial.npz", mu=np.zeros(3))
+    assert fid.main([argument.format(tmp=tmp_path) for argument in arguments]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("python -m jaxgan.fid: error: ") and message in error and error.count("\n") == 1

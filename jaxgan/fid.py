@@ -1,0 +1,194 @@
+"""FID between two sets of images without a run, offline: folders, .npz files or statistics files.
+
+    python -m jaxgan.fid A B --weights pt_inception.npz [--kid] [--prdc] [--resize legacy|clean]
+    python -m jaxgan.fid stats SOURCE --out ref.npz --weights pt_inception.npz
+
+A and B are each a folder of PNG or JPEG images, an .npz of images (`samples` in [−1, 1], as
+`python -m jaxgan.sample` writes them, or `images` of uint8), or a statistics file that `stats`
+wrote. Features are FID's Inception-v3 pool features (pytorch-fid's network, from the weights
+file given: `metrics.inception`), so with the same weights FID matches pytorch-fid's `A B`.
+A statistics file holds μ and Σ of every image's features and the features of the first
+STORED_FEATURES images (KID and PRDC use those), with the extractor, the SHA-256 of its
+weights file and the resize mode; FID refuses to compare features of different extractors.
+Every metric prints one line; every bad input is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+import sys
+
+import numpy as np
+
+from jaxgan.metrics import images as metrics
+from jaxgan.metrics.scoring import PRDC_NEIGHBOURS, read_sample_files
+
+EXTRACTOR = "inception-v3"
+STORED_FEATURES = 10_000  # features kept in a statistics file for KID and PRDC (80 MB at float32)
+STATISTICS_KEYS = ("mu", "sigma", "features", "count", "extractor", "weights_sha256", "resize")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureStatistics:
+    """What FID, KID and PRDC need of one set of images in one extractor's feature space.
+
+    Attributes:
+      mu, sigma: mean and covariance of all `count` images' features.
+      features: the features of the first STORED_FEATURES images (all of them, for fewer).
+      count: how many images the statistics describe.
+      extractor, weights_sha256, resize: the feature space: the network, its weights file's
+        SHA-256, and how images were resized to its input.
+    """
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    features: np.ndarray
+    count: int
+    extractor: str
+    weights_sha256: str
+    resize: str
+
+    def save(self, path: str) -> None:
+        np.savez(path, **{key: np.asarray(getattr(self, key)) for key in STATISTICS_KEYS})
+
+    @property
+    def space(self) -> str:
+        return f"{self.extractor} (weights {self.weights_sha256[:12]}, {self.resize} resize)"
+
+
+def weights_digest(path: str) -> str:
+    """The SHA-256 of a weights file, naming the feature space it defines."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def image_statistics(
+    images: np.ndarray, weights: str, resize: str = "legacy", batch_size: int = 200
+) -> FeatureStatistics:
+    """The statistics of images in [−1, 1] (n, h, w, c) in Inception-v3's pool features."""
+    from jaxgan.metrics.inception import InceptionScorer
+
+    features = InceptionScorer(weights, batch_size, resize).features_and_probabilities(images)[0]
+    mu, sigma = metrics.gaussian_statistics(features)
+    return FeatureStatistics(
+        mu,
+        sigma,
+        features[:STORED_FEATURES].astype(np.float32),
+        len(features),
+        EXTRACTOR,
+        weights_digest(weights),
+        resize,
+    )
+
+
+def read_statistics(path: str) -> FeatureStatistics | None:
+    """The statistics in `path` if it is a statistics file, else None (a file of images)."""
+    if not (path.endswith(".npz") and os.path.isfile(path)):
+        return None
+    with np.load(path, allow_pickle=False) as arrays:
+        if "mu" not in arrays:
+            return None
+        missing = [key for key in STATISTICS_KEYS if key not in arrays]
+        if missing:
+            raise ValueError(
+                f"{path} has μ but not {', '.join(missing)}: write it again with python -m jaxgan.fid stats"
+            )
+        values = {key: arrays[key] for key in STATISTICS_KEYS}
+    return FeatureStatistics(
+        values["mu"],
+        values["sigma"],
+        values["features"],
+        int(values["count"]),
+        str(values["extractor"]),
+        str(values["weights_sha256"]),
+        str(values["resize"]),
+    )
+
+
+def statistics_of(path: str, weights: str | None, resize: str, batch_size: int) -> FeatureStatistics:
+    """A statistics file as it is, or the statistics of a folder's or an .npz's images."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no folder or file {path!r}: give a folder of images, an .npz of images or statistics")
+    statistics = read_statistics(path)
+    if statistics is not None:
+        return statistics
+    if weights is None:
+        raise ValueError(
+            f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
+            "to compute their features"
+        )
+    return image_statistics(read_sample_files(path), weights, resize, batch_size)
+
+
+def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:
+    """FID of a and b (their full μ and Σ); KID and PRDC on their stored features, b read as
+    the generated set and a as the reference.
+
+    Raises:
+      ValueError: a and b are in different feature spaces.
+    """
+    if (a.extractor, a.weights_sha256, a.resize) != (b.extractor, b.weights_sha256, b.resize):
+        raise ValueError(f"the two sets are in different feature spaces: {a.space} and {b.space}")
+    results = {"fid": metrics.frechet_distance(a.mu, a.sigma, b.mu, b.sigma)}
+    if kid:
+        results["kid"], results["kid_std"] = metrics.kernel_distance(b.features, a.features)
+    if prdc:
+        n = min(len(a.features), len(b.features))
+        results.update(metrics.precision_recall_density_coverage(a.features[:n], b.features[:n], k=PRDC_NEIGHBOURS))
+    return results
+
+
+def _parser(prog: str, stats: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    if stats:
+        parser.add_argument("source", help="a folder of images or an .npz of images")
+        parser.add_argument("--out", required=True, help="the statistics file to write (.npz)")
+    else:
+        parser.add_argument("a", help="a folder, an .npz of images, or a statistics file (the reference set)")
+        parser.add_argument("b", help="the same for the set scored against it")
+        parser.add_argument("--kid", action="store_true", help="also KID (on the stored features)")
+        parser.add_argument(
+            "--prdc", action="store_true", help=f"also precision, recall, density, coverage (k = {PRDC_NEIGHBOURS})"
+        )
+    parser.add_argument("--weights", help="Inception-v3's weights: pytorch-fid's .pth (read with torch) or its .npz")
+    parser.add_argument(
+        "--resize", choices=("legacy", "clean"), default="legacy", help="how images are resized to 299 px"
+    )
+    parser.add_argument("--batch-size", type=int, default=200, help="images per call of the network")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    stats = bool(argv) and argv[0] == "stats"
+    prog = "python -m jaxgan.fid" + (" stats" if stats else "")
+    args = _parser(prog, stats).parse_args(argv[1:] if stats else argv)
+    try:
+        if args.batch_size < 1:
+            raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+        if stats:
+            statistics = statistics_of(args.source, args.weights, args.resize, args.batch_size)
+            statistics.save(args.out)
+            print(f"wrote {args.out}: μ, Σ of {statistics.count} images in {statistics.space}")
+            return 0
+        a, b = (statistics_of(path, args.weights, args.resize, args.batch_size) for path in (args.a, args.b))
+        results = scores(a, b, args.kid, args.prdc)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"FID: {results['fid']:.4f}  ({a.count} vs {b.count} images, {a.space})")
+    if args.kid:
+        print(f"KID: {results['kid']:.6f} ± {results['kid_std']:.6f}")
+    for name in ("precision", "recall", "density", "coverage") if args.prdc else ():
+        print(f"{name}: {results[name]:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
