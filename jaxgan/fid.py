@@ -68,23 +68,35 @@ def weights_digest(path: str) -> str:
     return digest.hexdigest()
 
 
-def image_statistics(
-    images: np.ndarray, weights: str, resize: str = "legacy", batch_size: int = 200
-) -> FeatureStatistics:
-    """The statistics of images in [−1, 1] (n, h, w, c) in Inception-v3's pool features."""
-    from jaxgan.metrics.inception import InceptionScorer
-
-    features = InceptionScorer(weights, batch_size, resize).features_and_probabilities(images)[0]
+def image_statistics(images: np.ndarray, scorer) -> FeatureStatistics:
+    """The statistics of images in [−1, 1] (n, h, w, c) in the pool features of `scorer`
+    (a `metrics.inception.InceptionScorer`)."""
+    features = scorer.features_and_probabilities(images)[0]
     mu, sigma = metrics.gaussian_statistics(features)
+    stored = features[:STORED_FEATURES].astype(np.float32)
     return FeatureStatistics(
-        mu,
-        sigma,
-        features[:STORED_FEATURES].astype(np.float32),
-        len(features),
-        EXTRACTOR,
-        weights_digest(weights),
-        resize,
+        mu, sigma, stored, len(features), EXTRACTOR, weights_digest(scorer.weights_path), scorer.resize
     )
+
+
+def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[FeatureStatistics, str]:
+    """(statistics, their file) of uint8 images (n, h, w, c) in `scorer`'s feature space, read
+    from `directory` when an earlier run wrote them: the file is named by a digest of the
+    images, the extractor's weights and the resize mode, so it serves only the same images in
+    the same space. Written whole or not at all (`storage.replaced_at_once`)."""
+    from jaxgan import storage
+    from jaxgan.data.images import to_model_range
+
+    pixels = hashlib.sha256(str(images.shape).encode() + np.ascontiguousarray(images).tobytes()).hexdigest()
+    name = f"{EXTRACTOR}_{scorer.resize}_{weights_digest(scorer.weights_path)[:12]}_{pixels[:16]}.npz"
+    path = os.path.join(directory, name)
+    if os.path.exists(path):
+        return read_statistics(path), path
+    statistics = image_statistics(to_model_range(images), scorer)
+    os.makedirs(directory, exist_ok=True)
+    with storage.replaced_at_once(path) as temporary:
+        statistics.save(temporary)
+    return statistics, path
 
 
 def read_statistics(path: str) -> FeatureStatistics | None:
@@ -123,7 +135,9 @@ def statistics_of(path: str, weights: str | None, resize: str, batch_size: int) 
             f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
             "to compute their features"
         )
-    return image_statistics(read_sample_files(path), weights, resize, batch_size)
+    from jaxgan.metrics.inception import InceptionScorer
+
+    return image_statistics(read_sample_files(path), InceptionScorer(weights, batch_size, resize))
 
 
 def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:

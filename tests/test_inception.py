@@ -3,6 +3,7 @@ against pytorch-fid's with the same random weights (skipped without torch and py
 and the weights file's conversion."""
 
 import json
+import os
 import warnings
 
 import jax
@@ -189,6 +190,7 @@ def test_samples_are_scored_in_inception_space_against_the_training_images(rando
     summary = json.loads(capsys.readouterr().out)
     assert summary["inception_v3"] == "FID's Inception-v3 (inception.npz) against 130 training images"
     assert summary["inception_v3_resize"] == "legacy"
+    assert os.path.isfile(summary["inception_v3_reference_statistics"])  # the training images', cached
     assert summary["inception_v3_fid"] >= 0 and summary["inception_v3_kid_std"] >= 0
     assert 1 <= summary["inception_v3_inception_score"] <= 1008
     assert 0 <= summary["inception_v3_precision"] <= 1 and 0 <= summary["inception_v3_coverage"] <= 1
@@ -276,3 +278,34 @@ def test_fid_cli_bad_input_is_one_line_and_status_2(arguments, message, tmp_path
     assert fid.main([argument.format(tmp=tmp_path) for argument in arguments]) == 2
     error = capsys.readouterr().err
     assert error.startswith("python -m jaxgan.fid: error: ") and message in error and error.count("\n") == 1
+
+
+class _CountingScorer:
+    """A stand-in for InceptionScorer: the first six pixels as features, its calls counted."""
+
+    def __init__(self, weights_path, resize="legacy"):
+        self.weights_path, self.resize, self.calls = weights_path, resize, 0
+
+    def features_and_probabilities(self, images):
+        self.calls += 1
+        return np.asarray(images, np.float64).reshape(len(images), -1)[:, :6], None
+
+
+def test_reference_statistics_are_computed_once_per_images_weights_and_resize(tmp_path):
+    from jaxgan import fid
+
+    (tmp_path / "weights.npz").write_bytes(b"some weights")
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 4, 4, 1), dtype=np.uint8)
+    scorer = _CountingScorer(str(tmp_path / "weights.npz"))
+    first, path = fid.reference_statistics(pixels, scorer, str(tmp_path / "statistics"))
+    again, same_path = fid.reference_statistics(pixels, scorer, str(tmp_path / "statistics"))
+    assert scorer.calls == 1 and same_path == path and path.endswith(".npz")
+    features = images.to_model_range(pixels).reshape(20, -1)[:, :6]
+    np.testing.assert_allclose(again.mu, features.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(again.sigma, np.cov(features, rowvar=False), rtol=1e-6, atol=1e-12)
+    assert (again.count, again.extractor, again.resize) == (20, "inception-v3", "legacy")
+    assert fid.scores(first, again, kid=True, prdc=True)["fid"] == pytest.approx(0.0, abs=1e-9)
+    # Other images, or another resize mode, are another file.
+    assert fid.reference_statistics(pixels[:10], scorer, str(tmp_path / "statistics"))[1] != path
+    clean = _CountingScorer(str(tmp_path / "weights.npz"), "clean")
+    assert fid.reference_statistics(pixels, clean, str(tmp_path / "statistics"))[1] != path and clean.calls == 1

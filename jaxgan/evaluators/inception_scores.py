@@ -13,9 +13,11 @@ import sys
 import numpy as np
 
 from jaxgan import configs
+from jaxgan.cache import cache_home
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
 from jaxgan.evaluators.base import ImageScores, evaluated_images, register_evaluator
+from jaxgan.fid import reference_statistics
 from jaxgan.metrics.inception import RESIZE_MODES, InceptionScorer
 from jaxgan.metrics.scoring import FeatureSpace, samples_to_score
 from jaxgan.runs.images import train_and_held_out
@@ -47,10 +49,13 @@ class InceptionScores(ImageScores):
             network = InceptionScorer(config.eval.inception_weights, resize=config.eval.inception_resize)
         except (ValueError, FileNotFoundError) as error:
             raise ConfigError(f"eval.inception_weights: {error}") from None
-        print(f"jaxgan: Inception features of the {len(self.train):,} training images", file=sys.stderr)
-        return FeatureSpace(
-            "inception_v3", network.features_and_probabilities, images.to_model_range(self.train.images)
+        directory = os.path.join(cache_home(), "statistics")
+        print(
+            f"jaxgan: Inception statistics of the {len(self.train):,} training images, cached in {directory}",
+            file=sys.stderr,
         )
+        self.reference, self.reference_path = reference_statistics(self.train.images, network, directory)
+        return FeatureSpace("inception_v3", network.features_and_probabilities, statistics=self.reference)
 
     @functools.cached_property
     def train(self) -> images.ImageSet:
@@ -64,6 +69,7 @@ class InceptionScores(ImageScores):
         return {
             "inception_v3": f"FID's Inception-v3 ({weights}) against {len(self.train)} training images",
             "inception_v3_resize": self.context.config.eval.inception_resize,
+            "inception_v3_reference_statistics": self.reference_path,
             **self.space.scores(fake),
         }
 

@@ -302,7 +302,7 @@ class InceptionScorer:
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         self.variables, self.batch_size = read_weights(weights_path), batch_size
-        self.weights_path = weights_path
+        self.weights_path, self.resize = weights_path, resize
         self._apply = jax.jit(FIDInception(resize).apply)
 
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

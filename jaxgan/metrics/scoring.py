@@ -38,10 +38,15 @@ class FeatureSpace:
     density and coverage of `fake` against the real images, each named `{name}_{score}`.
     """
 
-    def __init__(self, name: str, network, real: np.ndarray):
+    def __init__(self, name: str, network, real: np.ndarray | None = None, statistics=None):
+        """The real images' features are computed from `real`, or taken from `statistics` (a
+        `fid.FeatureStatistics`: μ and Σ of every image, the first images' features)."""
         self.name, self.network = name, network
-        self.real_features = network(real)[0]
-        self.real_statistics = metrics.gaussian_statistics(self.real_features)
+        if statistics is None:
+            self.real_features = network(real)[0]
+            self.real_statistics = metrics.gaussian_statistics(self.real_features)
+        else:
+            self.real_features, self.real_statistics = statistics.features, (statistics.mu, statistics.sigma)
 
     def frechet_distance(self, fake: np.ndarray) -> float:
         """FID of images in [−1, 1] against the real images', rounded for the summary."""
