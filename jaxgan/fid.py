@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import sys
+import zipfile
 
 import numpy as np
 
@@ -83,7 +84,8 @@ def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[Fe
     """(statistics, their file) of uint8 images (n, h, w, c) in `scorer`'s feature space, read
     from `directory` when an earlier run wrote them: the file is named by a digest of the
     images, the extractor's weights and the resize mode, so it serves only the same images in
-    the same space. Written whole or not at all (`storage.replaced_at_once`)."""
+    the same space. Written whole or not at all (`storage.replaced_at_once`); a file that does
+    not read back is computed again and replaced, with one line."""
     from jaxgan import storage
     from jaxgan.data.images import to_model_range
 
@@ -91,7 +93,10 @@ def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[Fe
     name = f"{EXTRACTOR}_{scorer.resize}_{weights_digest(scorer.weights_path)[:12]}_{pixels[:16]}.npz"
     path = os.path.join(directory, name)
     if os.path.exists(path):
-        return read_statistics(path), path
+        try:
+            return read_statistics(path), path
+        except (ValueError, OSError, zipfile.BadZipFile) as error:
+            print(f"jaxgan: {path} does not read back ({error}); computing the statistics again", file=sys.stderr)
     statistics = image_statistics(to_model_range(images), scorer)
     os.makedirs(directory, exist_ok=True)
     with storage.replaced_at_once(path) as temporary:
@@ -103,7 +108,7 @@ def read_statistics(path: str) -> FeatureStatistics | None:
     """The statistics in `path` if it is a statistics file, else None (a file of images)."""
     if not (path.endswith(".npz") and os.path.isfile(path)):
         return None
-    with np.load(path, allow_pickle=False) as arrays:
+    with open(path, "rb") as file, np.load(file, allow_pickle=False) as arrays:  # closed even if np.load fails
         if "mu" not in arrays:
             return None
         missing = [key for key in STATISTICS_KEYS if key not in arrays]
@@ -193,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         a, b = (statistics_of(path, args.weights, args.resize, args.batch_size) for path in (args.a, args.b))
         results = scores(a, b, args.kid, args.prdc)
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except (ValueError, FileNotFoundError, OSError, zipfile.BadZipFile) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     print(f"FID: {results['fid']:.4f}  ({a.count} vs {b.count} images, {a.space})")

@@ -266,6 +266,7 @@ def test_fid_cli_scores_folders_npz_and_statistics_files_alike(random_weights, t
         (["{tmp}/nowhere", "{tmp}/nowhere"], "no folder or file"),
         (["{tmp}/images.npz", "{tmp}/images.npz"], "holds images: give --weights PATH"),
         (["{tmp}/partial.npz", "{tmp}/partial.npz"], "has μ but not sigma"),
+        (["{tmp}/truncated.npz", "{tmp}/partial.npz"], "File is not a zip file"),
         (["{tmp}/images.npz", "{tmp}/images.npz", "--weights", "{tmp}/missing.npz"], "no Inception weights at"),
         (["{tmp}/images.npz", "{tmp}/images.npz", "--batch-size", "0"], "--batch-size must be at least 1"),
     ],
@@ -275,6 +276,7 @@ def test_fid_cli_bad_input_is_one_line_and_status_2(arguments, message, tmp_path
 
     np.savez(tmp_path / "images.npz", images=np.zeros((8, 8, 8, 3), np.uint8))
     np.savez(tmp_path / "partial.npz", mu=np.zeros(3))
+    (tmp_path / "truncated.npz").write_bytes((tmp_path / "partial.npz").read_bytes()[:50])
     assert fid.main([argument.format(tmp=tmp_path) for argument in arguments]) == 2
     error = capsys.readouterr().err
     assert error.startswith("python -m jaxgan.fid: error: ") and message in error and error.count("\n") == 1
@@ -309,3 +311,18 @@ def test_reference_statistics_are_computed_once_per_images_weights_and_resize(tm
     assert fid.reference_statistics(pixels[:10], scorer, str(tmp_path / "statistics"))[1] != path
     clean = _CountingScorer(str(tmp_path / "weights.npz"), "clean")
     assert fid.reference_statistics(pixels, clean, str(tmp_path / "statistics"))[1] != path and clean.calls == 1
+
+
+def test_a_damaged_reference_statistics_file_is_computed_again_with_one_line(tmp_path, capsys):
+    from jaxgan import fid
+
+    (tmp_path / "weights.npz").write_bytes(b"some weights")
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 4, 4, 1), dtype=np.uint8)
+    scorer = _CountingScorer(str(tmp_path / "weights.npz"))
+    expected, path = fid.reference_statistics(pixels, scorer, str(tmp_path))
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    again, _ = fid.reference_statistics(pixels, scorer, str(tmp_path))
+    assert scorer.calls == 2 and capsys.readouterr().err.count("does not read back") == 1
+    np.testing.assert_array_equal(again.mu, expected.mu)
+    assert fid.reference_statistics(pixels, scorer, str(tmp_path))[0].count == 20 and scorer.calls == 2
