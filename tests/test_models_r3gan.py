@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from flax import traverse_util
 
-from jaxgan.models.r3gan import ACTIVATION_GAIN, R3GANCritic, R3GANGenerator, ResidualBlock, downsample, upsample
+from jaxgan.models.r3gan import (
+    ACTIVATION_GAIN,
+    GroupedConv,
+    R3GANCritic,
+    R3GANGenerator,
+    ResidualBlock,
+    downsample,
+    upsample,
+)
 
 # The paper's CIFAR-10 config (R3GAN's train.py preset): four stages of width 768 from 4 × 4 to
 # 32 × 32, two blocks each, cardinality 96, expansion 2, z of 64 numbers and a class embedding
@@ -78,9 +86,9 @@ def test_each_block_starts_as_the_identity_with_fixup_scaled_weights():
     np.testing.assert_array_equal(block.apply(variables, x), x)
     params = variables["params"]
     gain = ACTIVATION_GAIN * 16 ** (-1 / 4)
-    for name, fan_in in (("Conv_0", 64), ("Conv_1", 9 * 128 // 4)):
+    for name, fan_in in (("Conv_0", 64), ("GroupedConv_0", 9 * 128 // 4)):
         assert np.std(params[name]["kernel"]) == pytest.approx(gain / math.sqrt(fan_in), rel=0.05)
-    assert not np.any(params["Conv_2"]["kernel"]) and not np.any(params["BiasedActivation_0"]["bias"])
+    assert not np.any(params["Conv_1"]["kernel"]) and not np.any(params["BiasedActivation_0"]["bias"])
     moved = jax.tree.map(lambda a: a + 0.01, variables)
     assert not np.allclose(block.apply(moved, x), x)
 
@@ -103,3 +111,23 @@ def test_players_shapes_and_conditioning(size, channels):
     plain = R3GANCritic(size, **small)
     with pytest.raises(ValueError, match="labels given to an unconditional model"):
         plain.init(jax.random.PRNGKey(0), images, labels)
+
+
+def test_grouped_convolution_on_a_cpu_is_the_grouped_convolution():
+    """GroupedConv's dense block-diagonal form (its CPU path) against lax's grouped convolution
+    with the same kernel: outputs and both gradients to float32 rounding."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 12))
+    layer = GroupedConv(8, 3, 4, jax.nn.initializers.normal(0.3))
+    variables = layer.init(jax.random.PRNGKey(1), x)
+
+    def grouped(params, x):
+        return jax.lax.conv_general_dilated(
+            x, params["kernel"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=4
+        )
+
+    assert variables["params"]["kernel"].shape == (3, 3, 3, 8)
+    np.testing.assert_allclose(layer.apply(variables, x), grouped(variables["params"], x), rtol=1e-5, atol=1e-5)
+    for argnums in (0, 1):
+        ours = jax.grad(lambda p, x: jnp.sum(layer.apply({"params": p}, x) ** 2), argnums)(variables["params"], x)
+        theirs = jax.grad(lambda p, x: jnp.sum(grouped(p, x) ** 2), argnums)(variables["params"], x)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), ours, theirs)
