@@ -272,6 +272,7 @@ SLOW = (
     "test_models_dcgan.py::test_generator_upsampling_choices_give_the_same_function",
     "test_models_dcgan.py::test_conditional_models_use_the_labels",
     "test_models_resnet.py::test_parameter_counts_follow_the_papers_layer_lists",
+    "test_models_r3gan.py::test_players_shapes_and_conditioning",
     "test_models_resnet.py::test_shapes_range_and_sizes",
     "test_models_resnet.py::test_conditional_batch_norm_starts_plain_and_then_depends_on_the_class",
     "test_biggan.py::test_biggan_generator_feeds_each_block_its_own_chunk_of_z",

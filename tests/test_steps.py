@@ -129,9 +129,10 @@ def test_generator_average_half_life_burns_in_from_no_memory():
     spec = jaxgan.GANSpec(spec.game, spec.generator, spec.critic, spec.sample_latent, generator_ema_decay=decay)
     state = fresh_state(spec)
     average = None
-    for i in range(5):
-        state, _ = jaxgan.train_step(spec, state, real_batches(7 + i)[0])
-        theta = state.generator.params
+    for i in range(5):  # what an iteration does after its phases (steps.py), at made-up parameters θ_i
+        theta = jax.tree.map(lambda p, i=i: p + i * jnp.ones_like(p), state.generator.params)
+        state = state.replace(generator=state.generator.replace(params=theta))
+        state = spec.after_iteration(state).replace(step=state.step + 1)
         average = (
             theta if average is None else jax.tree.map(lambda m, p, b=betas[i]: b * m + (1 - b) * p, average, theta)
         )

@@ -25,6 +25,7 @@ et al. 2022, "On Aliased Resizing and Surprising Subtleties in GAN Evaluation"):
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -295,6 +296,13 @@ def _torch_state_dict(path: str) -> dict[str, np.ndarray]:
     return {name: tensor.numpy() for name, tensor in state_dict.items()}
 
 
+@functools.cache
+def _compiled_network(resize: str):
+    """FIDInception's apply, jitted once per resize mode for the whole process: every scorer
+    (a run's evaluator, each set `jaxgan.fid` reads) shares its compiled programs."""
+    return jax.jit(FIDInception(resize).apply)
+
+
 class InceptionScorer:
     """Pool features and class probabilities of FID's Inception-v3, in batches, jitted once."""
 
@@ -303,7 +311,7 @@ class InceptionScorer:
             raise ValueError(f"resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
         self.variables, self.batch_size = read_weights(weights_path), batch_size
         self.weights_path, self.resize = weights_path, resize
-        self._apply = jax.jit(FIDInception(resize).apply)
+        self._apply = _compiled_network(resize)
 
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pool features (n, 2048), softmax of the 1,008 logits) of images in [−1, 1]; grey
