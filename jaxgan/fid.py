@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import os
 import sys
 import zipfile
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,7 +63,15 @@ class FeatureStatistics:
 
 
 def weights_digest(path: str) -> str:
-    """The SHA-256 of a weights file, naming the feature space it defines."""
+    """The SHA-256 of a weights file, naming the feature space it defines; hashed once per
+    version of the file (its size and modification time) in a process."""
+    status = os.stat(path)
+    return _file_digest(os.path.abspath(path), status.st_size, status.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_digest(path: str, size: int, modified_ns: int) -> str:
+    del size, modified_ns  # part of the cache key only
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -128,21 +138,20 @@ def read_statistics(path: str) -> FeatureStatistics | None:
     )
 
 
-def statistics_of(path: str, weights: str | None, resize: str, batch_size: int) -> FeatureStatistics:
-    """A statistics file as it is, or the statistics of a folder's or an .npz's images."""
+def statistics_of(path: str, scorer: Callable[[], object] | None) -> FeatureStatistics:
+    """A statistics file as it is, or the statistics of a folder's or an .npz's images in the
+    features of `scorer()` (None: no weights were given)."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"no folder or file {path!r}: give a folder of images, an .npz of images or statistics")
     statistics = read_statistics(path)
     if statistics is not None:
         return statistics
-    if weights is None:
+    if scorer is None:
         raise ValueError(
             f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
             "to compute their features"
         )
-    from jaxgan.metrics.inception import InceptionScorer
-
-    return image_statistics(read_sample_files(path), InceptionScorer(weights, batch_size, resize))
+    return image_statistics(read_sample_files(path), scorer())
 
 
 def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:
@@ -183,6 +192,13 @@ def _parser(prog: str, stats: bool) -> argparse.ArgumentParser:
     return parser
 
 
+def _scorer(args: argparse.Namespace):
+    """One Inception-v3 scorer for every set of images the command reads (its weights read once)."""
+    from jaxgan.metrics.inception import InceptionScorer
+
+    return InceptionScorer(args.weights, args.batch_size, args.resize)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stats = bool(argv) and argv[0] == "stats"
@@ -191,12 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
+        scorer = None if args.weights is None else functools.cache(lambda: _scorer(args))
         if stats:
-            statistics = statistics_of(args.source, args.weights, args.resize, args.batch_size)
+            statistics = statistics_of(args.source, scorer)
             statistics.save(args.out)
             print(f"wrote {args.out}: μ, Σ of {statistics.count} images in {statistics.space}")
             return 0
-        a, b = (statistics_of(path, args.weights, args.resize, args.batch_size) for path in (args.a, args.b))
+        a, b = (statistics_of(path, scorer) for path in (args.a, args.b))
         results = scores(a, b, args.kid, args.prdc)
     except (ValueError, FileNotFoundError, OSError, zipfile.BadZipFile) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
