@@ -1,15 +1,18 @@
 """FID between two sets of images without a run, offline: folders, .npz files or statistics files.
 
     python -m jaxgan.fid A B --weights pt_inception.npz [--kid] [--prdc] [--resize legacy|clean]
+    python -m jaxgan.fid A B --extractor dinov2 --weights dinov2_vitl14.npz [--kid] [--prdc]
     python -m jaxgan.fid stats SOURCE --out ref.npz --weights pt_inception.npz
 
 A and B are each a folder of PNG or JPEG images, an .npz of images (`samples` in [−1, 1], as
 `python -m jaxgan.sample` writes them, or `images` of uint8), or a statistics file that `stats`
 wrote. Features are FID's Inception-v3 pool features (pytorch-fid's network, from the weights
-file given: `metrics.inception`), so with the same weights FID matches pytorch-fid's `A B`.
-A statistics file holds μ and Σ of every image's features and the features of the first
-STORED_FEATURES images (KID and PRDC use those), with the extractor, the SHA-256 of its
-weights file and the resize mode; FID refuses to compare features of different extractors.
+file given: `metrics.inception`), so with the same weights FID matches pytorch-fid's `A B`; or,
+with `--extractor dinov2`, DINOv2 ViT-L/14's class token (`metrics.dinov2`): FD-DINOv2, and KD
+and PRDC in the same space, as dgm-eval computes them. A statistics file holds μ and Σ of
+every image's features and the features of the first STORED_FEATURES images (KID and PRDC use
+those), with the extractor, the SHA-256 of its weights file and the resize mode; FID refuses
+to compare features of different extractors.
 Every metric prints one line; every bad input is one line on stderr and exit status 2.
 """
 
@@ -19,6 +22,7 @@ import argparse
 import dataclasses
 import functools
 import hashlib
+import importlib
 import os
 import sys
 import zipfile
@@ -29,7 +33,6 @@ import numpy as np
 from jaxgan.metrics import images as metrics
 from jaxgan.metrics.scoring import PRDC_NEIGHBOURS, read_sample_files
 
-EXTRACTOR = "inception-v3"
 STORED_FEATURES = 10_000  # features kept in a statistics file for KID and PRDC (80 MB at float32)
 STATISTICS_KEYS = ("mu", "sigma", "features", "count", "extractor", "weights_sha256", "resize")
 
@@ -80,13 +83,13 @@ def _file_digest(path: str, size: int, modified_ns: int) -> str:
 
 
 def image_statistics(images: np.ndarray, scorer) -> FeatureStatistics:
-    """The statistics of images in [−1, 1] (n, h, w, c) in the pool features of `scorer`
-    (a `metrics.inception.InceptionScorer`)."""
+    """The statistics of images in [−1, 1] (n, h, w, c) in the features of `scorer` (a
+    `metrics.inception.InceptionScorer` or a `metrics.dinov2.DINOv2Scorer`)."""
     features = scorer.features_and_probabilities(images)[0]
     mu, sigma = metrics.gaussian_statistics(features)
     stored = features[:STORED_FEATURES].astype(np.float32)
     return FeatureStatistics(
-        mu, sigma, stored, len(features), EXTRACTOR, weights_digest(scorer.weights_path), scorer.resize
+        mu, sigma, stored, len(features), scorer.extractor, weights_digest(scorer.weights_path), scorer.resize
     )
 
 
@@ -100,7 +103,7 @@ def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[Fe
     from jaxgan.data.images import to_model_range
 
     pixels = hashlib.sha256(str(images.shape).encode() + np.ascontiguousarray(images).tobytes()).hexdigest()
-    name = f"{EXTRACTOR}_{scorer.resize}_{weights_digest(scorer.weights_path)[:12]}_{pixels[:16]}.npz"
+    name = f"{scorer.extractor}_{scorer.resize}_{weights_digest(scorer.weights_path)[:12]}_{pixels[:16]}.npz"
     path = os.path.join(directory, name)
     if os.path.exists(path):
         try:
@@ -148,8 +151,8 @@ def statistics_of(path: str, scorer: Callable[[], object] | None) -> FeatureStat
         return statistics
     if scorer is None:
         raise ValueError(
-            f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
-            "to compute their features"
+            f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth, or with "
+            "--extractor dinov2 dinov2_vitl14_pretrain.pth, or their .npz) to compute their features"
         )
     return image_statistics(read_sample_files(path), scorer())
 
@@ -184,19 +187,35 @@ def _parser(prog: str, stats: bool) -> argparse.ArgumentParser:
         parser.add_argument(
             "--prdc", action="store_true", help=f"also precision, recall, density, coverage (k = {PRDC_NEIGHBOURS})"
         )
-    parser.add_argument("--weights", help="Inception-v3's weights: pytorch-fid's .pth (read with torch) or its .npz")
     parser.add_argument(
-        "--resize", choices=("legacy", "clean"), default="legacy", help="how images are resized to 299 px"
+        "--extractor", choices=tuple(EXTRACTORS), default="inception", help="the feature space (default: inception)"
+    )
+    parser.add_argument(
+        "--weights",
+        help="the extractor's weights: pytorch-fid's pt_inception-2015-12-05-*.pth, DINOv2's "
+        "dinov2_vitl14_pretrain.pth (read with torch), or their .npz",
+    )
+    parser.add_argument(
+        "--resize",
+        choices=("legacy", "clean"),
+        help="how images are resized to the extractor's input (default: legacy for inception, clean for dinov2)",
     )
     parser.add_argument("--batch-size", type=int, default=200, help="images per call of the network")
     return parser
 
 
-def _scorer(args: argparse.Namespace):
-    """One Inception-v3 scorer for every set of images the command reads (its weights read once)."""
-    from jaxgan.metrics.inception import InceptionScorer
+# --extractor's choices: (the scorer's module and class, its default resize mode).
+EXTRACTORS = {
+    "inception": ("jaxgan.metrics.inception", "InceptionScorer", "legacy"),
+    "dinov2": ("jaxgan.metrics.dinov2", "DINOv2Scorer", "clean"),
+}
 
-    return InceptionScorer(args.weights, args.batch_size, args.resize)
+
+def _scorer(args: argparse.Namespace):
+    """One scorer for every set of images the command reads (its weights read once)."""
+    module, name, default_resize = EXTRACTORS[args.extractor]
+    scorer = getattr(importlib.import_module(module), name)
+    return scorer(args.weights, args.batch_size, args.resize or default_resize)
 
 
 def main(argv: list[str] | None = None) -> int:

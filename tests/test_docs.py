@@ -238,7 +238,7 @@ def _check_flags(program: str, argv: list[str]) -> None:
 
 def _check_module_flags(module: str, argv: list[str]) -> None:
     """Every flag is one the module's parser declares; a named experiment and its --set keys exist."""
-    _check_flags(f"jaxgan/{module}.py", argv)
+    _check_flags(f"jaxgan/{module.replace('.', '/')}.py", argv)
     if "--exp" in argv:
         config = configs.get_config(argv[argv.index("--exp") + 1])
         configs.apply_overrides(config, [argv[i + 1] for i, word in enumerate(argv) if word == "--set"])

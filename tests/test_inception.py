@@ -173,6 +173,44 @@ def test_the_network_computes_what_pytorch_fids_inception_computes(monkeypatch, 
     np.testing.assert_allclose(logits, expected_logits, rtol=1e-4, atol=1e-4 * np.abs(expected_logits).max())
 
 
+def test_fid_of_two_folders_equals_pytorch_fids_with_the_same_weights(random_weights, tmp_path, monkeypatch, capsys):
+    """pytorch-fid's own `calculate_fid_given_paths` (what `python -m pytorch_fid A B` runs) on
+    two folders of PNGs, its Inception-v3 given the random weights of a .pth file in place of
+    its download, against `python -m jaxgan.fid A B --weights` that .pth: the same FID to 1e-3
+    relative. Skipped without torch and pytorch-fid (as in CI); its output is
+    experiments/results/pytorch_fid_reference.txt."""
+    torch = pytest.importorskip("torch")
+    fid_score = pytest.importorskip("pytorch_fid.fid_score")
+    pytorch_inception = pytest.importorskip("pytorch_fid.inception")
+    from jaxgan import fid
+
+    weights = tmp_path / "pt_inception-random.pth"
+    # He's scale (kernels of N(0, 2/fan-in)), so that features after ~90 ReLU layers still tell
+    # dark images from bright ones: at LeCun's, both sets' features nearly coincide (FID 1e-4)
+    he = jax.tree_util.tree_map_with_path(
+        lambda path, leaf: leaf * np.sqrt(2.0) if path[-1].key == "kernel" else leaf, random_weights
+    )
+    torch.save({name: torch.from_numpy(value) for name, value in _state_dict_of(he).items()}, weights)
+    monkeypatch.setattr(
+        pytorch_inception, "load_state_dict_from_url", lambda *args, **kwargs: torch.load(weights, weights_only=True)
+    )
+    rng = np.random.default_rng(6)
+    _write_folder(tmp_path / "a", rng.integers(0, 120, (20, 32, 32, 3), dtype=np.uint8))  # dark noise
+    _write_folder(tmp_path / "b", rng.integers(100, 256, (20, 32, 32, 3), dtype=np.uint8))  # bright noise
+    with warnings.catch_warnings():  # scipy's deprecated `disp`, which pytorch-fid passes; 20 images: singular Σ
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", pytest.importorskip("scipy.linalg").LinAlgWarning)
+        expected = fid_score.calculate_fid_given_paths(
+            [str(tmp_path / "a"), str(tmp_path / "b")], batch_size=10, device="cpu", dims=2048, num_workers=0
+        )
+    assert fid.main([str(tmp_path / "a"), str(tmp_path / "b"), "--weights", str(weights)]) == 0
+    ours = float(capsys.readouterr().out.split()[1])
+    print(
+        f"pytorch-fid {expected:.6f}, jaxgan.fid {ours:.6f}, relative difference {abs(ours - expected) / expected:.2e}"
+    )
+    assert ours == pytest.approx(expected, rel=1e-3)
+
+
 @pytest.mark.standard_dtype_promotion  # the classifier trains with optax's Adam
 def test_samples_are_scored_in_inception_space_against_the_training_images(random_weights, tmp_path, capsys):
     """eval.inception_weights adds FID, KID, IS and precision/recall/density/coverage in the
@@ -276,6 +314,8 @@ def test_fid_cli_bad_input_is_one_line_and_status_2(arguments, message, tmp_path
 
 class _CountingScorer:
     """A stand-in for InceptionScorer: the first six pixels as features, its calls counted."""
+
+    extractor = "inception-v3"
 
     def __init__(self, weights_path, resize="legacy"):
         self.weights_path, self.resize, self.calls = weights_path, resize, 0

@@ -136,6 +136,7 @@ def test_each_image_experiment_runs_end_to_end(
     else:
         assert summary["classifier_fid"] >= 0 and 1 <= summary["classifier_inception_score"] <= 10
         assert summary["inception_v3"].startswith("none: set eval.inception_weights=PATH")
+        assert summary["dinov2"].startswith("none: set eval.dinov2_weights=PATH")
         assert summary["classifier_prdc_samples"] == min(40, held_out)
         for score in ("precision", "recall", "coverage"):
             assert 0 <= summary[f"classifier_{score}"] <= 1

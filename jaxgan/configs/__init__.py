@@ -104,13 +104,16 @@ _FORMER_VALUES = {("train", "unroll_loops"): {True: "true", False: "false"}}
 # Settings added since, as dotted paths (* stands for every player's optimizer); a run written
 # before them takes its experiment's default, which does what that version did
 # (eval.evaluators: the evaluations the run's family then gave; eval.inception_resize: legacy,
-# the one resize there was; R3GAN's model settings: read only by the r3gan players, which came
-# later; the optimizers' final_learning_rate 0 and decay over the whole run: the schedules'
-# one ending; no final_b2: a constant β₂; no penalty_decay: constant penalty weights; no
-# generator_ema_half_life: the average's β from train.generator_ema).
+# the one resize there was; eval.dinov2_weights: none, so no scores in DINOv2's space; R3GAN's
+# model settings: read only by the r3gan players, which came later; the optimizers'
+# final_learning_rate 0 and decay over the whole run: the schedules' one ending; no final_b2: a
+# constant β₂; no penalty_decay: constant penalty weights; no generator_ema_half_life: the
+# average's β from train.generator_ema).
 _ADDED_SETTINGS = (
     "eval.evaluators",
     "eval.inception_resize",
+    "eval.dinov2_weights",
+    "eval.dinov2_resize",
     "model.blocks_per_stage",
     "model.cardinality",
     "model.expansion",

@@ -122,7 +122,7 @@ def image_config(game: str = "nsgan") -> ConfigDict:
             # space of a classifier trained on the real images (cached in eval.classifier_dir), and
             # in Inception-v3's given its weights.
             "eval": {
-                "evaluators": ("sample_grid", "classifier_scores", "inception_scores"),
+                "evaluators": ("sample_grid", "classifier_scores", "inception_scores", "dinov2_scores"),
                 "every": 500,
                 "grid_columns": 10,
                 "samples": 10000,
@@ -135,6 +135,12 @@ def image_config(game: str = "nsgan") -> ConfigDict:
                 # How Inception-v3's input is resized to 299 px: legacy (pytorch-fid's bilinear, no
                 # antialiasing) or clean (PIL's antialiased bicubic, clean-fid's); docs/metrics.md.
                 "inception_resize": "legacy",
+                # DINOv2 ViT-L/14's weights for FD-DINOv2, KD and PRDC in its features (Stein et al. 2023):
+                # the official dinov2_vitl14_pretrain.pth (read with torch) or its .npz
+                # (python -m jaxgan.metrics.dinov2 PTH NPZ), resized to 224 px by dinov2_resize (clean:
+                # dgm-eval's clean_resize). Nothing is downloaded.
+                "dinov2_weights": placeholder(str),
+                "dinov2_resize": "clean",
                 # ψ of the truncation trick for every sample evaluation draws (grids, scores): z from
                 # N(0, I) truncated to [−ψ, ψ] (steps.truncated_normal_latent); none: the full prior.
                 "truncation": placeholder(float),

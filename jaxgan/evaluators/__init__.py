@@ -9,6 +9,7 @@ is one module here with one class, registered by `register_evaluator`:
   classifier_scores    FID, KID, IS, precision, recall, density and coverage in the feature
                        space of jaxgan's classifier of the data
   inception_scores     the same in FID's Inception-v3's, given eval.inception_weights
+  dinov2_scores        FD-DINOv2, KD and PRDC in DINOv2 ViT-L/14's, given eval.dinov2_weights
   stacked_mnist_modes  Stacked MNIST's modes of 1,000 and KL to uniform
   likelihood_bounds    a VAE's held-out ELBO while training, its ELBO and IWAE bound at the end
   reconstruction_error an AAE's held-out reconstruction cross-entropy
@@ -115,6 +116,7 @@ def score_sample_files(config: ml_collections.ConfigDict, family, path: str) -> 
 def _register_builtin_evaluators() -> None:
     from jaxgan.evaluators import (  # noqa: F401  (each module registers its evaluator)
         classifier_scores,
+        dinov2_scores,
         inception_scores,
         latent_map,
         likelihood_bounds,

@@ -28,6 +28,7 @@ import argparse
 import functools
 import os
 import sys
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax
@@ -274,23 +275,29 @@ def read_weights(path: str) -> dict:
       FileNotFoundError: nothing at `path`.
       ValueError: a file that is not those weights, or a .pth without torch to read it.
     """
+    state_dict = load_state_dict(path, "Inception", "pytorch-fid's pt_inception-2015-12-05-*.pth", "inception")
+    return variables_from_state_dict(state_dict)
+
+
+def load_state_dict(path: str, network: str, original: str, module: str) -> dict[str, np.ndarray]:
+    """The state dict (name -> array) of a network's weights file: a PyTorch file read with
+    torch, or the .npz that `python -m jaxgan.metrics.{module} PTH NPZ` wrote from one.
+
+    Raises:
+      FileNotFoundError: nothing at `path` (the line names `original`, the file to give).
+      ValueError: a PyTorch file and no torch to read it.
+    """
     if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"no Inception weights at {path!r}; give pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz"
-        )
+        raise FileNotFoundError(f"no {network} weights at {path!r}; give {original} or its .npz")
     if path.endswith(".npz"):
         with np.load(path, allow_pickle=False) as arrays:
-            return variables_from_state_dict(dict(arrays))
-    return variables_from_state_dict(_torch_state_dict(path))
-
-
-def _torch_state_dict(path: str) -> dict[str, np.ndarray]:
+            return dict(arrays)
     try:
         import torch
     except ImportError:
         raise ValueError(
             f"{path} is a PyTorch file and torch is not installed: convert it once where torch is, with "
-            "python -m jaxgan.metrics.inception PTH NPZ, and give the .npz"
+            f"python -m jaxgan.metrics.{module} PTH NPZ, and give the .npz"
         ) from None
     state_dict = torch.load(path, map_location="cpu", weights_only=True)
     return {name: tensor.numpy() for name, tensor in state_dict.items()}
@@ -305,6 +312,8 @@ def _compiled_network(resize: str):
 
 class InceptionScorer:
     """Pool features and class probabilities of FID's Inception-v3, in batches, jitted once."""
+
+    extractor = "inception-v3"
 
     def __init__(self, weights_path: str, batch_size: int = 200, resize: str = "legacy"):
         if resize not in RESIZE_MODES:
@@ -326,23 +335,37 @@ class InceptionScorer:
         return np.concatenate(features), np.concatenate(probabilities)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m jaxgan.metrics.inception",
-        description="Convert pytorch-fid's Inception weights (.pth, read with torch) to an .npz read without torch.",
-    )
-    parser.add_argument("pth", help="pt_inception-2015-12-05-*.pth")
+def convert_state_dict_command(
+    prog: str, description: str, original: str, check: Callable[[dict], object], argv: list[str] | None
+) -> int:
+    """`prog PTH NPZ`: a PyTorch weights file (`original`) read with torch, checked by `check`
+    (which raises ValueError for anything but those weights), written as an .npz of its state
+    dict that jaxgan reads without torch. Bad input is one line and status 2."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("pth", help=original)
     parser.add_argument("npz", help="where to write the .npz")
     args = parser.parse_args(argv)
     try:
-        state_dict = _torch_state_dict(args.pth)
-        variables_from_state_dict(state_dict)  # refuse anything but those weights
+        if args.pth.endswith(".npz"):
+            raise ValueError(f"{args.pth} is already an .npz: give the PyTorch file {original}")
+        state_dict = load_state_dict(args.pth, "PyTorch", original, prog.split(".")[-1])
+        check(state_dict)
     except (ValueError, FileNotFoundError, OSError) as error:
-        print(f"python -m jaxgan.metrics.inception: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     np.savez(args.npz, **state_dict)
     print(f"wrote {args.npz}: {len(state_dict)} arrays")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return convert_state_dict_command(
+        "python -m jaxgan.metrics.inception",
+        "Convert pytorch-fid's Inception weights (.pth, read with torch) to an .npz read without torch.",
+        "pt_inception-2015-12-05-*.pth",
+        variables_from_state_dict,
+        argv,
+    )
 
 
 if __name__ == "__main__":

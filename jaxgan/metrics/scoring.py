@@ -33,9 +33,11 @@ def samples_to_score(asked: int, reference_images: int) -> int:
 class FeatureSpace:
     """Distribution scores in one network's feature space, against a fixed set of real images.
 
-    `network(images)` gives (features, class probabilities) of images in [−1, 1]; `scores(fake)`
-    gives FID, KID (with its standard error), the inception score, and precision, recall,
-    density and coverage of `fake` against the real images, each named `{name}_{score}`.
+    `network(images)` gives (features, class probabilities) of images in [−1, 1] (None for
+    probabilities: a network without classes, DINOv2's); `scores(fake)` gives FID (the
+    Fréchet distance in this space), KID (with its standard error), the inception score where
+    there are probabilities, and precision, recall, density and coverage of `fake` against
+    the real images, each named `{name}_{score}`.
     """
 
     def __init__(self, name: str, network, real: np.ndarray | None = None, statistics=None):
@@ -58,13 +60,10 @@ class FeatureSpace:
     def scores(self, fake: np.ndarray) -> dict:
         features, probabilities = self.network(fake)
         kid, kid_std = metrics.kernel_distance(features, self.real_features)
-        scores = {
-            "fid": self._frechet_distance(features),
-            "kid": round(kid, 5),
-            "kid_std": round(kid_std, 5),
-            "inception_score": round(metrics.inception_score(probabilities), 4),
-            **_precision_recall_density_coverage(self.real_features, features),
-        }
+        scores = {"fid": self._frechet_distance(features), "kid": round(kid, 5), "kid_std": round(kid_std, 5)}
+        if probabilities is not None:
+            scores["inception_score"] = round(metrics.inception_score(probabilities), 4)
+        scores.update(_precision_recall_density_coverage(self.real_features, features))
         return {f"{self.name}_{key}": value for key, value in scores.items()}
 
 
