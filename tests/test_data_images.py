@@ -2,6 +2,8 @@
 
 import pickle
 import tarfile
+import threading
+import time
 
 import numpy as np
 import PIL.Image
@@ -112,6 +114,24 @@ def test_prefetch_keeps_order_and_passes_errors_on():
     assert next(stream) == 1
     with pytest.raises(RuntimeError, match="source broke"):
         next(stream)
+
+
+def test_prefetch_stops_its_producer_when_the_consumer_stops_early():
+    """An interrupted run closes (or drops) its batch iterator: the producer thread, waiting to
+    hand over the next batch, ends instead of holding it forever."""
+
+    def producers() -> list:
+        return [thread for thread in threading.enumerate() if thread.name == "jaxgan-prefetch"]
+
+    before = len(producers())
+    stream = images.prefetch(iter(range(100)), depth=2)
+    assert next(stream) == 0
+    assert len(producers()) == before + 1
+    stream.close()
+    deadline = time.monotonic() + 5.0
+    while len(producers()) > before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(producers()) == before
 
 
 # --- Files in the datasets' own formats, written here ----------------------------------------------

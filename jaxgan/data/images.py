@@ -433,26 +433,45 @@ def batches_for_steps(
     return batch, images.labels[indices].reshape(count, n_critic, batch_size)
 
 
+PREFETCH_POLL_S = 0.1  # how often a waiting producer looks whether its consumer has gone
+
+
 def prefetch(items: Iterable, depth: int = 2) -> Iterator:
     """Iterate over `items` produced `depth` ahead on a background thread, so that preparing the
     next batch overlaps the device's work on this one. An exception in the producer is raised
-    in the consumer."""
+    in the consumer. When the consumer stops early (an interrupted or diverged run: the
+    iterator is closed or collected), the producer stops too, within PREFETCH_POLL_S, instead
+    of waiting forever beside the batches it holds."""
     buffer: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
+    done, consumer_gone = object(), threading.Event()
+
+    def hand_over(item) -> bool:
+        """Put `item` in the buffer; False once the consumer has gone."""
+        while not consumer_gone.is_set():
+            try:
+                buffer.put(item, timeout=PREFETCH_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce():
         try:
             for item in items:
-                buffer.put(item)
-            buffer.put(done)
+                if not hand_over(item):
+                    return
+            hand_over(done)
         except BaseException as error:  # handed to the consumer
-            buffer.put(error)
+            hand_over(error)
 
-    threading.Thread(target=produce, daemon=True).start()
-    while (item := buffer.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    threading.Thread(target=produce, daemon=True, name="jaxgan-prefetch").start()
+    try:
+        while (item := buffer.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        consumer_gone.set()
 
 
 def held_out_split(images: ImageSet, fraction: float = 0.2, seed: int = 0) -> tuple[ImageSet, ImageSet]:
