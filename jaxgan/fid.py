@@ -2,11 +2,14 @@
 
     python -m jaxgan.fid A B --weights pt_inception.npz [--kid] [--prdc] [--resize legacy|clean]
     python -m jaxgan.fid A B --extractor dinov2 --weights dinov2_vitl14.npz [--kid] [--prdc]
-    python -m jaxgan.fid stats SOURCE --out ref.npz --weights pt_inception.npz
+    python -m jaxgan.fid stats SOURCE --out ref.npz --weights pt_inception.npz [--split test]
+    python -m jaxgan.fid stats --exp dcgan_cifar10 --out ref.npz --weights pt_inception.npz
 
 A and B are each a folder of PNG or JPEG images, an .npz of images (`samples` in [−1, 1], as
-`python -m jaxgan.sample` writes them, or `images` of uint8), or a statistics file that `stats`
-wrote. Features are FID's Inception-v3 pool features (pytorch-fid's network, from the weights
+`python -m jaxgan.sample` writes them, or `images` of uint8), a folder of MNIST's IDX files or
+CIFAR-10's python batches (`--split` chooses train or test), or a statistics file that `stats`
+wrote; `stats --exp` reads an image experiment's training images, the reference set its runs
+score against. Features are FID's Inception-v3 pool features (pytorch-fid's network, from the weights
 file given: `metrics.inception`), so with the same weights FID matches pytorch-fid's `A B`; or,
 with `--extractor dinov2`, DINOv2 ViT-L/14's class token (`metrics.dinov2`): FD-DINOv2, and KD
 and PRDC in the same space, as dgm-eval computes them. A statistics file holds μ and Σ of
@@ -141,20 +144,60 @@ def read_statistics(path: str) -> FeatureStatistics | None:
     )
 
 
-def statistics_of(path: str, scorer: Callable[[], object] | None) -> FeatureStatistics:
-    """A statistics file as it is, or the statistics of a folder's or an .npz's images in the
-    features of `scorer()` (None: no weights were given)."""
+def statistics_of(path: str, scorer: Callable[[], object] | None, split: str = "train") -> FeatureStatistics:
+    """A statistics file as it is, or the statistics of a source's images (`source_images`) in
+    the features of `scorer()` (None: no weights were given)."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"no folder or file {path!r}: give a folder of images, an .npz of images or statistics")
+        raise FileNotFoundError(
+            f"no folder or file {path!r}: give a folder of images, an .npz, MNIST's IDX files, CIFAR-10's "
+            "python batches or a statistics file"
+        )
     statistics = read_statistics(path)
     if statistics is not None:
         return statistics
+    return image_statistics(source_images(path, split), _needed(scorer, path)())
+
+
+def _needed(scorer: Callable[[], object] | None, images: str) -> Callable[[], object]:
     if scorer is None:
         raise ValueError(
-            f"{path} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth, or with "
+            f"{images} holds images: give --weights PATH (pytorch-fid's pt_inception-2015-12-05-*.pth, or with "
             "--extractor dinov2 dinov2_vitl14_pretrain.pth, or their .npz) to compute their features"
         )
-    return image_statistics(read_sample_files(path), scorer())
+    return scorer
+
+
+def source_images(path: str, split: str = "train") -> np.ndarray:
+    """Images in [−1, 1] of a folder of MNIST-format IDX files or of CIFAR-10's python batches
+    (a folder or cifar-10-python.tar.gz), their `split`; otherwise of a folder of PNG or JPEG
+    files or an .npz (`metrics.scoring.read_sample_files`)."""
+    from jaxgan.data import images
+
+    if os.path.isdir(path) and any("idx3" in name for name in os.listdir(path)):
+        return images.to_model_range(images.idx_images(path, split).images)
+    cifar_folder = os.path.isdir(path) and {"cifar-10-batches-py", "test_batch"} & set(os.listdir(path))
+    if cifar_folder or path.endswith((".tar.gz", ".tgz")):
+        return images.to_model_range(images.cifar10_python(path, split).images)
+    return read_sample_files(path)
+
+
+def experiment_statistics(experiment: str, overrides: list[str], scorer: Callable[[], object] | None):
+    """The statistics of an image experiment's training images (`--set` overrides applied),
+    the reference set its `inception_scores` and `dinov2_scores` evaluators use."""
+    from jaxgan import configs, runs
+    from jaxgan.data.images import to_model_range
+    from jaxgan.runs import images as image_family
+    from jaxgan.runs.images import build_source, train_and_held_out
+
+    config = configs.get_config(experiment)
+    configs.apply_overrides(config, overrides)
+    if runs.family_of(config) is not image_family.FAMILY:
+        raise ValueError(f"{experiment} is not an image experiment: its data have no image statistics")
+    notices: list[str] = []
+    train = train_and_held_out(config, build_source(config, notices))[0]
+    for notice in notices:
+        print(notice, file=sys.stderr)
+    return image_statistics(to_model_range(train.images), _needed(scorer, f"{experiment}'s data")())
 
 
 def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:
@@ -177,11 +220,16 @@ def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: 
 
 def _parser(prog: str, stats: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    sources = "a folder of PNG or JPEG images, an .npz of images, MNIST's IDX files or CIFAR-10's python batches"
     if stats:
-        parser.add_argument("source", help="a folder of images or an .npz of images")
+        parser.add_argument("source", nargs="?", help=f"{sources} (or --exp)")
+        parser.add_argument("--exp", help="instead of a source: this image experiment's training images")
+        parser.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE", help="an override of --exp's config (repeatable)"
+        )
         parser.add_argument("--out", required=True, help="the statistics file to write (.npz)")
     else:
-        parser.add_argument("a", help="a folder, an .npz of images, or a statistics file (the reference set)")
+        parser.add_argument("a", help=f"{sources}, or a statistics file (the reference set)")
         parser.add_argument("b", help="the same for the set scored against it")
         parser.add_argument("--kid", action="store_true", help="also KID (on the stored features)")
         parser.add_argument(
@@ -201,6 +249,9 @@ def _parser(prog: str, stats: bool) -> argparse.ArgumentParser:
         help="how images are resized to the extractor's input (default: legacy for inception, clean for dinov2)",
     )
     parser.add_argument("--batch-size", type=int, default=200, help="images per call of the network")
+    parser.add_argument(
+        "--split", choices=("train", "test"), default="train", help="IDX and CIFAR-10 sources' split (default: train)"
+    )
     return parser
 
 
@@ -228,11 +279,16 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
         scorer = None if args.weights is None else functools.cache(lambda: _scorer(args))
         if stats:
-            statistics = statistics_of(args.source, scorer)
+            if (args.source is None) == (args.exp is None):
+                raise ValueError("give a source or --exp EXPERIMENT, not both")
+            if args.exp is None:
+                statistics = statistics_of(args.source, scorer, args.split)
+            else:
+                statistics = experiment_statistics(args.exp, args.set, scorer)
             statistics.save(args.out)
             print(f"wrote {args.out}: μ, Σ of {statistics.count} images in {statistics.space}")
             return 0
-        a, b = (statistics_of(path, scorer) for path in (args.a, args.b))
+        a, b = (statistics_of(path, scorer, args.split) for path in (args.a, args.b))
         results = scores(a, b, args.kid, args.prdc)
     except (ValueError, FileNotFoundError, OSError, zipfile.BadZipFile) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

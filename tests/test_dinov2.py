@@ -7,7 +7,7 @@ import os
 import jax
 import numpy as np
 import pytest
-from conftest import write_cifar10_batches
+from conftest import write_cifar10_batches, write_idx_folder
 
 from jaxgan import eval as jaxgan_eval
 from jaxgan import fid
@@ -196,3 +196,26 @@ def test_samples_are_scored_in_dinov2_space_against_the_training_images(tmp_path
     settings[3] = f"eval.dinov2_weights={tmp_path / 'missing.npz'}"
     assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 2
     assert "eval.dinov2_weights: no DINOv2 weights at" in capsys.readouterr().err
+
+
+def test_statistics_of_idx_and_cifar_sources_and_of_an_experiments_training_images(tmp_path, capsys):
+    """`jaxgan.fid stats` reads MNIST's IDX files and CIFAR-10's python batches by split, and
+    `--exp` the experiment's training images: the same statistics as its data files' train split."""
+    np.savez(tmp_path / "vit.npz", **random_state_dict(width=64, depth=1))
+    write_idx_folder(tmp_path / "idx", n_train=12, n_test=7)
+    write_cifar10_batches(tmp_path / "cifar10", per_batch=3)
+    command = ["--extractor", "dinov2", "--weights", str(tmp_path / "vit.npz")]
+
+    def stats(*source: str) -> fid.FeatureStatistics:
+        assert fid.main(["stats", *source, "--out", str(tmp_path / "stats.npz"), *command]) == 0
+        return fid.read_statistics(str(tmp_path / "stats.npz"))
+
+    assert stats(str(tmp_path / "idx")).count == 12 and stats(str(tmp_path / "idx"), "--split", "test").count == 7
+    cifar = stats(str(tmp_path / "cifar10"))
+    assert cifar.count == 15 and stats(str(tmp_path / "cifar10"), "--split", "test").count == 3
+    experiment = stats("--exp", "sngan_cifar10", "--set", f"data.path={tmp_path / 'cifar10'}")
+    np.testing.assert_allclose(experiment.mu, cifar.mu, rtol=1e-6)
+    assert fid.main(["stats", str(tmp_path / "idx"), "--exp", "dcgan_mnist", "--out", "x.npz", *command]) == 2
+    assert fid.main(["stats", "--exp", "wgan_mlp", "--out", "x.npz", *command]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert "not both" in errors[0] and "wgan_mlp is not an image experiment" in errors[1]
