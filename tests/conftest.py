@@ -90,6 +90,56 @@ def write_cifar10_batches(folder, per_batch: int = 3) -> dict:
     return batches
 
 
+def official_dinov2_shapes(width: int = 1024, depth: int = 24, mlp: int = 4096) -> dict[str, tuple[int, ...]]:
+    """The state dict of DINOv2's `dinov2_vitl14` (by default) by name and shape, as the official
+    `DinoVisionTransformer` (block_chunks=0, no registers) names its tensors."""
+    shapes = {
+        "cls_token": (1, 1, width),
+        "pos_embed": (1, 1 + 37 * 37, width),
+        "mask_token": (1, width),
+        "patch_embed.proj.weight": (width, 3, 14, 14),
+        "patch_embed.proj.bias": (width,),
+        "norm.weight": (width,),
+        "norm.bias": (width,),
+    }
+    for block in range(depth):
+        shapes |= {
+            f"blocks.{block}.{name}": shape
+            for name, shape in {
+                "norm1.weight": (width,),
+                "norm1.bias": (width,),
+                "attn.qkv.weight": (3 * width, width),
+                "attn.qkv.bias": (3 * width,),
+                "attn.proj.weight": (width, width),
+                "attn.proj.bias": (width,),
+                "ls1.gamma": (width,),
+                "norm2.weight": (width,),
+                "norm2.bias": (width,),
+                "mlp.fc1.weight": (mlp, width),
+                "mlp.fc1.bias": (mlp,),
+                "mlp.fc2.weight": (width, mlp),
+                "mlp.fc2.bias": (width,),
+                "ls2.gamma": (width,),
+            }.items()
+        }
+    return shapes
+
+
+def random_dinov2_state_dict(width: int, depth: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Official names and shapes, random values at the scales of a trained ViT's (weights of
+    0.02, LayerNorm scales near 1, LayerScale's γ near 0.1)."""
+    rng = np.random.default_rng(seed)
+    state_dict = {}
+    for name, shape in official_dinov2_shapes(width, depth, 4 * width).items():
+        value = rng.normal(0.0, 0.02, shape)
+        if name.endswith(("norm1.weight", "norm2.weight")) or name == "norm.weight":
+            value += 1.0
+        if name.endswith("gamma"):
+            value = rng.uniform(0.05, 0.2, shape)
+        state_dict[name] = value.astype(np.float32)
+    return state_dict
+
+
 @pytest.fixture
 def offline_cifar10(tmp_path):
     """A made-up CIFAR-10 of 5 × 32 training and 32 test images in its python batches: the
@@ -272,7 +322,6 @@ SLOW = (
     # Large networks and long solvers.
     "test_inception.py::test_samples_are_scored_in_inception_space_against_the_training_images",
     "test_inception.py::test_weights_read_back_from_npz_and_bad_files_are_refused",
-    "test_inception.py::test_fid_cli_scores_folders_npz_and_statistics_files_alike",
     "test_models_dcgan.py::test_dcgan_shapes_and_output_range",
     "test_models_dcgan.py::test_matmul_layer_computes_the_transposed_convolution_of_its_parameters",
     "test_models_dcgan.py::test_self_attention_starts_as_the_identity_and_mixes_positions_once_gamma_moves",

@@ -7,72 +7,22 @@ import os
 import jax
 import numpy as np
 import pytest
-from conftest import write_cifar10_batches, write_idx_folder
+from conftest import official_dinov2_shapes, random_dinov2_state_dict, write_cifar10_batches, write_idx_folder
 
 from jaxgan import eval as jaxgan_eval
 from jaxgan import fid
 from jaxgan.metrics import dinov2
 
 
-def official_shapes(width: int = 1024, depth: int = 24, mlp: int = 4096) -> dict[str, tuple[int, ...]]:
-    """The state dict of DINOv2's `dinov2_vitl14` (by default) by name and shape, as the official
-    `DinoVisionTransformer` (block_chunks=0, no registers) names its tensors."""
-    shapes = {
-        "cls_token": (1, 1, width),
-        "pos_embed": (1, 1 + 37 * 37, width),
-        "mask_token": (1, width),
-        "patch_embed.proj.weight": (width, 3, 14, 14),
-        "patch_embed.proj.bias": (width,),
-        "norm.weight": (width,),
-        "norm.bias": (width,),
-    }
-    for block in range(depth):
-        shapes |= {
-            f"blocks.{block}.{name}": shape
-            for name, shape in {
-                "norm1.weight": (width,),
-                "norm1.bias": (width,),
-                "attn.qkv.weight": (3 * width, width),
-                "attn.qkv.bias": (3 * width,),
-                "attn.proj.weight": (width, width),
-                "attn.proj.bias": (width,),
-                "ls1.gamma": (width,),
-                "norm2.weight": (width,),
-                "norm2.bias": (width,),
-                "mlp.fc1.weight": (mlp, width),
-                "mlp.fc1.bias": (mlp,),
-                "mlp.fc2.weight": (width, mlp),
-                "mlp.fc2.bias": (width,),
-                "ls2.gamma": (width,),
-            }.items()
-        }
-    return shapes
-
-
-def random_state_dict(width: int, depth: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Official names and shapes, random values at the scales of a trained ViT's (weights of
-    0.02, LayerNorm scales near 1, LayerScale's γ near 0.1)."""
-    rng = np.random.default_rng(seed)
-    state_dict = {}
-    for name, shape in official_shapes(width, depth, 4 * width).items():
-        value = rng.normal(0.0, 0.02, shape)
-        if name.endswith(("norm1.weight", "norm2.weight")) or name == "norm.weight":
-            value += 1.0
-        if name.endswith("gamma"):
-            value = rng.uniform(0.05, 0.2, shape)
-        state_dict[name] = value.astype(np.float32)
-    return state_dict
-
-
 def test_the_official_vitl14_checkpoint_layout_loads_and_others_are_refused():
-    zeros = {name: np.zeros(shape, np.float32) for name, shape in official_shapes().items()}
+    zeros = {name: np.zeros(shape, np.float32) for name, shape in official_dinov2_shapes().items()}
     network = dinov2.network_for(zeros)
     assert (network.width, network.depth, network.heads) == (1024, 24, 16)
     assert dinov2.extractor_name(network) == "dinov2-vit-l14"
     params = dinov2.variables_from_state_dict(zeros)["params"]
     count = sum(leaf.size for leaf in jax.tree.leaves(params))
     # every tensor but the mask token (training only): DINOv2's paper gives ViT-L/14 300 M
-    assert count == sum(np.prod(shape) for name, shape in official_shapes().items() if name != "mask_token")
+    assert count == sum(np.prod(shape) for name, shape in official_dinov2_shapes().items() if name != "mask_token")
     assert 300e6 < count < 310e6
     shorter = dict(zeros, **{"blocks.0.mlp.fc1.weight": np.zeros((4095, 1024), np.float32)})
     with pytest.raises(ValueError, match="not shaped as DINOv2's ViT"):
@@ -94,7 +44,7 @@ def test_interpolated_positions_keep_constants_and_read_four_neighbours():
 def test_the_fid_command_scores_in_dinov2_space(tmp_path, capsys):
     """jaxgan.fid --extractor dinov2 with a small DINOv2 ViT's weights: statistics name the
     space, the same images are at FD 0, and Inception's statistics are refused beside them."""
-    np.savez(tmp_path / "vit.npz", **random_state_dict(width=64, depth=2))
+    np.savez(tmp_path / "vit.npz", **random_dinov2_state_dict(width=64, depth=2))
     rng = np.random.default_rng(1)
     for name in ("a", "b"):
         np.savez(tmp_path / f"{name}.npz", images=rng.integers(0, 256, (12, 16, 16, 3), dtype=np.uint8))
@@ -161,7 +111,7 @@ def test_features_equal_timms_dinov2_vit_with_random_weights(width, depth, side)
     """The class-token features of the same random weights on the same images, jaxgan's and
     timm's, to 1e-5 of their largest magnitude (float32 through 24 blocks)."""
     pytest.importorskip("timm")
-    state_dict = random_state_dict(width, depth)
+    state_dict = random_dinov2_state_dict(width, depth)
     images = np.random.default_rng(2).uniform(-1, 1, (2, side, side, 3)).astype(np.float32)
     expected = _timm_features(state_dict, images, width, depth, side)
     network = dinov2.network_for(state_dict)
@@ -177,7 +127,7 @@ def test_features_equal_timms_dinov2_vit_with_random_weights(width, depth, side)
 def test_samples_are_scored_in_dinov2_space_against_the_training_images(tmp_path, capsys):
     """eval.dinov2_weights adds FD-DINOv2, KD and PRDC (no inception score: DINOv2 has no
     classes), says what they were measured against, and a missing file is one line."""
-    np.savez(tmp_path / "vit.npz", **random_state_dict(width=64, depth=1))
+    np.savez(tmp_path / "vit.npz", **random_dinov2_state_dict(width=64, depth=1))
     write_cifar10_batches(tmp_path / "cifar10", per_batch=26)
     np.savez(
         tmp_path / "samples.npz", samples=np.random.default_rng(5).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
@@ -201,7 +151,7 @@ def test_samples_are_scored_in_dinov2_space_against_the_training_images(tmp_path
 def test_statistics_of_idx_and_cifar_sources_and_of_an_experiments_training_images(tmp_path, capsys):
     """`jaxgan.fid stats` reads MNIST's IDX files and CIFAR-10's python batches by split, and
     `--exp` the experiment's training images: the same statistics as its data files' train split."""
-    np.savez(tmp_path / "vit.npz", **random_state_dict(width=64, depth=1))
+    np.savez(tmp_path / "vit.npz", **random_dinov2_state_dict(width=64, depth=1))
     write_idx_folder(tmp_path / "idx", n_train=12, n_test=7)
     write_cifar10_batches(tmp_path / "cifar10", per_batch=3)
     command = ["--extractor", "dinov2", "--weights", str(tmp_path / "vit.npz")]
