@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan.metrics.inception import RESIZE_MODES, convert_state_dict_command, load_state_dict
+from jaxgan.metrics.inception import RESIZE_MODES, colour_batches, convert_state_dict_command, load_state_dict
 
 INPUT_SIDE = 224
 PATCH = 14
@@ -253,11 +253,9 @@ class DINOv2Scorer:
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, None]:
         """(class-token features (n, width), None) of images in [−1, 1]; grey images are
         repeated over three channels."""
-        if images.shape[-1] == 1:
-            images = np.repeat(images, 3, axis=-1)
         features = [
-            np.asarray(self._apply(self.variables, jnp.asarray(images[start : start + self.batch_size])), np.float64)
-            for start in range(0, len(images), self.batch_size)
+            np.asarray(self._apply(self.variables, batch), np.float64)
+            for batch in colour_batches(images, self.batch_size)
         ]
         return np.concatenate(features), None
 

@@ -28,7 +28,7 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import flax.linen as nn
 import jax
@@ -310,6 +310,15 @@ def _compiled_network(resize: str):
     return jax.jit(FIDInception(resize).apply)
 
 
+def colour_batches(images: np.ndarray, batch_size: int) -> Iterator[jax.Array]:
+    """Images (n, h, w, c) as device arrays of `batch_size` (the last one shorter), grey images
+    repeated over three channels: what a pretrained network's scorer feeds it."""
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    for start in range(0, len(images), batch_size):
+        yield jnp.asarray(images[start : start + batch_size])
+
+
 class InceptionScorer:
     """Pool features and class probabilities of FID's Inception-v3, in batches, jitted once."""
 
@@ -325,11 +334,9 @@ class InceptionScorer:
     def features_and_probabilities(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pool features (n, 2048), softmax of the 1,008 logits) of images in [−1, 1]; grey
         images are repeated over three channels."""
-        if images.shape[-1] == 1:
-            images = np.repeat(images, 3, axis=-1)
         features, probabilities = [], []
-        for start in range(0, len(images), self.batch_size):
-            pooled, logits = self._apply(self.variables, jnp.asarray(images[start : start + self.batch_size]))
+        for batch in colour_batches(images, self.batch_size):
+            pooled, logits = self._apply(self.variables, batch)
             features.append(np.asarray(pooled, np.float64))
             probabilities.append(np.asarray(jax.nn.softmax(logits), np.float64))
         return np.concatenate(features), np.concatenate(probabilities)
