@@ -155,7 +155,8 @@ def statistics_of(path: str, scorer: Callable[[], object] | None, split: str = "
     statistics = read_statistics(path)
     if statistics is not None:
         return statistics
-    return image_statistics(source_images(path, split), _needed(scorer, path)())
+    make_scorer = _needed(scorer, path)  # refused before any image is read
+    return image_statistics(source_images(path, split), make_scorer())
 
 
 def _needed(scorer: Callable[[], object] | None, images: str) -> Callable[[], object]:
@@ -189,6 +190,7 @@ def experiment_statistics(experiment: str, overrides: list[str], scorer: Callabl
     from jaxgan.runs import images as image_family
     from jaxgan.runs.images import build_source, train_and_held_out
 
+    make_scorer = _needed(scorer, f"{experiment}'s data")
     config = configs.get_config(experiment)
     configs.apply_overrides(config, overrides)
     if runs.family_of(config) is not image_family.FAMILY:
@@ -197,7 +199,7 @@ def experiment_statistics(experiment: str, overrides: list[str], scorer: Callabl
     train = train_and_held_out(config, build_source(config, notices))[0]
     for notice in notices:
         print(notice, file=sys.stderr)
-    return image_statistics(to_model_range(train.images), _needed(scorer, f"{experiment}'s data")())
+    return image_statistics(to_model_range(train.images), make_scorer())
 
 
 def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:
