@@ -21,7 +21,7 @@ import jax
 
 from jaxgan.configs import ConfigError
 from jaxgan.evaluators import Context
-from jaxgan.evaluators.base import generate_many
+from jaxgan.evaluators.base import generated_batches
 from jaxgan.evaluators.classifier_scores import ClassifierScores
 from jaxgan.plots import plt
 from jaxgan.steps import evaluated_generator
@@ -42,7 +42,7 @@ def truncation_curve(run_dir: str, psis=PSIS) -> list[dict]:
     points = []
     for psi in psis:
         config.eval.truncation = psi
-        samples = generate_many(spec, run.state, config, source, scorer.sample_count(), evaluated)
+        samples = generated_batches(spec, run.state, config, source, scorer.sample_count(), evaluated)
         scores = scorer.score(samples)
         points.append({"truncation": psi, **{f"classifier_{s}": scores[f"classifier_{s}"] for s in SCORES}})
         print(json.dumps(points[-1]), flush=True)

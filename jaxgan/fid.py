@@ -13,7 +13,7 @@ score against. Features are FID's Inception-v3 pool features (pytorch-fid's netw
 file given: `metrics.inception`), so with the same weights FID matches pytorch-fid's `A B`; or,
 with `--extractor dinov2`, DINOv2 ViT-L/14's class token (`metrics.dinov2`): FD-DINOv2, and KD
 and PRDC in the same space, as dgm-eval computes them. A statistics file holds μ and Σ of
-every image's features and the features of the first STORED_FEATURES images (KID and PRDC use
+every image's features and the features of the first KEPT_FEATURES images (KID and PRDC use
 those), with the extractor, the SHA-256 of its weights file and the resize mode; FID refuses
 to compare features of different extractors.
 Every metric prints one line; every bad input is one line on stderr and exit status 2.
@@ -34,9 +34,8 @@ from collections.abc import Callable
 import numpy as np
 
 from jaxgan.metrics import images as metrics
-from jaxgan.metrics.scoring import PRDC_NEIGHBOURS, read_sample_files
+from jaxgan.metrics.scoring import PRDC_NEIGHBOURS, ImageBatches, read_sample_files, stream_features
 
-STORED_FEATURES = 10_000  # features kept in a statistics file for KID and PRDC (80 MB at float32)
 STATISTICS_KEYS = ("mu", "sigma", "features", "count", "extractor", "weights_sha256", "resize")
 
 
@@ -46,7 +45,8 @@ class FeatureStatistics:
 
     Attributes:
       mu, sigma: mean and covariance of all `count` images' features.
-      features: the features of the first STORED_FEATURES images (all of them, for fewer).
+      features: the features of the first `metrics.scoring.KEPT_FEATURES` images (all of them,
+        for fewer).
       count: how many images the statistics describe.
       extractor, weights_sha256, resize: the feature space: the network, its weights file's
         SHA-256, and how images were resized to its input.
@@ -85,14 +85,21 @@ def _file_digest(path: str, size: int, modified_ns: int) -> str:
     return digest.hexdigest()
 
 
-def image_statistics(images: np.ndarray, scorer) -> FeatureStatistics:
-    """The statistics of images in [−1, 1] (n, h, w, c) in the features of `scorer` (a
-    `metrics.inception.InceptionScorer` or a `metrics.dinov2.DINOv2Scorer`)."""
-    features = scorer.features_and_probabilities(images)[0]
-    mu, sigma = metrics.gaussian_statistics(features)
-    stored = features[:STORED_FEATURES].astype(np.float32)
+def image_statistics(images: ImageBatches, scorer) -> FeatureStatistics:
+    """The statistics of images in the features of `scorer` (a
+    `metrics.inception.InceptionScorer` or a `metrics.dinov2.DINOv2Scorer`), taken batch by
+    batch with a progress line (`metrics.scoring.stream_features`)."""
+    stream = stream_features(
+        scorer.features_and_probabilities, images, f"{scorer.extractor} features of {images.count:,} images"
+    )
     return FeatureStatistics(
-        mu, sigma, stored, len(features), scorer.extractor, weights_digest(scorer.weights_path), scorer.resize
+        stream.mean,
+        stream.covariance,
+        stream.features,
+        stream.count,
+        scorer.extractor,
+        weights_digest(scorer.weights_path),
+        scorer.resize,
     )
 
 
@@ -103,7 +110,6 @@ def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[Fe
     the same space. Written whole or not at all (`storage.replaced_at_once`); a file that does
     not read back is computed again and replaced, with one line."""
     from jaxgan import storage
-    from jaxgan.data.images import to_model_range
 
     pixels = hashlib.sha256(str(images.shape).encode() + np.ascontiguousarray(images).tobytes()).hexdigest()
     name = f"{scorer.extractor}_{scorer.resize}_{weights_digest(scorer.weights_path)[:12]}_{pixels[:16]}.npz"
@@ -113,7 +119,7 @@ def reference_statistics(images: np.ndarray, scorer, directory: str) -> tuple[Fe
             return read_statistics(path), path
         except (ValueError, OSError, zipfile.BadZipFile) as error:
             print(f"jaxgan: {path} does not read back ({error}); computing the statistics again", file=sys.stderr)
-    statistics = image_statistics(to_model_range(images), scorer)
+    statistics = image_statistics(ImageBatches.of(images), scorer)
     os.makedirs(directory, exist_ok=True)
     with storage.replaced_at_once(path) as temporary:
         statistics.save(temporary)
@@ -168,25 +174,25 @@ def _needed(scorer: Callable[[], object] | None, images: str) -> Callable[[], ob
     return scorer
 
 
-def source_images(path: str, split: str = "train") -> np.ndarray:
-    """Images in [−1, 1] of a folder of MNIST-format IDX files or of CIFAR-10's python batches
-    (a folder or cifar-10-python.tar.gz), their `split`; otherwise of a folder of PNG or JPEG
-    files or an .npz (`metrics.scoring.read_sample_files`)."""
+def source_images(path: str, split: str = "train") -> ImageBatches:
+    """The images of a folder of MNIST-format IDX files or of CIFAR-10's python batches (a
+    folder or cifar-10-python.tar.gz), their `split`, held as uint8 and handed over in [−1, 1]
+    a batch at a time; otherwise of a folder of PNG or JPEG files or an .npz
+    (`metrics.scoring.read_sample_files`)."""
     from jaxgan.data import images
 
     if os.path.isdir(path) and any("idx3" in name for name in os.listdir(path)):
-        return images.to_model_range(images.idx_images(path, split).images)
+        return ImageBatches.of(images.idx_images(path, split).images)
     cifar_folder = os.path.isdir(path) and {"cifar-10-batches-py", "test_batch"} & set(os.listdir(path))
     if cifar_folder or path.endswith((".tar.gz", ".tgz")):
-        return images.to_model_range(images.cifar10_python(path, split).images)
-    return read_sample_files(path)
+        return ImageBatches.of(images.cifar10_python(path, split).images)
+    return ImageBatches.of(read_sample_files(path))
 
 
 def experiment_statistics(experiment: str, overrides: list[str], scorer: Callable[[], object] | None):
     """The statistics of an image experiment's training images (`--set` overrides applied),
     the reference set its `inception_scores` and `dinov2_scores` evaluators use."""
     from jaxgan import configs, runs
-    from jaxgan.data.images import to_model_range
     from jaxgan.runs import images as image_family
     from jaxgan.runs.images import build_source, train_and_held_out
 
@@ -199,7 +205,7 @@ def experiment_statistics(experiment: str, overrides: list[str], scorer: Callabl
     train = train_and_held_out(config, build_source(config, notices))[0]
     for notice in notices:
         print(notice, file=sys.stderr)
-    return image_statistics(to_model_range(train.images), make_scorer())
+    return image_statistics(ImageBatches.of(train.images), make_scorer())
 
 
 def scores(a: FeatureStatistics, b: FeatureStatistics, kid: bool = False, prdc: bool = False) -> dict[str, float]:

@@ -48,7 +48,7 @@ def sample_run(
     Returns:
       The samples as numpy (images (n, h, w, c) in [−1, 1], or points (n, d)), and the labels
       used (None for an unconditional model). Images of a generator with a linear output
-      (R3GAN's) are clipped to [−1, 1], as for scoring (`evaluators.base.generate_many`).
+      (R3GAN's) are clipped to [−1, 1], as for scoring (`evaluators.base.generated_batches`).
 
     Raises:
       ConfigError: `run_dir` is a run whose samples this does not draw (an autoencoder's), or

@@ -27,7 +27,7 @@ import ml_collections
 from jaxgan import configs
 from jaxgan.configs import ConfigError
 from jaxgan.evaluators.base import EVALUATORS, Context, Evaluator, ImageScores, register_evaluator
-from jaxgan.metrics.scoring import read_sample_files
+from jaxgan.metrics.scoring import ImageBatches, read_sample_files
 from jaxgan.state import TrainState
 
 __all__ = [
@@ -109,7 +109,7 @@ def score_sample_files(config: ml_collections.ConfigDict, family, path: str) -> 
     context = Context(config, family, built, None)
     summary = {"samples_from": path}
     for name in scoring:
-        summary.update(EVALUATORS[name](context).score(fake))
+        summary.update(EVALUATORS[name](context).score(ImageBatches.of(fake)))
     return summary
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from jaxgan import parallel
 from jaxgan.configs import ConfigError
+from jaxgan.metrics.scoring import SCORING_BATCH, ImageBatches
 from jaxgan.runfiles import RunFiles
 from jaxgan.state import TrainState
 from jaxgan.steps import evaluated_generator, generate
@@ -101,9 +102,10 @@ def check_grid_columns(config: ml_collections.ConfigDict) -> None:
 
 class ImageScores(Evaluator):
     """An evaluator that scores images: `score(fake)` for images in [−1, 1] shaped like the
-    data's, `at_end` for the run's evaluated generator's."""
+    data's (`ImageBatches`, read a batch at a time), `at_end` for the run's evaluated
+    generator's."""
 
-    def score(self, fake: np.ndarray) -> dict:
+    def score(self, fake: ImageBatches) -> dict:
         """The summary entries of `fake`."""
         raise NotImplementedError
 
@@ -114,14 +116,22 @@ def evaluation_samples(spec, state: TrainState, n: int) -> jax.Array:
     return generate(spec, state, jax.random.split(state.rng)[1], n, variables=evaluated_generator(spec, state))
 
 
-def generate_many(
-    spec, state: TrainState, config: ml_collections.ConfigDict, source, n: int, variables=None, batch_size: int = 500
-) -> np.ndarray:
-    """n images (numpy, [−1, 1]) in batches, at the generator `variables` (by default the live
-    ones), from codes truncated at eval.truncation when set; a conditional generator cycles
-    through the classes. The codes come from the run's seed, so the averaged and the live
-    generator are scored on the same ones. A generator with a linear output (R3GAN's) is
-    clipped to [−1, 1], as R3GAN clamps its images before scoring them; a tanh's are unchanged."""
+def generated_batches(
+    spec,
+    state: TrainState,
+    config: ml_collections.ConfigDict,
+    source,
+    n: int,
+    variables=None,
+    batch_size: int = SCORING_BATCH,
+) -> ImageBatches:
+    """n images ([−1, 1]) generated a batch at a time as they are read (`ImageBatches`), at
+    the generator `variables` (by default the live ones), from codes truncated at
+    eval.truncation when set; a conditional generator cycles through the classes. The codes
+    come from the run's seed, so the averaged and the live generator are scored on the same
+    ones, and every pass over the batches sees the same images. A generator with a linear
+    output (R3GAN's) is clipped to [−1, 1], as R3GAN clamps its images before scoring them; a
+    tanh's are unchanged."""
     conditional = config.model.conditional
 
     @jax.jit
@@ -138,17 +148,19 @@ def generate_many(
         return jnp.clip(images, -1.0, 1.0)
 
     key = jax.random.PRNGKey(config.seed + 1)
-    labels = np.arange(-(-n // batch_size) * batch_size, dtype=np.int32) % (source.num_classes or 1)
-    parts = [
-        np.asarray(batch(state, variables, jax.random.fold_in(key, i), labels[i * batch_size : (i + 1) * batch_size]))
-        for i in range(-(-n // batch_size))
-    ]
-    return np.concatenate(parts)[:n]
+    classes = source.num_classes or 1
+
+    def batches():
+        for i, start in enumerate(range(0, n, batch_size)):
+            labels = np.arange(start, start + batch_size, dtype=np.int32) % classes
+            yield np.asarray(batch(state, variables, jax.random.fold_in(key, i), labels))[: n - start]
+
+    return ImageBatches(n, batches)
 
 
-def evaluated_images(context: Context, state: TrainState, n: int) -> np.ndarray:
+def evaluated_batches(context: Context, state: TrainState, n: int) -> ImageBatches:
     """n images of the evaluated generator (the average with its own batch-norm statistics,
-    when the run keeps one), as `generate_many` draws them."""
+    when the run keeps one), as `generated_batches` draws them."""
     spec = context.built.spec
     evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-    return generate_many(spec, state, context.config, context.built.source, n, evaluated)
+    return generated_batches(spec, state, context.config, context.built.source, n, evaluated)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import functools
 import sys
 
-import numpy as np
-
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import Context, ImageScores, evaluated_images, generate_many, register_evaluator
+from jaxgan.evaluators.base import Context, ImageScores, evaluated_batches, generated_batches, register_evaluator
 from jaxgan.metrics import classifier as classifiers
-from jaxgan.metrics.scoring import SAMPLES_PER_REFERENCE_IMAGE, FeatureSpace, samples_to_score
+from jaxgan.metrics.scoring import SAMPLES_PER_REFERENCE_IMAGE, FeatureSpace, ImageBatches, samples_to_score
 from jaxgan.runs.images import train_and_held_out
 
 NO_LABELS = "none: the images carry no labels to train one"
@@ -46,17 +44,17 @@ class ClassifierScores(ImageScores):
     @functools.cached_property
     def space(self) -> FeatureSpace:
         """The classifier's feature space, with the held-out images' features."""
-        held_out = images.to_model_range(self.data.held_out.images)
+        held_out = ImageBatches.of(self.data.held_out.images)
         return FeatureSpace("classifier", self.data.classifier.features_and_probabilities, held_out)
 
-    def score(self, fake: np.ndarray) -> dict:
+    def score(self, fake: ImageBatches) -> dict:
         if self.data is None:
             raise ConfigError(
                 f"{self.context.built.source.name} carries no labels, so jaxgan has no classifier to score samples with"
             )
-        summary = {**self.data.header(len(fake)), **self.space.scores(fake)}
+        summary = {**self.data.header(fake.count), **self.space.scores(fake)}
         summary["classifier_fid_real_images"] = self.space.frechet_distance(
-            images.to_model_range(self.data.train.images[: len(fake)])
+            ImageBatches.of(self.data.train.images[: fake.count])
         )
         return summary
 
@@ -78,9 +76,9 @@ class ClassifierScores(ImageScores):
             + (capped if n < config.eval.samples else ""),
             file=sys.stderr,
         )
-        summary = self.score(evaluated_images(self.context, state, n))
+        summary = self.score(evaluated_batches(self.context, state, n))
         if averaged:
-            live = generate_many(spec, state, config, source, n)
+            live = generated_batches(spec, state, config, source, n)
             summary["classifier_fid_live_generator"] = self.space.frechet_distance(live)
         return summary
 

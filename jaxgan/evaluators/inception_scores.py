@@ -11,16 +11,14 @@ import functools
 import os
 import sys
 
-import numpy as np
-
 from jaxgan import configs
 from jaxgan.cache import cache_home
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import ImageScores, evaluated_images, register_evaluator
+from jaxgan.evaluators.base import ImageScores, evaluated_batches, register_evaluator
 from jaxgan.fid import reference_statistics
 from jaxgan.metrics.inception import RESIZE_MODES, InceptionScorer
-from jaxgan.metrics.scoring import FeatureSpace, samples_to_score
+from jaxgan.metrics.scoring import FeatureSpace, ImageBatches, samples_to_score
 from jaxgan.runs.images import train_and_held_out
 
 
@@ -65,7 +63,7 @@ class PretrainedNetworkScores(ImageScores):
         """The training images, the reference set of the published protocol."""
         return train_and_held_out(self.context.config, self.context.built.source)[0]
 
-    def score(self, fake: np.ndarray) -> dict:
+    def score(self, fake: ImageBatches | None) -> dict:
         if self.space is None:
             return {self.prefix: self.missing}
         weights = os.path.basename(self.context.config.eval[f"{self.setting}_weights"])
@@ -80,7 +78,7 @@ class PretrainedNetworkScores(ImageScores):
         if self.space is None:
             return self.score(None)
         n = samples_to_score(self.context.config.eval.samples, len(self.train))
-        return self.score(evaluated_images(self.context, state, n))
+        return self.score(evaluated_batches(self.context, state, n))
 
 
 @register_evaluator("inception_scores")

@@ -12,9 +12,10 @@ import numpy as np
 
 from jaxgan.configs import ConfigError
 from jaxgan.data import images
-from jaxgan.evaluators.base import ImageScores, evaluated_images, register_evaluator
+from jaxgan.evaluators.base import ImageScores, evaluated_batches, register_evaluator
 from jaxgan.evaluators.classifier_scores import data_classifier
 from jaxgan.metrics import images as metrics
+from jaxgan.metrics.scoring import ImageBatches
 
 # The scores reported of real images too: counted on confident samples, and on all of them
 # (the published protocol).
@@ -32,14 +33,14 @@ class StackedMNISTModes(ImageScores):
                 "eval.evaluators: stacked_mnist_modes counts Stacked MNIST's modes; set data.stacked=true"
             )
 
-    def score(self, fake: np.ndarray) -> dict:
+    def score(self, fake: ImageBatches) -> dict:
         data, config = data_classifier(self.context), self.context.config
         # The floor: as many real Stacked MNIST images, stacked from the held-out digits (the
         # classifier reads its own training digits all confidently).
-        real = images.stacked_mnist(data.held_out, len(fake), config.seed)
-        floor = self._modes(images.to_model_range(real.images))
+        real = images.stacked_mnist(data.held_out, fake.count, config.seed)
+        floor = self._modes(ImageBatches.of(real.images))
         return {
-            **data.header(len(fake)),
+            **data.header(fake.count),
             **{f"stacked_{k}": v for k, v in self._modes(fake).items()},
             **{f"stacked_{k}_real_images": floor[k] for k in FLOOR_SCORES},
         }
@@ -48,12 +49,15 @@ class StackedMNISTModes(ImageScores):
         n = self.context.config.eval.samples
         averaged = self.context.built.spec.generator_ema_decay is not None
         print(f"jaxgan: scoring {n:,} samples of the {'averaged' if averaged else 'live'} generator", file=sys.stderr)
-        return self.score(evaluated_images(self.context, state, n))
+        return self.score(evaluated_batches(self.context, state, n))
 
-    def _modes(self, stacked: np.ndarray) -> dict:
+    def _modes(self, stacked: ImageBatches) -> dict:
         """`metrics.stacked_mnist_modes` of images in [−1, 1], each of their three channels
-        classified on its own."""
+        classified on its own, a batch at a time."""
         classifier = data_classifier(self.context).classifier
-        channels = stacked.transpose(3, 0, 1, 2)[..., None].reshape(-1, *stacked.shape[1:3], 1)
-        probabilities = classifier.features_and_probabilities(channels)[1].reshape(3, len(stacked), -1)
-        return metrics.stacked_mnist_modes(probabilities.transpose(1, 0, 2))
+        parts = []
+        for batch in stacked:
+            channels = batch.transpose(3, 0, 1, 2)[..., None].reshape(-1, *batch.shape[1:3], 1)
+            probabilities = classifier.features_and_probabilities(channels)[1].reshape(3, len(batch), -1)
+            parts.append(probabilities.transpose(1, 0, 2))
+        return metrics.stacked_mnist_modes(np.concatenate(parts))

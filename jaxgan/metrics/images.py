@@ -24,11 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-
-def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance (unbiased, rows are examples) of a feature set."""
-    features = np.asarray(features, np.float64)
-    return features.mean(axis=0), np.cov(features, rowvar=False)
+LOG_EPS = 1e-12  # added to probabilities under a log (the inception score)
 
 
 def frechet_distance(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.ndarray, cov_b: np.ndarray) -> float:
@@ -137,7 +133,7 @@ def _kth_neighbour_squared_distance(points: np.ndarray, k: int, chunk: int) -> n
     return radii
 
 
-def inception_score(probabilities: np.ndarray, eps: float = 1e-12) -> float:
+def inception_score(probabilities: np.ndarray, eps: float = LOG_EPS) -> float:
     """exp E_x KL(p(y|x) ‖ p(y)), p(y) the mean prediction: from 1 (all alike or all unsure) to
     the number of classes (confident and balanced).
 
@@ -146,9 +142,18 @@ def inception_score(probabilities: np.ndarray, eps: float = 1e-12) -> float:
     which `inception_score_splits` computes; on fewer samples each split's p(y) is noisier,
     so the split mean is lower than the one-split score."""
     p = np.asarray(probabilities, np.float64)
-    marginal = p.mean(axis=0, keepdims=True)
-    kl = np.sum(p * (np.log(p + eps) - np.log(marginal + eps)), axis=1)
-    return float(np.exp(kl.mean()))
+    return inception_score_of_sums(p.sum(axis=0), float(np.sum(p * np.log(p + eps))), len(p), eps)
+
+
+def inception_score_of_sums(probability_sum: np.ndarray, plogp_sum: float, n: int, eps: float = LOG_EPS) -> float:
+    """`inception_score` from sums over the n samples, which can be taken batch by batch:
+    s = Σ_x p(y|x) and t = Σ_x Σ_y p(y|x)·log p(y|x). With p(y) = s/n,
+
+      E_x KL(p(y|x) ‖ p(y)) = t/n − Σ_y p(y)·log p(y),
+
+    (each log taken of its argument + eps)."""
+    marginal = np.asarray(probability_sum, np.float64) / n
+    return float(np.exp(plogp_sum / n - np.sum(marginal * np.log(marginal + eps))))
 
 
 def inception_score_splits(probabilities: np.ndarray, splits: int = 10) -> tuple[float, float]:

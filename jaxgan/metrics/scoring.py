@@ -2,22 +2,30 @@
 
 `FeatureSpace` turns a network (images → features, class probabilities) and real images into
 the usual distribution scores of generated images: FID, KID, the inception score and
-precision, recall, density and coverage (`metrics.images`). `read_sample_files` reads what
-other libraries (and `python -m jaxgan.sample`) write. The image evaluators
-(`jaxgan.evaluators`) score with these.
+precision, recall, density and coverage (`metrics.images`). Images reach the network as
+`ImageBatches`, one batch at a time, and their features are summed up as they come
+(`FeatureStream`), so scoring 50,000 samples holds one batch of images and a bounded number
+of features, never all of them. `read_sample_files` reads what other libraries (and
+`python -m jaxgan.sample`) write. The image evaluators (`jaxgan.evaluators`) score with these.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable, Iterator
 
 import numpy as np
+import tqdm
 
 from jaxgan.data import images
 from jaxgan.metrics import images as metrics
 
 PRDC_NEIGHBOURS = 5  # k of the k-nearest-neighbour balls, as in Naeem et al. 2020
 SAMPLES_PER_REFERENCE_IMAGE = 10  # the most samples scored per reference image (`samples_to_score`)
+SCORING_BATCH = 500  # images generated, and handed to a feature network, at a time
+KEPT_FEATURES = 10_000  # features kept of a scored set for KID and PRDC (80 MB of Inception's)
+PROGRESS_DELAY_S = 2.0  # scoring that ends sooner shows no progress bar
 
 
 def samples_to_score(asked: int, reference_images: int) -> int:
@@ -30,6 +38,103 @@ def samples_to_score(asked: int, reference_images: int) -> int:
     return min(asked, SAMPLES_PER_REFERENCE_IMAGE * reference_images)
 
 
+@dataclasses.dataclass(frozen=True)
+class ImageBatches:
+    """`count` images in [−1, 1], (n, h, w, c), handed over a batch at a time: each pass calls
+    `batches()` for a fresh iterator, so only the batch in hand exists (generated samples are
+    never all in memory at once)."""
+
+    count: int
+    batches: Callable[[], Iterator[np.ndarray]]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self.batches()
+
+    @classmethod
+    def of(cls, array: np.ndarray, batch_size: int = SCORING_BATCH) -> ImageBatches:
+        """The images of an array: float ones in [−1, 1] as they are, uint8 ones mapped to
+        [−1, 1] one batch at a time."""
+
+        def batches() -> Iterator[np.ndarray]:
+            for start in range(0, len(array), batch_size):
+                batch = array[start : start + batch_size]
+                yield images.to_model_range(batch) if batch.dtype == np.uint8 else batch
+
+        return cls(len(array), batches)
+
+
+class FeatureStream:
+    """Features summed up batch by batch: their count, mean and covariance (the pairwise update
+    of Chan, Golub & LeVeque 1979, in float64: each batch's own mean and scatter, then
+
+      M₂ ← M₂ + M₂ᵇ + δδᵀ·n·nᵇ/(n + nᵇ),  δ = meanᵇ − mean,
+
+    so the covariance M₂/(n − 1) equals numpy's of all the features at once to rounding), the
+    first `kept` features themselves (KID and PRDC compare sets of points), and the two sums the
+    inception score needs (`metrics.inception_score_of_sums`). Memory does not grow with the
+    count beyond the kept features."""
+
+    def __init__(self, kept: int = KEPT_FEATURES):
+        self.kept, self.count, self.mean, self.scatter, self.parts = kept, 0, None, None, []
+        self.probability_sum, self.plogp_sum = None, 0.0
+
+    def add(self, features: np.ndarray, probabilities: np.ndarray | None = None) -> None:
+        features = np.asarray(features, np.float64)
+        n, batch_mean = len(features), features.mean(axis=0)
+        centred = features - batch_mean
+        batch_scatter = centred.T @ centred
+        if self.count == 0:
+            self.mean, self.scatter = batch_mean, batch_scatter
+        else:
+            delta, total = batch_mean - self.mean, self.count + n
+            self.mean = self.mean + delta * n / total
+            self.scatter = self.scatter + batch_scatter + np.outer(delta, delta) * self.count * n / total
+        room = self.kept - sum(len(part) for part in self.parts)
+        if room > 0:
+            self.parts.append(features[:room].astype(np.float32))
+        if probabilities is not None:
+            p = np.asarray(probabilities, np.float64)
+            self.probability_sum = p.sum(axis=0) + (0.0 if self.probability_sum is None else self.probability_sum)
+            self.plogp_sum += float(np.sum(p * np.log(p + metrics.LOG_EPS)))
+        self.count += n
+
+    @property
+    def features(self) -> np.ndarray:
+        """The first `kept` features (all of them, for fewer)."""
+        return np.concatenate(self.parts)
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """The unbiased covariance of every feature added."""
+        return self.scatter / (self.count - 1)
+
+    def inception_score(self) -> float | None:
+        """The inception score of every image added (one split); None without probabilities."""
+        if self.probability_sum is None:
+            return None
+        return metrics.inception_score_of_sums(self.probability_sum, self.plogp_sum, self.count)
+
+
+def stream_features(network, batches: ImageBatches, what: str, progress: bool | None = None) -> FeatureStream:
+    """`network`'s features of every batch, summed up as they come, under a progress bar
+    (tqdm's, titled `what`) when it takes over PROGRESS_DELAY_S; `progress` None shows it on a
+    terminal only, as the classifier's training does."""
+    stream = FeatureStream()
+    with tqdm.tqdm(
+        total=batches.count,
+        desc=what,
+        unit="image",
+        disable=None if progress is None else not progress,
+        delay=PROGRESS_DELAY_S,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    ) as bar:
+        for batch in batches:
+            stream.add(*network(batch))
+            bar.update(len(batch))
+    return stream
+
+
 class FeatureSpace:
     """Distribution scores in one network's feature space, against a fixed set of real images.
 
@@ -37,33 +142,38 @@ class FeatureSpace:
     probabilities: a network without classes, DINOv2's); `scores(fake)` gives FID (the
     Fréchet distance in this space), KID (with its standard error), the inception score where
     there are probabilities, and precision, recall, density and coverage of `fake` against
-    the real images, each named `{name}_{score}`.
+    the real images, each named `{name}_{score}`. KID and PRDC use the first KEPT_FEATURES
+    images of each set, FID and the inception score all of them.
     """
 
-    def __init__(self, name: str, network, real: np.ndarray | None = None, statistics=None):
+    def __init__(self, name: str, network, real: ImageBatches | None = None, statistics=None):
         """The real images' features are computed from `real`, or taken from `statistics` (a
         `fid.FeatureStatistics`: μ and Σ of every image, the first images' features)."""
         self.name, self.network = name, network
         if statistics is None:
-            self.real_features = network(real)[0]
-            self.real_statistics = metrics.gaussian_statistics(self.real_features)
+            stream = stream_features(network, real, f"{name} features of {real.count:,} reference images")
+            self.real_features, self.real_statistics = stream.features, (stream.mean, stream.covariance)
         else:
             self.real_features, self.real_statistics = statistics.features, (statistics.mu, statistics.sigma)
 
-    def frechet_distance(self, fake: np.ndarray) -> float:
+    def features(self, fake: ImageBatches) -> FeatureStream:
+        """The features of `fake`, with a progress line when they take a while."""
+        return stream_features(self.network, fake, f"{self.name} features of {fake.count:,} images")
+
+    def frechet_distance(self, fake: ImageBatches) -> float:
         """FID of images in [−1, 1] against the real images', rounded for the summary."""
-        return self._frechet_distance(self.network(fake)[0])
+        return self._frechet_distance(self.features(fake))
 
-    def _frechet_distance(self, features: np.ndarray) -> float:
-        return round(metrics.frechet_distance(*metrics.gaussian_statistics(features), *self.real_statistics), 4)
+    def _frechet_distance(self, stream: FeatureStream) -> float:
+        return round(metrics.frechet_distance(stream.mean, stream.covariance, *self.real_statistics), 4)
 
-    def scores(self, fake: np.ndarray) -> dict:
-        features, probabilities = self.network(fake)
-        kid, kid_std = metrics.kernel_distance(features, self.real_features)
-        scores = {"fid": self._frechet_distance(features), "kid": round(kid, 5), "kid_std": round(kid_std, 5)}
-        if probabilities is not None:
-            scores["inception_score"] = round(metrics.inception_score(probabilities), 4)
-        scores.update(_precision_recall_density_coverage(self.real_features, features))
+    def scores(self, fake: ImageBatches) -> dict:
+        stream = self.features(fake)
+        kid, kid_std = metrics.kernel_distance(stream.features, self.real_features)
+        scores = {"fid": self._frechet_distance(stream), "kid": round(kid, 5), "kid_std": round(kid_std, 5)}
+        if stream.probability_sum is not None:
+            scores["inception_score"] = round(stream.inception_score(), 4)
+        scores.update(_precision_recall_density_coverage(self.real_features, stream.features))
         return {f"{self.name}_{key}": value for key, value in scores.items()}
 
 
