@@ -295,6 +295,7 @@ SLOW = (
     "test_run.py::test_each_player_trains_at_its_own_learning_rate",
     "test_run.py::test_sample_draws_reproducibly_from_a_toy_run_and_refuses_what_does_not_fit",
     "test_run.py::test_technique_switches_build_what_they_name_and_train",
+    "test_bench.py::test_the_scoring_table_times_each_feature_network_on_random_weights",
     # Faults injected through subprocesses, signals, full disks and locks.
     "test_run.py::test_sigterm_saves_a_checkpoint_then_resume_finishes",
     "test_reliability.py::test_a_full_disk_during_training_is_one_line_and_resume_works_after",

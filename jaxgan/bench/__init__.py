@@ -5,6 +5,7 @@
     python -m jaxgan.bench scaling [--max-devices 8]              1, 2, 4, 8 devices (fake CPU devices here)
     python -m jaxgan.bench dcgan [--iters 20]                     a DCGAN step at 28 × 28 against PyTorch eager
     python -m jaxgan.bench cifar [--iters 10 --per-call 5]        the CIFAR-10 recipes' iterations as configured
+    python -m jaxgan.bench scoring [--samples 10000]               samples scored per second in each feature network
 
 `torch`: both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
 critic, 2-D data and latent, Adam(1e-4, β = (0.5, 0.9)), λ = 0.1, 5 critic updates per generator
@@ -21,7 +22,11 @@ batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time 
 number of iterations would take at that rate; on a CPU with the loops written out
 (`train.unroll_loops=auto`, many times faster there), elsewhere as configured. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
-iterations, all in this one process.
+iterations, all in this one process. `scoring`: made-up 32 × 32 × 3 samples scored as a run
+scores them (500 at a time, streamed) in jaxgan's classifier, FID's Inception-v3 and DINOv2
+ViT-L/14, each on random weights at its real shapes: the first batch's time (compilation
+included), then images per second over `--samples` of them (`--dinov2-samples` for the ViT,
+which takes seconds an image on a CPU) and the time 10,000 samples take at that rate.
 """
 
 from __future__ import annotations
@@ -48,11 +53,14 @@ from jaxgan.bench.workloads import (
     jaxgan_dcgan_rate,
     jaxgan_rate,
     matmul_peak_gflops,
+    scorers_with_random_weights,
+    scoring_rate,
     seeds_rates,
     toy_data,
     toy_gflop_per_iteration,
     toy_spec,
 )
+from jaxgan.metrics.scoring import SCORING_BATCH
 from jaxgan.steps import PRECISIONS
 
 
@@ -97,6 +105,30 @@ def compare_cifar_recipes(args) -> None:
             f"{experiment:<26} {rate:8.3f} it/s  {1000 / rate:9.1f} ms/it  "
             f"{steps:,} iterations: {steps / rate / 3600:8.1f} h"
         )
+
+
+def compare_scoring(args) -> None:
+    """Samples scored per second in each feature network, and 10,000 samples' time."""
+    peak = matmul_peak_gflops()
+    print(
+        f"Scoring made-up 32x32x3 samples, {SCORING_BATCH} at a time; jax {jax.__version__} on "
+        f"{jax.devices()[0].device_kind}, float32 matmul peak {peak:.0f} GFLOP/s"
+    )
+    print(f"{'feature network':<22} {'first batch':>12} {'timed on':>9} {'images/s':>9} {'10,000 samples':>15}")
+    for name, network in scorers_with_random_weights().items():
+        samples = args.dinov2_samples if name.startswith("dinov2") and args.dinov2_samples else args.samples
+        first, rate = scoring_rate(network, samples)
+        print(f"{name:<22} {first:10.1f} s {samples:>9,} {rate:9.1f} {_duration(10_000 / rate):>15}")
+
+
+def _duration(seconds: float) -> str:
+    return (
+        f"{seconds:.0f} s"
+        if seconds < 120
+        else f"{seconds / 60:.1f} min"
+        if seconds < 7200
+        else f"{seconds / 3600:.1f} h"
+    )
 
 
 GPU_MODELS = ("toy_small", "toy_reference", "dcgan", "resnet32")
@@ -221,13 +253,15 @@ def compare_devices(args) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m jaxgan.bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "what", nargs="?", default="torch", choices=("torch", "seeds", "scaling", "dcgan", "cifar", "gpu")
+        "what", nargs="?", default="torch", choices=("torch", "seeds", "scaling", "dcgan", "cifar", "gpu", "scoring")
     )
     parser.add_argument("--iters", type=int, default=200, help="generator iterations per timing")
     parser.add_argument("--repeats", type=int, default=3, help="timings per figure (the median is printed)")
     parser.add_argument("--per-call", type=int, default=10, help="iterations per jitted call (lax.scan)")
     parser.add_argument("--runs", type=int, default=8, help="seeds for `seeds`")
     parser.add_argument("--max-devices", type=int, default=8, help="largest device count for `scaling`")
+    parser.add_argument("--samples", type=int, default=10_000, help="samples timed per network for `scoring`")
+    parser.add_argument("--dinov2-samples", type=int, help="for `scoring`: DINOv2's own count (default --samples)")
     parser.add_argument("--models", default=",".join(GPU_MODELS), help=f"for `gpu`: some of {', '.join(GPU_MODELS)}")
     args = parser.parse_args(argv)
     if args.iters % args.per_call:
@@ -243,5 +277,6 @@ def main(argv: list[str] | None = None) -> None:
         "dcgan": compare_dcgan,
         "cifar": compare_cifar_recipes,
         "gpu": compare_on_gpu,
+        "scoring": compare_scoring,
     }
     commands[args.what](args)

@@ -1,18 +1,25 @@
 """The benchmarks' JAX side: the workloads (the WGAN-GP toy setting, DCGAN at 28 px, the
-CIFAR-10 recipes), their iterations per second, their floating-point work, and the matmul peak."""
+CIFAR-10 recipes, scoring samples in each feature network), their iterations (or images) per
+second, their floating-point work, and the matmul peak."""
 
 from __future__ import annotations
 
 import functools
 import statistics
 import time
+from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
 from jaxgan import configs, games, parallel
 from jaxgan.data import images, toy
+from jaxgan.metrics.classifier import ConvClassifier, TrainedClassifier
+from jaxgan.metrics.dinov2 import DINOv2Scorer, DINOv2ViT
+from jaxgan.metrics.inception import FIDInception, InceptionScorer
+from jaxgan.metrics.scoring import SCORING_BATCH, ImageBatches, stream_features
 from jaxgan.models import MLP, DCGANCritic, DCGANGenerator
 from jaxgan.runs.images import build_gan
 from jaxgan.state import PlayerSpec
@@ -242,3 +249,41 @@ def cifar_recipe_rate(
     run = _timed_loop(make_train_step(spec, unroll=unroll), state, chunks)
     run(1)  # compile and warm up
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)
+
+
+def scorers_with_random_weights() -> dict[str, Callable]:
+    """Each feature network jaxgan scores with, as its scorer feeds it (`features_and_probabilities`),
+    on random weights at its real shapes, since a timing needs no weights file: jaxgan's
+    classifier of 32 × 32 × 3 images in 10 classes, FID's Inception-v3 (pytorch-fid's resize)
+    and DINOv2 ViT-L/14 (clean resize)."""
+    key, probe = jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3))
+    classifier = ConvClassifier(10)
+    return {
+        "jaxgan's classifier": TrainedClassifier(
+            classifier, jax.jit(classifier.init)(key, probe)["params"], accuracy=0.0
+        ).features_and_probabilities,
+        "inception-v3": InceptionScorer(
+            "random", variables=jax.jit(FIDInception().init)(key, probe)
+        ).features_and_probabilities,
+        "dinov2-vit-l14": DINOv2Scorer(
+            "random", variables=jax.jit(DINOv2ViT().init)(key, probe)
+        ).features_and_probabilities,
+    }
+
+
+def scoring_rate(network: Callable, samples: int, shape=(32, 32, 3)) -> tuple[float, float]:
+    """(seconds for the first SCORING_BATCH images, compilation included; images per second
+    after them) of scoring made-up images as a run scores its samples: SCORING_BATCH at a time,
+    their features summed up as they come (`metrics.scoring.stream_features`)."""
+    rng = np.random.default_rng(0)
+
+    def made_up(n: int) -> ImageBatches:
+        sizes = [min(SCORING_BATCH, n - start) for start in range(0, n, SCORING_BATCH)]
+        return ImageBatches(n, lambda: (rng.uniform(-1, 1, (size, *shape)).astype(np.float32) for size in sizes))
+
+    start = time.perf_counter()
+    stream_features(network, made_up(SCORING_BATCH), "compiling")
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    stream_features(network, made_up(samples), f"{samples:,} made-up samples")
+    return first, samples / (time.perf_counter() - start)

@@ -150,6 +150,16 @@ def network_for(state_dict: dict[str, np.ndarray], resize: str = "clean") -> DIN
         raise ValueError("the weights have no cls_token: they are not a DINOv2 ViT's (give dinov2_vitl14_pretrain.pth)")
     width = int(np.shape(state_dict["cls_token"])[-1])
     depth = len({name.split(".")[1] for name in state_dict if name.startswith("blocks.")})
+    return _vit(width, depth, resize)
+
+
+def network_of_variables(variables: dict, resize: str = "clean") -> DINOv2ViT:
+    """The DINOv2 ViT whose Flax variables these are (as `network_for` reads a state dict)."""
+    params = variables["params"]
+    return _vit(int(np.shape(params["cls_token"])[-1]), sum(name.startswith("blocks_") for name in params), resize)
+
+
+def _vit(width: int, depth: int, resize: str) -> DINOv2ViT:
     return DINOv2ViT(width=width, depth=depth, heads=max(width // HEAD_WIDTH, 1), resize=resize)
 
 
@@ -235,17 +245,23 @@ class DINOv2Scorer:
         its .npz (`python -m jaxgan.metrics.dinov2 PTH NPZ`).
       batch_size: images per call of the network.
       resize: how images reach 224 px (`metrics.inception.RESIZE_MODES`).
+      variables: the ViT's Flax variables, when already in hand (random ones, to time it:
+        `python -m jaxgan.bench scoring`); weights_path then only names them.
 
     Raises:
       FileNotFoundError, ValueError: no file there, or not a DINOv2 ViT's weights.
     """
 
-    def __init__(self, weights_path: str, batch_size: int = 50, resize: str = "clean"):
+    def __init__(self, weights_path: str, batch_size: int = 50, resize: str = "clean", variables: dict | None = None):
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
-        state_dict = load_state_dict(weights_path, "DINOv2", "dinov2_vitl14_pretrain.pth", "dinov2")
-        network = network_for(state_dict, resize)
-        self.variables = variables_from_state_dict(state_dict, network)
+        if variables is None:
+            state_dict = load_state_dict(weights_path, "DINOv2", "dinov2_vitl14_pretrain.pth", "dinov2")
+            network = network_for(state_dict, resize)
+            variables = variables_from_state_dict(state_dict, network)
+        else:
+            network = network_of_variables(variables, resize)
+        self.variables = variables
         self.extractor, self.batch_size = extractor_name(network), batch_size
         self.weights_path, self.resize = weights_path, resize
         self._apply = _compiled_network(network.width, network.depth, network.heads, resize)

@@ -324,10 +324,13 @@ class InceptionScorer:
 
     extractor = "inception-v3"
 
-    def __init__(self, weights_path: str, batch_size: int = 200, resize: str = "legacy"):
+    def __init__(self, weights_path: str, batch_size: int = 200, resize: str = "legacy", variables: dict | None = None):
+        """`variables`: FIDInception's, when already in hand (random ones, to time it:
+        `python -m jaxgan.bench scoring`); otherwise read from weights_path (`read_weights`)."""
         if resize not in RESIZE_MODES:
             raise ValueError(f"resize mode {resize!r}: choose one of {', '.join(RESIZE_MODES)}")
-        self.variables, self.batch_size = read_weights(weights_path), batch_size
+        self.variables = read_weights(weights_path) if variables is None else variables
+        self.batch_size = batch_size
         self.weights_path, self.resize = weights_path, resize
         self._apply = _compiled_network(resize)
 
