@@ -409,24 +409,39 @@ def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
     return RestoredRun(config, family, built, restored.state)
 
 
-def evaluate_run(run_dir: str) -> dict:
+def evaluate_run(run_dir: str, overrides: tuple[str, ...] = ()) -> dict:
     """Evaluate a run's newest good checkpoint as the end of training does; summary.json is updated.
 
-    The run's lock is held throughout, so an evaluation never races a training run over the
-    summary and figures. The scores are merged into summary.json only when it describes the
-    same step; otherwise the summary is the evaluation's alone, with that step, so a summary
-    never mixes steps.
+    `overrides` change how it is evaluated (`eval.*` settings only, `eval.samples=50000` for
+    the published protocol or `eval.inception_weights=PATH`; the rest is what the run trained
+    under), and the summary lists them (`evaluated_with`). The run's lock is held throughout,
+    so an evaluation never races a training run over the summary and figures. The scores are
+    merged into summary.json only when it describes the same step; otherwise the summary is
+    the evaluation's alone, with that step, so a summary never mixes steps.
 
     Raises:
       storage.RunStateError: `run_dir` holds no config.json or no checkpoint that restores and
         verifies, or another process (a training run) holds it.
+      ConfigError: an override of anything but eval.*, or one that does not apply.
     """
+    trained = [override for override in overrides if not override.startswith("eval.")]
+    if trained:
+        raise ConfigError(
+            f"--set {trained[0]}: a finished run's evaluation can change eval.* settings only; "
+            "the others are what it trained under (start a new run to change them)"
+        )
     with signals.handled() as interrupts, _locked(run_dir, writes=True):
         run = restore_run(run_dir)
+        if overrides:
+            configs.apply_overrides(run.config, list(overrides))
+            run.family.check(run.config)
+            evaluators.check_evaluators(run.config)
         files = RunFiles(run_dir)
         step = int(parallel.to_host(run.state.step))
         evaluations = evaluators.Evaluations(evaluators.Context(run.config, run.family, run.built, files))
         summary = {**_final_summary(run.config, run.family, run.built, evaluations, files, run.state), "steps": step}
+        if overrides:
+            summary["evaluated_with"] = list(overrides)
         if os.path.exists(files.summary):
             try:
                 earlier = configs.read_json_object(files.summary, "this evaluation replaces it")

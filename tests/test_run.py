@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import struct
 import subprocess
@@ -212,6 +213,32 @@ def test_a_packed_critic_trains_and_draws_its_contours_on_repeated_points(tmp_pa
 def test_eval_refuses_a_directory_that_is_not_a_run(tmp_path, capsys):
     assert jaxgan_eval.main([str(tmp_path)]) == 2
     assert "has no config.json; give the directory of a jaxgan run" in capsys.readouterr().err
+
+
+def test_eval_of_a_run_takes_eval_settings_and_refuses_the_ones_it_trained_under(tmp_path, capsys):
+    """`python -m jaxgan.eval RUN_DIR --set eval.samples=N` scores N samples (the published
+    protocol's 50,000 for an image run) and the summary says so; any other setting is what the
+    run trained under and is refused in one line, as is an unknown key."""
+    import pathlib
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(pathlib.Path(__file__).parent / "data" / "run_before_model_kinds", run_dir)
+    assert jaxgan_eval.main([str(run_dir)]) == 0
+    at_fifty = json.loads((run_dir / "summary.json").read_text())  # its config's eval.samples=50
+    assert "evaluated_with" not in at_fifty
+    assert jaxgan_eval.main([str(run_dir), "--set", "eval.samples=400"]) == 0
+    at_four_hundred = json.loads((run_dir / "summary.json").read_text())
+    assert at_four_hundred["evaluated_with"] == ["eval.samples=400"]
+    assert at_four_hundred["w1_to_data"] != at_fifty["w1_to_data"]  # other samples, other data points
+    capsys.readouterr()
+    for override, message in [
+        ("model.latent_dim=3", "a finished run's evaluation can change eval.* settings only"),
+        ("eval.sampels=5", "did you mean 'eval.samples'"),
+    ]:
+        assert jaxgan_eval.main([str(run_dir), "--set", override]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert json.loads((run_dir / "summary.json").read_text()) == at_four_hundred
 
 
 def test_list_prints_every_experiment(capsys):
