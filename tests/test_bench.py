@@ -76,22 +76,20 @@ def test_the_scoring_table_times_each_feature_network_on_random_weights(capsys, 
     import numpy as np
 
     from jaxgan import bench
-    from jaxgan.metrics.classifier import ConvClassifier, TrainedClassifier
     from jaxgan.metrics.dinov2 import DINOv2Scorer, DINOv2ViT
 
     small = DINOv2ViT(width=64, depth=1, heads=1)
     vit = DINOv2Scorer("random", variables=jax.jit(small.init)(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3))))
     assert vit.extractor == "dinov2-vit-w64-d1"
     assert vit.features_and_probabilities(np.zeros((3, 8, 8, 1), np.float32))[0].shape == (3, 64)
-    module = ConvClassifier(10)
-    params = jax.jit(module.init)(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3)))["params"]
-    networks = {
-        "jaxgan's classifier": TrainedClassifier(module, params, accuracy=0.0).features_and_probabilities,
-        "dinov2-vit-w64-d1": vit.features_and_probabilities,
-    }
-    monkeypatch.setattr(bench, "scorers_with_random_weights", lambda: networks)
+    random_weights = bench.scorer_with_random_weights  # the classifier's own, at CIFAR-10's shapes
+    monkeypatch.setattr(
+        bench,
+        "scorer_with_random_weights",
+        lambda name: vit.features_and_probabilities if name == "dinov2-vit-l14" else random_weights(name),
+    )
     monkeypatch.setattr(bench, "matmul_peak_gflops", lambda: 100.0)
-    bench.main(["scoring", "--samples", "1000", "--dinov2-samples", "600"])
+    bench.main(["scoring", "--networks", "classifier,dinov2-vit-l14", "--samples", "1000", "--dinov2-samples", "600"])
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
-    assert rows.keys() == {"jaxgan's", "dinov2-vit-w64-d1"}
-    assert " 1,000 " in rows["jaxgan's"] and " 600 " in rows["dinov2-vit-w64-d1"]
+    assert rows.keys() == {"classifier", "dinov2-vit-l14"}
+    assert " 1,000 " in rows["classifier"] and " 600 " in rows["dinov2-vit-l14"]

@@ -150,3 +150,25 @@ def test_biggan_recipes_follow_the_paper_and_build():
     labels = np.arange(8, dtype=np.int32)
     drawn = jax.eval_shape(lambda s: generate(spec, s, jax.random.PRNGKey(1), 8, labels=labels, truncation=0.5), state)
     assert drawn.shape == (8, 28, 28, 1)
+
+
+def test_every_image_recipe_takes_the_published_protocols_fifty_thousand_samples():
+    """`--set eval.samples=50000` passes every image recipe's checks, and each of its scores
+    keeps all 50,000 on the shipped data: the cap of 10 samples per reference image
+    (`metrics.scoring.samples_to_score`) against 10,000 held-out images (the classifier's) or
+    the 50,000 or 60,000 training images (Inception's and DINOv2's). Scoring streams the
+    samples (tests/test_scoring.py), so memory does not grow with the count."""
+    from jaxgan import evaluators, runs
+    from jaxgan.metrics.scoring import samples_to_score
+    from jaxgan.runs import images as image_family
+
+    names = [name for name in configs.list_experiments() if configs.get_config(name).runner == "image_gan"]
+    assert len(names) >= 10
+    for name in names:
+        config = configs.get_config(name)
+        configs.apply_overrides(config, ["eval.samples=50000"])
+        assert runs.family_of(config) is image_family.FAMILY
+        runs.family_of(config).check(config)
+        evaluators.check_evaluators(config)
+        assert config.eval.samples == 50_000
+    assert samples_to_score(50_000, 10_000) == samples_to_score(50_000, 50_000) == 50_000

@@ -43,6 +43,7 @@ from jaxgan.bench.workloads import (
     DCGAN_BATCH,
     N_CRITIC,
     RESNET_RECIPE,
+    SCORING_NETWORKS,
     SIZES,
     cifar_recipe_rate,
     cifar_recipe_spec,
@@ -53,7 +54,7 @@ from jaxgan.bench.workloads import (
     jaxgan_dcgan_rate,
     jaxgan_rate,
     matmul_peak_gflops,
-    scorers_with_random_weights,
+    scorer_with_random_weights,
     scoring_rate,
     seeds_rates,
     toy_data,
@@ -115,10 +116,10 @@ def compare_scoring(args) -> None:
         f"{jax.devices()[0].device_kind}, float32 matmul peak {peak:.0f} GFLOP/s"
     )
     print(f"{'feature network':<22} {'first batch':>12} {'timed on':>9} {'images/s':>9} {'10,000 samples':>15}")
-    for name, network in scorers_with_random_weights().items():
+    for name in args.networks.split(","):
         samples = args.dinov2_samples if name.startswith("dinov2") and args.dinov2_samples else args.samples
-        first, rate = scoring_rate(network, samples)
-        print(f"{name:<22} {first:10.1f} s {samples:>9,} {rate:9.1f} {_duration(10_000 / rate):>15}")
+        first, rate = scoring_rate(scorer_with_random_weights(name), samples)
+        print(f"{name:<22} {first:10.1f} s {samples:>9,} {rate:9.1f} {_duration(10_000 / rate):>15}", flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -262,10 +263,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-devices", type=int, default=8, help="largest device count for `scaling`")
     parser.add_argument("--samples", type=int, default=10_000, help="samples timed per network for `scoring`")
     parser.add_argument("--dinov2-samples", type=int, help="for `scoring`: DINOv2's own count (default --samples)")
+    parser.add_argument(
+        "--networks", default=",".join(SCORING_NETWORKS), help=f"for `scoring`: some of {', '.join(SCORING_NETWORKS)}"
+    )
     parser.add_argument("--models", default=",".join(GPU_MODELS), help=f"for `gpu`: some of {', '.join(GPU_MODELS)}")
     args = parser.parse_args(argv)
     if args.iters % args.per_call:
         parser.error(f"--iters ({args.iters}) must be a multiple of --per-call ({args.per_call})")
+    unknown = set(args.networks.split(",")) - set(SCORING_NETWORKS)
+    if unknown:
+        parser.error(f"--networks: no network {', '.join(sorted(unknown))}; choose from {', '.join(SCORING_NETWORKS)}")
     if args.what == "scaling":
         # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
         # set before JAX first looks at its devices.

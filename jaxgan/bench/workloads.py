@@ -251,30 +251,29 @@ def cifar_recipe_rate(
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)
 
 
-def scorers_with_random_weights() -> dict[str, Callable]:
-    """Each feature network jaxgan scores with, as its scorer feeds it (`features_and_probabilities`),
-    on random weights at its real shapes, since a timing needs no weights file: jaxgan's
-    classifier of 32 × 32 × 3 images in 10 classes, FID's Inception-v3 (pytorch-fid's resize)
-    and DINOv2 ViT-L/14 (clean resize)."""
+SCORING_NETWORKS = ("classifier", "inception-v3", "dinov2-vit-l14")
+
+
+def scorer_with_random_weights(name: str) -> Callable:
+    """A feature network jaxgan scores with (one of SCORING_NETWORKS), as its scorer feeds it
+    (`features_and_probabilities`), on random weights at its real shapes, since a timing needs
+    no weights file: jaxgan's classifier of 32 × 32 × 3 images in 10 classes, FID's
+    Inception-v3 (pytorch-fid's resize) or DINOv2 ViT-L/14 (clean resize)."""
     key, probe = jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3))
-    classifier = ConvClassifier(10)
-    return {
-        "jaxgan's classifier": TrainedClassifier(
-            classifier, jax.jit(classifier.init)(key, probe)["params"], accuracy=0.0
-        ).features_and_probabilities,
-        "inception-v3": InceptionScorer(
-            "random", variables=jax.jit(FIDInception().init)(key, probe)
-        ).features_and_probabilities,
-        "dinov2-vit-l14": DINOv2Scorer(
-            "random", variables=jax.jit(DINOv2ViT().init)(key, probe)
-        ).features_and_probabilities,
-    }
+    if name == "classifier":
+        module = ConvClassifier(10)
+        return TrainedClassifier(module, jax.jit(module.init)(key, probe)["params"], 0.0).features_and_probabilities
+    scorer, module = {"inception-v3": (InceptionScorer, FIDInception()), "dinov2-vit-l14": (DINOv2Scorer, DINOv2ViT())}[
+        name
+    ]
+    return scorer("random", variables=jax.jit(module.init)(key, probe)).features_and_probabilities
 
 
 def scoring_rate(network: Callable, samples: int, shape=(32, 32, 3)) -> tuple[float, float]:
-    """(seconds for the first SCORING_BATCH images, compilation included; images per second
-    after them) of scoring made-up images as a run scores its samples: SCORING_BATCH at a time,
-    their features summed up as they come (`metrics.scoring.stream_features`)."""
+    """(seconds for a first batch of min(samples, SCORING_BATCH) images, compilation included;
+    images per second of `samples` more after them) of scoring made-up images as a run scores
+    its samples: SCORING_BATCH at a time, their features summed up as they come
+    (`metrics.scoring.stream_features`)."""
     rng = np.random.default_rng(0)
 
     def made_up(n: int) -> ImageBatches:
@@ -282,7 +281,7 @@ def scoring_rate(network: Callable, samples: int, shape=(32, 32, 3)) -> tuple[fl
         return ImageBatches(n, lambda: (rng.uniform(-1, 1, (size, *shape)).astype(np.float32) for size in sizes))
 
     start = time.perf_counter()
-    stream_features(network, made_up(SCORING_BATCH), "compiling")
+    stream_features(network, made_up(min(samples, SCORING_BATCH)), "compiling")
     first = time.perf_counter() - start
     start = time.perf_counter()
     stream_features(network, made_up(samples), f"{samples:,} made-up samples")
