@@ -1,9 +1,8 @@
-"""Sample-quality metrics for images, in the feature space of a classifier jaxgan trains itself.
-
-Inception-network metrics need ImageNet weights, which jaxgan never downloads. Instead a small
-convolutional classifier is trained on the dataset (`classifier.py`), and the usual statistics
-are computed on its features and class probabilities. The numbers are named for what they are
-("FID with jaxgan's MNIST classifier") and are not comparable with Inception FID.
+"""Sample-quality metrics for images, computed on features and class probabilities of any
+network: the classifier jaxgan trains on a run's data (`classifier.py`), FID's Inception-v3
+(`inception.py`) or DINOv2 (`dinov2.py`), the last two from weights files the user gives.
+Scores are named for their network ("FID with jaxgan's MNIST classifier"), and only scores of
+one network compare.
 
 - `frechet_distance`: ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) between Gaussians fitted to two
   feature sets (Heusel et al. 2017).
@@ -11,7 +10,8 @@ are computed on its features and class probabilities. The numbers are named for 
   2018), averaged over subsets.
 - `precision_recall_density_coverage`: the k-nearest-neighbour manifold metrics of
   Kynkäänniemi et al. 2019 and Naeem et al. 2020, in any feature space.
-- `inception_score`: exp E_x KL(p(y|x) ‖ p(y)) (Salimans et al. 2016), one split or the
+- `inception_score`: exp E_x KL(p(y|x) ‖ p(y)) (Salimans et al. 2016), one split (from its
+  sums, batch by batch: `inception_score_of_sums`) or the
   10-split mean ± std of the papers (`inception_score_splits`).
 - `stacked_mnist_modes`: modes captured of 1,000 and KL(mode histogram ‖ uniform), the
   protocol of VEEGAN and PacGAN (26,000 samples, each channel classified separately), counted
