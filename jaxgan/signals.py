@@ -170,6 +170,12 @@ def stops_on_signals(body: Callable[[], int], where: str) -> int:
         signals.where = where
         try:
             status = body()
+        except Exception as error:  # an Interrupted that a library wrapped; anything else goes on
+            interrupted = interruption_behind(error)
+            if interrupted is None:
+                raise
+            print(interrupted, file=sys.stderr)
+            return 128 + interrupted.signum
         except Interrupted as interrupted:
             print(interrupted, file=sys.stderr)
             return 128 + interrupted.signum
@@ -178,6 +184,20 @@ def stops_on_signals(body: Callable[[], int], where: str) -> int:
             print(f"{name} arrived as the program finished; everything was written", file=sys.stderr)
             return 128 + signals.received[0]
         return status
+
+
+def interruption_behind(error: BaseException) -> Interrupted | None:
+    """The `Interrupted` that `error` was raised while handling, or None. Code between a
+    handler and the program's boundary may wrap what it catches: Python itself turns an
+    exception raised while a class is created (in `__set_name__`) into a RuntimeError, which is
+    how a SIGINT during matplotlib's import once came out as a traceback."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, Interrupted):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def end_process(status: int) -> NoReturn:

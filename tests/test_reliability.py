@@ -314,6 +314,34 @@ def test_a_signal_whose_exception_a_garbage_collector_callback_loses_is_delivere
     assert capsys.readouterr().err == ""
 
 
+def test_a_signal_that_a_library_wraps_in_its_own_exception_is_still_one_line(capsys):
+    """Python 3.11 turns an exception raised while a class is created (in `__set_name__`) into a
+    RuntimeError: a SIGINT during matplotlib's import once ended `python -m jaxgan.run` with that
+    traceback and status 1 (the 3-second case below). A command line finds the signal behind
+    whatever wraps it; an error with no signal behind it goes on as it was."""
+
+    class InterruptedWhileNamed:
+        def __set_name__(self, owner, name):
+            signal.raise_signal(signal.SIGINT)  # the handler raises here
+
+    def create_a_class() -> int:
+        type("Wrapping", (), {"attribute": InterruptedWhileNamed()})
+        return 0
+
+    def wrapped_by_a_library() -> int:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except BaseException as error:
+            raise ValueError("a library's own error") from error
+        return 0
+
+    for body in (create_a_class, wrapped_by_a_library):
+        assert signals.stops_on_signals(body, where="in the test; nothing was written") == 128 + signal.SIGINT
+        assert capsys.readouterr().err == "stopped by SIGINT in the test; nothing was written\n"
+    with pytest.raises(ValueError, match="no signal"):
+        signals.stops_on_signals(lambda: int("no signal"), where="in the test")
+
+
 def _program(argv: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=os.getcwd()
