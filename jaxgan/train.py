@@ -192,7 +192,7 @@ def train_and_evaluate(
             try:
                 changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
                 train_step = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
-                state = initial_state(config, family, built, mesh, memory_checked_for=train_step)
+                state = initial_state(config, family, built, mesh, memory_checked_for=train_step, abstract=resume)
                 if resume:
                     state = _resume(config, files, checkpointer, state, changes)
                 else:
@@ -310,8 +310,13 @@ def _raise_if_stopped(stop: list[int], step: int, state, checkpointer: Checkpoin
     )
 
 
-def initial_state(config, family, built: runs.Built, mesh, *, memory_checked_for: TrainStep | None = None):
-    """The run's step-0 state, replicated over the mesh (a template for restoring, too).
+def initial_state(
+    config, family, built: runs.Built, mesh, *, memory_checked_for: TrainStep | None = None, abstract: bool = False
+):
+    """The run's step-0 state, replicated over the mesh; with `abstract`, only its shapes,
+    dtypes and placement (`jax.ShapeDtypeStruct`s), the template a checkpoint is restored into:
+    every value would be overwritten, and initialising a large model eagerly takes seconds
+    (BigGAN's, ten on a CPU) for each `jaxgan.eval`, `jaxgan.sample` and resume.
 
     Raises:
       ConfigError: the data cannot fill a batch, or the state alone would not fit in the
@@ -334,6 +339,9 @@ def initial_state(config, family, built: runs.Built, mesh, *, memory_checked_for
         )
     if memory_checked_for is not None and free is not None:
         _check_step_memory(config, memory_checked_for, mesh, shapes, first, free)
+    if abstract:
+        sharding = parallel.replicated(mesh)
+        return jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=sharding), shapes)
     return parallel.put_global(init_state(built.spec, key, example), parallel.replicated(mesh))
 
 
@@ -401,7 +409,7 @@ def restore_run(run_dir: str, step: int | None = None) -> RestoredRun:
     try:
         if checkpointer.latest_step() is None:
             raise RunStateError(f"{checkpointer.directory} holds no checkpoint to restore")
-        restored = checkpointer.restore(initial_state(config, family, built, mesh), step)
+        restored = checkpointer.restore(initial_state(config, family, built, mesh, abstract=True), step)
     finally:
         checkpointer.close()
     for skipped in restored.skipped:
