@@ -216,7 +216,7 @@ def test_samples_are_scored_in_inception_space_against_the_training_images(rando
     """eval.inception_weights adds FID, KID, IS and precision/recall/density/coverage in the
     Inception-v3's space, and says what they were measured against."""
     np.savez(tmp_path / "inception.npz", **_state_dict_of(random_weights))
-    write_cifar10_batches(tmp_path / "cifar10", per_batch=26)
+    write_cifar10_batches(tmp_path / "cifar10", per_batch=6)  # 30 training images: Inception at 299 px is the cost
     samples = np.random.default_rng(5).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     np.savez(tmp_path / "samples.npz", samples=samples)
     settings = [
@@ -226,7 +226,7 @@ def test_samples_are_scored_in_inception_space_against_the_training_images(rando
     ]
     assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["inception_v3"] == "FID's Inception-v3 (inception.npz) against 130 training images"
+    assert summary["inception_v3"] == "FID's Inception-v3 (inception.npz) against 30 training images"
     assert summary["inception_v3_resize"] == "legacy"
     assert os.path.isfile(summary["inception_v3_reference_statistics"])  # the training images', cached
     assert summary["inception_v3_fid"] >= 0 and summary["inception_v3_kid_std"] >= 0
