@@ -251,7 +251,9 @@ def cifar_recipe_rate(
     return _median_rate(lambda n: run(n // per_call), iterations, repeats)
 
 
-SCORING_NETWORKS = ("classifier", "inception-v3", "dinov2-vit-l14")
+# The pretrained feature networks, by the name `bench scoring` gives them: (scorer, network).
+PRETRAINED_NETWORKS = {"inception-v3": (InceptionScorer, FIDInception), "dinov2-vit-l14": (DINOv2Scorer, DINOv2ViT)}
+SCORING_NETWORKS = ("classifier", *PRETRAINED_NETWORKS)
 
 
 def scorer_with_random_weights(name: str) -> Callable:
@@ -263,10 +265,8 @@ def scorer_with_random_weights(name: str) -> Callable:
     if name == "classifier":
         module = ConvClassifier(10)
         return TrainedClassifier(module, jax.jit(module.init)(key, probe)["params"], 0.0).features_and_probabilities
-    scorer, module = {"inception-v3": (InceptionScorer, FIDInception()), "dinov2-vit-l14": (DINOv2Scorer, DINOv2ViT())}[
-        name
-    ]
-    return scorer("random", variables=jax.jit(module.init)(key, probe)).features_and_probabilities
+    scorer, network = PRETRAINED_NETWORKS[name]
+    return scorer("random", variables=jax.jit(network().init)(key, probe)).features_and_probabilities
 
 
 def scoring_rate(network: Callable, samples: int, shape=(32, 32, 3)) -> tuple[float, float]:
