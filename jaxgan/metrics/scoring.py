@@ -169,11 +169,12 @@ class FeatureSpace:
 
     def scores(self, fake: ImageBatches) -> dict:
         stream = self.features(fake)
-        kid, kid_std = metrics.kernel_distance(stream.features, self.real_features)
+        features = stream.features  # joined once from the stream's kept parts
+        kid, kid_std = metrics.kernel_distance(features, self.real_features)
         scores = {"fid": self._frechet_distance(stream), "kid": round(kid, 5), "kid_std": round(kid_std, 5)}
         if stream.probability_sum is not None:
             scores["inception_score"] = round(stream.inception_score(), 4)
-        scores.update(_precision_recall_density_coverage(self.real_features, stream.features))
+        scores.update(_precision_recall_density_coverage(self.real_features, features))
         return {f"{self.name}_{key}": value for key, value in scores.items()}
 
 
