@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import jax
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from jaxgan import plots
 from jaxgan.configs import ConfigError
@@ -52,7 +52,7 @@ def _decoded_grid(network, codes: np.ndarray, config, shape) -> np.ndarray:
     """Images decoded at an n × n grid of codes (n = eval.latent_grid)."""
     n = config.eval.latent_grid
     if config.model.get("prior", "gaussian") == "gaussian":
-        axis_values = [stats.norm.ppf(np.linspace(0.05, 0.95, n))] * 2
+        axis_values = [special.ndtri(np.linspace(0.05, 0.95, n))] * 2  # the normal's quantiles
     else:
         low, high = np.percentile(codes, 1, axis=0), np.percentile(codes, 99, axis=0)
         axis_values = [np.linspace(low[d], high[d], n) for d in range(2)]
