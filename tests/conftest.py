@@ -369,9 +369,24 @@ SLOW = (
 )
 
 
+# The longest tests (half a minute to a minute and a half each on two cores), which run first: a
+# worker that draws one of them last keeps the other idle until it ends. Node-id prefixes, as SLOW.
+LONGEST = (
+    "test_theory.py::test_theory_experiment_at_its_defaults_shows_what_the_readme_says",
+    "test_run.py::test_each_image_experiment_runs_end_to_end",
+    "test_run.py::test_a_second_run_loads_its_compiled_programs_from_the_cache",
+    "test_inception.py::test_samples_are_scored_in_inception_space_against_the_training_images",
+    "test_parallel.py::test_two_processes",
+    "test_notebooks.py",
+    "test_reliability.py::test_a_really_full_disk_costs_one_line_and_nothing_half_written",
+)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    """Mark the tests named in SLOW, before `-m` selects."""
+    """Mark the tests named in SLOW, before `-m` selects, and move the LONGEST to the front
+    (otherwise in their order)."""
     for item in items:
         if item.nodeid.removeprefix("tests/").startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: not item.nodeid.removeprefix("tests/").startswith(LONGEST))
