@@ -36,13 +36,14 @@ SCORES = {"fid": "FID", "inception_score": "inception score", "precision": "prec
 def truncation_curve(run_dir: str, psis=PSIS) -> list[dict]:
     """[{"truncation": ψ, "classifier_fid": ..., ...}] for each ψ, from the run's newest checkpoint."""
     run = restore_run(run_dir)
-    config, spec, source = run.config, run.built.spec, run.built.source
-    scorer = ClassifierScores(Context(config, run.family, run.built, None))
+    config, spec = run.config, run.built.spec
+    context = Context(config, run.family, run.built, None)
+    scorer = ClassifierScores(context)
     evaluated = jax.jit(lambda state: evaluated_generator(spec, state))(run.state)
     points = []
     for psi in psis:
         config.eval.truncation = psi
-        samples = generated_batches(spec, run.state, config, source, scorer.sample_count(), evaluated)
+        samples = generated_batches(context, run.state, scorer.sample_count(), evaluated)
         scores = scorer.score(samples)
         points.append({"truncation": psi, **{f"classifier_{s}": scores[f"classifier_{s}"] for s in SCORES}})
         print(json.dumps(points[-1]), flush=True)

@@ -117,50 +117,45 @@ def evaluation_samples(spec, state: TrainState, n: int) -> jax.Array:
 
 
 def generated_batches(
-    spec,
-    state: TrainState,
-    config: ml_collections.ConfigDict,
-    source,
-    n: int,
-    variables=None,
-    batch_size: int = SCORING_BATCH,
+    context: Context, state: TrainState, n: int, variables, batch_size: int = SCORING_BATCH
 ) -> ImageBatches:
     """n images ([−1, 1]) generated a batch at a time as they are read (`ImageBatches`), at
-    the generator `variables` (by default the live ones), from codes truncated at
-    eval.truncation when set; a conditional generator cycles through the classes. The codes
-    come from the run's seed, so the averaged and the live generator are scored on the same
-    ones, and every pass over the batches sees the same images. A generator with a linear
-    output (R3GAN's) is clipped to [−1, 1], as R3GAN clamps its images before scoring them; a
-    tanh's are unchanged."""
-    conditional = config.model.conditional
-
-    @jax.jit
-    def batch(state, variables, key, labels):
-        images = generate(
-            spec,
-            state,
-            key,
-            batch_size,
-            labels=labels if conditional else None,
-            variables=variables,
-            truncation=config.eval.truncation,
-        )
-        return jnp.clip(images, -1.0, 1.0)
-
+    the generator `variables`, from codes truncated at eval.truncation when set; a conditional
+    generator cycles through the classes. The codes come from the run's seed, so the averaged
+    and the live generator are scored on the same ones, and every pass over the batches sees
+    the same images. A generator with a linear output (R3GAN's) is clipped to [−1, 1], as
+    R3GAN clamps its images before scoring them; a tanh's are unchanged. One compiled program
+    serves every call of the run (`generated_batch`)."""
+    config = context.config
+    generated_batch = context.once("generated_batch", lambda: _generated_batch(context.built.spec))
+    labelled = config.model.conditional
     key = jax.random.PRNGKey(config.seed + 1)
-    classes = source.num_classes or 1
+    classes = context.built.source.num_classes or 1
 
     def batches():
         for i, start in enumerate(range(0, n, batch_size)):
-            labels = np.arange(start, start + batch_size, dtype=np.int32) % classes
-            yield np.asarray(batch(state, variables, jax.random.fold_in(key, i), labels))[: n - start]
+            labels = np.arange(start, start + batch_size, dtype=np.int32) % classes if labelled else None
+            key_i = jax.random.fold_in(key, i)
+            images = generated_batch(state, variables, key_i, labels, batch_size, config.eval.truncation)
+            yield np.asarray(images)[: n - start]
 
     return ImageBatches(n, batches)
+
+
+def _generated_batch(spec):
+    """The jitted program of one batch of `generated_batches`: (state, variables, key, labels,
+    n, truncation) -> n images clipped to [−1, 1]."""
+
+    def batch(state, variables, key, labels, n, truncation):
+        images = generate(spec, state, key, n, labels=labels, variables=variables, truncation=truncation)
+        return jnp.clip(images, -1.0, 1.0)
+
+    return jax.jit(batch, static_argnums=(4, 5))
 
 
 def evaluated_batches(context: Context, state: TrainState, n: int) -> ImageBatches:
     """n images of the evaluated generator (the average with its own batch-norm statistics,
     when the run keeps one), as `generated_batches` draws them."""
     spec = context.built.spec
-    evaluated = jax.jit(functools.partial(evaluated_generator, spec))(state)
-    return generated_batches(spec, state, context.config, context.built.source, n, evaluated)
+    evaluated = context.once("evaluated_generator", lambda: jax.jit(functools.partial(evaluated_generator, spec)))
+    return generated_batches(context, state, n, evaluated(state))

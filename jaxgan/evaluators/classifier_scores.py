@@ -66,7 +66,7 @@ class ClassifierScores(ImageScores):
     def at_end(self, state) -> dict:
         if self.data is None:
             return {"classifier": NO_LABELS}
-        config, spec, source = self.context.config, self.context.built.spec, self.context.built.source
+        config, spec = self.context.config, self.context.built.spec
         averaged = spec.generator_ema_decay is not None
         n = self.sample_count()
         capped = f" (eval.samples={config.eval.samples:,}; at most {SAMPLES_PER_REFERENCE_IMAGE} per reference image)"
@@ -78,7 +78,7 @@ class ClassifierScores(ImageScores):
         )
         summary = self.score(evaluated_batches(self.context, state, n))
         if averaged:
-            live = generated_batches(spec, state, config, source, n)
+            live = generated_batches(self.context, state, n, state.generator.variables())
             summary["classifier_fid_live_generator"] = self.space.frechet_distance(live)
         return summary
 
