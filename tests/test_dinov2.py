@@ -139,7 +139,7 @@ def test_samples_are_scored_in_dinov2_space_against_the_training_images(tmp_path
     ]
     assert jaxgan_eval.main(["--samples", str(tmp_path / "samples.npz"), "--exp", "sngan_cifar10", *settings]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["dinov2"] == "DINOv2 ViT-L/14 (vit.npz) against 130 training images"
+    assert summary["dinov2"] == "DINOv2 ViT of width 64, depth 1 (vit.npz) against 130 training images"
     assert summary["dinov2_resize"] == "clean" and os.path.isfile(summary["dinov2_reference_statistics"])
     assert summary["dinov2_fid"] > 0 and summary["dinov2_kid_std"] >= 0 and "dinov2_inception_score" not in summary
     assert 0 <= summary["dinov2_precision"] <= 1 and 0 <= summary["dinov2_coverage"] <= 1

@@ -14,7 +14,7 @@ from jaxgan.metrics.dinov2 import DINOv2Scorer
 class DINOv2Scores(PretrainedNetworkScores):
     """DINOv2 ViT-L/14's FD, KD and PRDC (dgm-eval's recommended feature space)."""
 
-    setting, prefix, network, scorer = "dinov2", "dinov2", "DINOv2 ViT-L/14", DINOv2Scorer
+    setting, prefix, scorer = "dinov2", "dinov2", DINOv2Scorer
     missing = (
         "none: set eval.dinov2_weights=PATH (DINOv2's dinov2_vitl14_pretrain.pth or its .npz, "
         "python -m jaxgan.metrics.dinov2 PTH NPZ) for FD-DINOv2, as dgm-eval computes it"

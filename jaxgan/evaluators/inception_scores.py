@@ -31,8 +31,7 @@ class PretrainedNetworkScores(ImageScores):
 
     setting: str  # the eval.* settings' prefix and the summary's: "inception" -> eval.inception_weights
     prefix: str  # the summary keys' prefix ("inception_v3")
-    network: str  # what the summary calls the network ("FID's Inception-v3")
-    scorer: type  # the scorer class: (weights_path, resize=...) -> features_and_probabilities
+    scorer: type  # the scorer class: (weights_path, resize=...) with .name, .extractor, .features_and_probabilities
     missing: str  # the summary's line when no weights are given
 
     @classmethod
@@ -56,6 +55,7 @@ class PretrainedNetworkScores(ImageScores):
             file=sys.stderr,
         )
         self.reference, self.reference_path = reference_statistics(self.train.images, network, directory)
+        self.network_name = network.name  # what the weights file holds: DINOv2 ViT-L/14, say
         return FeatureSpace(self.prefix, network.features_and_probabilities, statistics=self.reference)
 
     @functools.cached_property
@@ -68,7 +68,7 @@ class PretrainedNetworkScores(ImageScores):
             return {self.prefix: self.missing}
         weights = os.path.basename(self.context.config.eval[f"{self.setting}_weights"])
         return {
-            self.prefix: f"{self.network} ({weights}) against {len(self.train)} training images",
+            self.prefix: f"{self.network_name} ({weights}) against {len(self.train)} training images",
             f"{self.prefix}_resize": self.context.config.eval[f"{self.setting}_resize"],
             f"{self.prefix}_reference_statistics": self.reference_path,
             **self.space.scores(fake),
@@ -85,7 +85,7 @@ class PretrainedNetworkScores(ImageScores):
 class InceptionScores(PretrainedNetworkScores):
     """Inception-v3's FID, KID, IS and PRDC (the published protocol's network)."""
 
-    setting, prefix, network, scorer = "inception", "inception_v3", "FID's Inception-v3", InceptionScorer
+    setting, prefix, scorer = "inception", "inception_v3", InceptionScorer
     missing = (
         "none: set eval.inception_weights=PATH (pytorch-fid's pt_inception-2015-12-05-*.pth or its .npz) "
         "for Inception FID, KID and IS comparable with published figures"

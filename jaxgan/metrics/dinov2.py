@@ -224,10 +224,20 @@ def _leaf(torch_name: str, value: np.ndarray) -> str:
     return torch_name
 
 
+# DINOv2's released ViTs by (width, depth): the feature space's short name, the network's name.
+RELEASED_VITS = {(384, 12): ("s14", "ViT-S/14"), (768, 12): ("b14", "ViT-B/14"), (1024, 24): ("l14", "ViT-L/14")}
+
+
 def extractor_name(network: DINOv2ViT) -> str:
     """The feature space's name: dinov2-vit-l14 for ViT-L/14, the sizes for another ViT."""
-    sizes = {(384, 12): "s14", (768, 12): "b14", (1024, 24): "l14"}
-    return f"dinov2-vit-{sizes.get((network.width, network.depth), f'w{network.width}-d{network.depth}')}"
+    short = RELEASED_VITS.get((network.width, network.depth), (f"w{network.width}-d{network.depth}",))[0]
+    return f"dinov2-vit-{short}"
+
+
+def network_name(network: DINOv2ViT) -> str:
+    """What a summary calls the network: DINOv2 ViT-L/14, or the sizes of another ViT."""
+    released = RELEASED_VITS.get((network.width, network.depth))
+    return f"DINOv2 {released[1]}" if released else f"DINOv2 ViT of width {network.width}, depth {network.depth}"
 
 
 @functools.cache
@@ -262,7 +272,7 @@ class DINOv2Scorer:
         else:
             network = network_of_variables(variables, resize)
         self.variables = variables
-        self.extractor, self.batch_size = extractor_name(network), batch_size
+        self.extractor, self.name, self.batch_size = extractor_name(network), network_name(network), batch_size
         self.weights_path, self.resize = weights_path, resize
         self._apply = _compiled_network(network.width, network.depth, network.heads, resize)
 

@@ -322,7 +322,7 @@ def colour_batches(images: np.ndarray, batch_size: int) -> Iterator[jax.Array]:
 class InceptionScorer:
     """Pool features and class probabilities of FID's Inception-v3, in batches, jitted once."""
 
-    extractor = "inception-v3"
+    extractor, name = "inception-v3", "FID's Inception-v3"
 
     def __init__(self, weights_path: str, batch_size: int = 200, resize: str = "legacy", variables: dict | None = None):
         """`variables`: FIDInception's, when already in hand (random ones, to time it:
