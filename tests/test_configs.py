@@ -1,10 +1,14 @@
 """Experiment registry and command-line overrides."""
 
+import json
+import pathlib
 import re
 
 import pytest
 
 from jaxgan import configs
+
+RESULTS = pathlib.Path(__file__).parent.parent / "experiments" / "results"
 
 
 def test_every_experiment_has_a_description_and_a_config():
@@ -35,6 +39,20 @@ def test_the_main_job_is_wgan_with_weight_clipping_and_no_penalty():
     assert (wgan.game.name, wgan.game.n_critic, wgan.game.penalty_weight) == ("wgan", 5, None)
     assert (wgan.optim.critic.name, wgan.optim.generator.name) == ("rmsprop", "rmsprop")
     assert wgan.optim.critic.clip > 0 and wgan.game.r1_gamma is None and wgan.game.r2_gamma is None
+
+
+def test_wgangp_decay_mlp_is_the_committed_study_of_wgangp_at_a_decaying_rate():
+    """The named recipe is wgangp_mlp under exactly the overrides and budget the committed
+    5-seed study recorded, so the study's figures (docs/results.md, README) are this experiment's."""
+    study = json.loads((RESULTS / "mode_coverage_wgangp_decay" / "mode_coverage.json").read_text())
+    for result in study:
+        assert result["method"] == "wgangp_mlp"
+        studied = configs.get_config("wgangp_mlp")
+        configs.apply_overrides(studied, [*result["overrides"], f"train.steps={result['steps']}"])
+        named = configs.get_config("wgangp_decay_mlp")
+        assert (named.game.name, named.game.penalty_weight) == ("wgan_gp", 0.1)
+        studied.experiment = named.experiment
+        assert named.to_dict() == studied.to_dict()
 
 
 def test_overrides_parse_each_type():

@@ -343,3 +343,13 @@ def test_readme_experiments_table_quotes_the_mode_coverage_studies(name):
     modes = sum(r["modes"] for r in per_seed) / len(per_seed)
     quality = 100 * sum(r["high_quality"] for r in per_seed) / len(per_seed)
     assert _row("Experiments", name, "README.md")[-1] == f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"
+
+
+def test_readme_experiments_table_quotes_wgangp_decay_mlps_study():
+    """wgangp_decay_mlp's row quotes the 5-seed study of its recipe (wgangp_mlp with overrides)."""
+    study = json.loads((RESULTS / "mode_coverage_wgangp_decay" / "mode_coverage.json").read_text())
+    per_seed = next(result for result in study if result["dataset"] == "8gaussians")["per_seed"]
+    modes = sum(r["modes"] for r in per_seed) / len(per_seed)
+    quality = 100 * sum(r["high_quality"] for r in per_seed) / len(per_seed)
+    row = _row("Experiments", "wgangp_decay_mlp", "README.md")
+    assert row[-1] == f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"

@@ -1,0 +1,21 @@
+"""WGAN-GP at a large learning rate decayed to 0 (2e-3 for both players, 5,000 iterations) on the 8-Gaussian ring: every mode at 97.8 % high quality over 5 seeds, 91.1 % on the grid.
+
+Run: python -m jaxgan.run --exp wgangp_decay_mlp   (the grid: --set data.name=25gaussians)
+
+`wgangp_mlp` (the paper's λ = 0.1, five critic updates, Adam β = (0.5, 0.9), its networks)
+with the learning rate a sweep on the grid chose (docs/results.md, "WGAN-GP at 90 % high
+quality"): at the paper's 1e-4 the generator is still moving its samples onto the modes when
+the run ends; at 2e-3, decayed linearly to 0 by the last iteration, it sharpens them and then
+settles, and the average of its last ~100 iterations is precise.
+"""
+
+from jaxgan.configs import wgangp_mlp
+
+
+def get_config():
+    config = wgangp_mlp.get_config()
+    for player in ("generator", "critic"):
+        config.optim[player].learning_rate = 2e-3
+        config.optim[player].schedule = "linear"
+    config.train.steps = 5000
+    return config
