@@ -358,6 +358,7 @@ SLOW = (
     "test_run.py::test_tensorboard_gets_the_metrics_the_config_and_the_figures",
     "test_reliability.py::test_after_a_nan_a_lower_learning_rate_resumes_from_the_last_good_checkpoint",
     "test_metrics_images.py::test_classifier_learns_separable_classes_and_is_cached",
+    "test_evaluators.py::test_generated_batches_share_one_program_per_run_and_follow_the_truncation",
     "test_precision.py::test_a_bfloat16_player_multiplies_in_bfloat16_and_answers_in_float32",
     "test_nnx.py::test_an_nnx_wgan_gp_trains_as_the_same_networks_in_linen",
     "test_vae.py::test_bounds_equal_the_evidence_when_q_is_the_exact_posterior",

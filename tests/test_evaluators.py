@@ -2,11 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 from conftest import TINY_TOY_RUN
 
-from jaxgan import configs, evaluators, run
+from jaxgan import configs, evaluators, run, train
 from jaxgan.evaluators import EVALUATORS, Evaluator, register_evaluator
+from jaxgan.evaluators.base import evaluated_batches, generated_batches
 
 pytestmark = pytest.mark.standard_dtype_promotion  # optax's Adam runs here (tests/conftest.py)
 
@@ -102,3 +104,29 @@ def test_every_shipped_experiment_names_registered_evaluators_it_can_use():
         config = configs.get_config(name)
         if "evaluators" in config.get("eval", {}):
             evaluators.check_evaluators(config)
+
+
+def test_generated_batches_share_one_program_per_run_and_follow_the_truncation():
+    """Every image evaluator's samples come from one compiled program per run: the averaged and
+    the live generator share it (their variables have one structure), and the truncation ψ is
+    a static argument, so changing eval.truncation (the truncation curve) compiles afresh."""
+    config = configs.get_config("dcgan_mnist")
+    tiny = ["model.generator_width=4", "model.critic_width=4", "train.batch_size=8", "parallel.devices=1"]
+    configs.apply_overrides(config, tiny)
+    family, built, mesh = train.build_run(config)
+    state = train.initial_state(config, family, built, mesh)
+    context = evaluators.Context(config, family, built, None)
+    assert built.spec.generator_ema_decay is not None  # an averaged generator beside the live one
+
+    def live_images() -> np.ndarray:
+        return np.concatenate(list(generated_batches(context, state, 12, state.generator.variables())))
+
+    live = live_images()
+    assert live.shape == (12, 28, 28, 1) and np.abs(live).max() <= 1
+    averaged = np.concatenate(list(evaluated_batches(context, state, 12)))
+    compiled = context.shared["generated_batch"]
+    assert averaged.shape == live.shape and compiled._cache_size() == 1
+    np.testing.assert_array_equal(live_images(), live)  # the same codes on every call
+    config.eval.truncation = 0.5
+    truncated = live_images()
+    assert compiled._cache_size() == 2 and not np.allclose(truncated, live)

@@ -128,7 +128,7 @@ def generated_batches(
     serves every call of the run (`generated_batch`)."""
     config = context.config
     generated_batch = context.once("generated_batch", lambda: _generated_batch(context.built.spec))
-    labelled = config.model.conditional
+    labelled, truncation = config.model.conditional, config.eval.truncation
     key = jax.random.PRNGKey(config.seed + 1)
     classes = context.built.source.num_classes or 1
 
@@ -136,7 +136,7 @@ def generated_batches(
         for i, start in enumerate(range(0, n, batch_size)):
             labels = np.arange(start, start + batch_size, dtype=np.int32) % classes if labelled else None
             key_i = jax.random.fold_in(key, i)
-            images = generated_batch(state, variables, key_i, labels, batch_size, config.eval.truncation)
+            images = generated_batch(state, variables, key_i, labels, batch_size, truncation)
             yield np.asarray(images)[: n - start]
 
     return ImageBatches(n, batches)
