@@ -45,12 +45,12 @@ def test_wgangp_decay_mlp_is_the_committed_study_of_wgangp_at_a_decaying_rate():
     """The named recipe is wgangp_mlp under exactly the overrides and budget the committed
     5-seed study recorded, so the study's figures (docs/results.md, README) are this experiment's."""
     study = json.loads((RESULTS / "mode_coverage_wgangp_decay" / "mode_coverage.json").read_text())
+    named = configs.get_config("wgangp_decay_mlp")
+    assert (named.game.name, named.game.penalty_weight) == ("wgan_gp", 0.1)
     for result in study:
         assert result["method"] == "wgangp_mlp"
         studied = configs.get_config("wgangp_mlp")
         configs.apply_overrides(studied, [*result["overrides"], f"train.steps={result['steps']}"])
-        named = configs.get_config("wgangp_decay_mlp")
-        assert (named.game.name, named.game.penalty_weight) == ("wgan_gp", 0.1)
         studied.experiment = named.experiment
         assert named.to_dict() == studied.to_dict()
 

@@ -342,20 +342,21 @@ def _study_rows() -> dict[str, dict]:
     "name", ["gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "rasgan_mlp", "ebgan_mlp", "meg_mlp"]
 )
 def test_readme_experiments_table_quotes_the_mode_coverage_studies(name):
-    per_seed = _study_rows()[name]["per_seed"]
+    assert _row("Experiments", name, "README.md")[-1] == _ring_headline(_study_rows()[name]["per_seed"])
+
+
+def _ring_headline(per_seed: list[dict]) -> str:
+    """The README's headline of a study on the ring: modes and high quality, means over seeds."""
     modes = sum(r["modes"] for r in per_seed) / len(per_seed)
     quality = 100 * sum(r["high_quality"] for r in per_seed) / len(per_seed)
-    assert _row("Experiments", name, "README.md")[-1] == f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"
+    return f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"
 
 
 def test_readme_experiments_table_quotes_wgangp_decay_mlps_study():
     """wgangp_decay_mlp's row quotes the 5-seed study of its recipe (wgangp_mlp with overrides)."""
     study = json.loads((RESULTS / "mode_coverage_wgangp_decay" / "mode_coverage.json").read_text())
     per_seed = next(result for result in study if result["dataset"] == "8gaussians")["per_seed"]
-    modes = sum(r["modes"] for r in per_seed) / len(per_seed)
-    quality = 100 * sum(r["high_quality"] for r in per_seed) / len(per_seed)
-    row = _row("Experiments", "wgangp_decay_mlp", "README.md")
-    assert row[-1] == f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"
+    assert _row("Experiments", "wgangp_decay_mlp", "README.md")[-1] == _ring_headline(per_seed)
 
 
 @pytest.mark.parametrize("name, study", [("wgangp_decay_mlp", "wgangp_decay"), ("gmmn_mlp", "gmmn")])
