@@ -130,3 +130,5 @@ def test_generated_batches_share_one_program_per_run_and_follow_the_truncation()
     config.eval.truncation = 0.5
     truncated = live_images()
     assert compiled._cache_size() == 2 and not np.allclose(truncated, live)
+    in_fives = generated_batches(context, state, 12, state.generator.variables(), largest_batch=5)
+    assert [len(batch) for batch in in_fives] == [4, 4, 4]  # even batches: none made to be thrown away

@@ -9,7 +9,7 @@ import pytest
 from jaxgan.data import images
 from jaxgan.metrics import images as metrics
 from jaxgan.metrics import scoring
-from jaxgan.metrics.scoring import FeatureStream, ImageBatches, stream_features
+from jaxgan.metrics.scoring import FeatureStream, ImageBatches, even_batch_size, stream_features
 
 
 def projection_network(features: int, classes: int = 10, seed: int = 0):
@@ -39,7 +39,7 @@ def test_features_streamed_in_uneven_batches_give_the_statistics_of_the_whole_se
     network = projection_network(features=6)
     features, probabilities = network(pictures)
     stream = FeatureStream(kept=40)
-    for batch in ImageBatches.of(pictures, batch_size=7):
+    for batch in ImageBatches.of(pictures, largest_batch=7):
         stream.add(*network(batch))
     assert stream.count == 103
     np.testing.assert_allclose(stream.mean, features.mean(axis=0), rtol=1e-12)
@@ -51,9 +51,18 @@ def test_features_streamed_in_uneven_batches_give_the_statistics_of_the_whole_se
     assert without_classes.inception_score() is None
 
 
+def test_images_go_in_even_batches_of_at_most_the_largest():
+    """510 images as 255 + 255 (no generated image thrown away, one batch shape to compile), a
+    multiple of the largest batch in batches of it, as every committed figure was scored."""
+    sizes = {n: even_batch_size(n, 500) for n in (1, 40, 500, 501, 510, 10_000, 26_000)}
+    assert sizes == {1: 1, 40: 40, 500: 500, 501: 251, 510: 255, 10_000: 500, 26_000: 500}
+    pictures = np.zeros((510, 2, 2, 1), np.float32)
+    assert [len(batch) for batch in ImageBatches.of(pictures)] == [255, 255]
+
+
 def test_image_batches_hand_uint8_images_over_in_the_model_range_batch_by_batch():
     pixels = np.random.default_rng(1).integers(0, 256, size=(11, 3, 3, 1), dtype=np.uint8)
-    batches = ImageBatches.of(pixels, batch_size=4)
+    batches = ImageBatches.of(pixels, largest_batch=4)
     first, second = list(batches), list(batches)
     assert [len(batch) for batch in first] == [4, 4, 3] and batches.count == 11
     np.testing.assert_array_equal(np.concatenate(first), images.to_model_range(pixels))

@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxgan import parallel
 from jaxgan.configs import ConfigError
-from jaxgan.metrics.scoring import SCORING_BATCH, ImageBatches
+from jaxgan.metrics.scoring import SCORING_BATCH, ImageBatches, even_batch_size
 from jaxgan.runfiles import RunFiles
 from jaxgan.state import TrainState
 from jaxgan.steps import evaluated_generator, generate
@@ -117,11 +117,12 @@ def evaluation_samples(spec, state: TrainState, n: int) -> jax.Array:
 
 
 def generated_batches(
-    context: Context, state: TrainState, n: int, variables, batch_size: int = SCORING_BATCH
+    context: Context, state: TrainState, n: int, variables, largest_batch: int = SCORING_BATCH
 ) -> ImageBatches:
-    """n images ([−1, 1]) generated a batch at a time as they are read (`ImageBatches`), at
-    the generator `variables`, from codes truncated at eval.truncation when set; a conditional
-    generator cycles through the classes. The codes come from the run's seed, so the averaged
+    """n images ([−1, 1]) generated a batch at a time as they are read (`ImageBatches`), in
+    even batches of at most `largest_batch` (`even_batch_size`), at the generator `variables`,
+    from codes truncated at eval.truncation when set; a conditional generator cycles through
+    the classes. The codes come from the run's seed, so the averaged
     and the live generator are scored on the same ones, and every pass over the batches sees
     the same images. A generator with a linear output (R3GAN's) is clipped to [−1, 1], as
     R3GAN clamps its images before scoring them; a tanh's are unchanged. One compiled program
@@ -131,6 +132,7 @@ def generated_batches(
     labelled, truncation = config.model.conditional, config.eval.truncation
     key = jax.random.PRNGKey(config.seed + 1)
     classes = context.built.source.num_classes or 1
+    batch_size = even_batch_size(n, largest_batch)
 
     def batches():
         for i, start in enumerate(range(0, n, batch_size)):

@@ -38,6 +38,15 @@ def samples_to_score(asked: int, reference_images: int) -> int:
     return min(asked, SAMPLES_PER_REFERENCE_IMAGE * reference_images)
 
 
+def even_batch_size(count: int, largest: int = SCORING_BATCH) -> int:
+    """The batch size that hands `count` images over in as few batches as `largest` allows, all
+    of one size but a shorter last one: 510 images go as 255 + 255, not 500 + 10, so a generator
+    makes no image that is thrown away and a network compiles for one batch shape. A multiple of
+    `largest` (10,000 samples, 10,000 held-out images) goes in batches of `largest`."""
+    batches = max(1, -(-count // largest))
+    return max(1, -(-count // batches))
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageBatches:
     """`count` images in [−1, 1], (n, h, w, c), handed over a batch at a time: each pass calls
@@ -51,9 +60,10 @@ class ImageBatches:
         return self.batches()
 
     @classmethod
-    def of(cls, array: np.ndarray, batch_size: int = SCORING_BATCH) -> ImageBatches:
-        """The images of an array: float ones in [−1, 1] as they are, uint8 ones mapped to
-        [−1, 1] one batch at a time."""
+    def of(cls, array: np.ndarray, largest_batch: int = SCORING_BATCH) -> ImageBatches:
+        """The images of an array in batches of at most `largest_batch` (`even_batch_size`):
+        float ones in [−1, 1] as they are, uint8 ones mapped to [−1, 1] one batch at a time."""
+        batch_size = even_batch_size(len(array), largest_batch)
 
         def batches() -> Iterator[np.ndarray]:
             for start in range(0, len(array), batch_size):
