@@ -50,6 +50,7 @@ METHODS = (
     "lsgan_mlp",
     "hinge_mlp",
     "rasgan_mlp",
+    "rpgan_mlp",
     "ebgan_mlp",
     "ebm_langevin_mlp",
     "gmmn_mlp",

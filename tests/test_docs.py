@@ -339,7 +339,7 @@ def _study_rows() -> dict[str, dict]:
 
 
 @pytest.mark.parametrize(
-    "name", ["gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "rasgan_mlp", "ebgan_mlp", "meg_mlp"]
+    "name", ["gan_mlp", "nsgan_mlp", "lsgan_mlp", "hinge_mlp", "rasgan_mlp", "rpgan_mlp", "ebgan_mlp", "meg_mlp"]
 )
 def test_readme_experiments_table_quotes_the_mode_coverage_studies(name):
     assert _row("Experiments", name, "README.md")[-1] == _ring_headline(_study_rows()[name]["per_seed"])
@@ -359,7 +359,9 @@ def test_readme_experiments_table_quotes_wgangp_decay_mlps_study():
     assert _row("Experiments", "wgangp_decay_mlp", "README.md")[-1] == _ring_headline(per_seed)
 
 
-@pytest.mark.parametrize("name, study", [("wgangp_decay_mlp", "wgangp_decay"), ("gmmn_mlp", "gmmn")])
+@pytest.mark.parametrize(
+    "name, study", [("wgangp_decay_mlp", "wgangp_decay"), ("rpgan_mlp", "rpgan"), ("gmmn_mlp", "gmmn")]
+)
 def test_frontier_toy_rows_are_the_studies(name, study):
     results = json.loads((RESULTS / f"mode_coverage_{study}" / "mode_coverage.json").read_text())
     cells = []
