@@ -127,10 +127,12 @@ def test_a_full_disk_during_training_is_one_line_and_resume_works_after(tmp_path
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 1 MiB tmpfs: a real full device (needs the right to mount; skipped where it is refused)."""
+    """A 4 MiB tmpfs: a real full device (needs the right to mount; skipped where it is refused).
+    The tests fill it; once they free it, the resumed run has megabytes, not the few hundred
+    kilobytes a 1 MiB disk left (a resume in the full suite once ran out there, 2026-12-03)."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     yield mount_point
@@ -142,6 +144,13 @@ def _fill(disk, leave_bytes: int):
     free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
     filler.write_bytes(b"\0" * max(0, free - leave_bytes))
     return filler
+
+
+def _disk_listing(disk) -> str:
+    """Every file on `disk` with its size, and the free space: what filled it, should it fill."""
+    files = sorted((str(path.relative_to(disk)), path.stat().st_size) for path in disk.rglob("*") if path.is_file())
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    return f"{free:,} bytes free; " + ", ".join(f"{name} {size:,}" for name, size in files)
 
 
 def test_a_really_full_disk_costs_one_line_and_nothing_half_written(small_disk, capsys):
@@ -159,7 +168,7 @@ def test_a_really_full_disk_costs_one_line_and_nothing_half_written(small_disk, 
     assert json.loads((workdir / "config.json").read_text())["experiment"] == "wgan_mlp"
     assert Checkpointer(str(workdir), save_every=1).latest_step() is not None
     filler.unlink()
-    assert _run(workdir, "--resume", steps=200) == 0
+    assert _run(workdir, "--resume", steps=200) == 0, _disk_listing(small_disk)
     assert Checkpointer(str(workdir), save_every=1).latest_step() == 200
     assert _rows(workdir) == list(range(2, 201, 2))
 
