@@ -414,20 +414,18 @@ def adversarial_examples(config: ml_collections.ConfigDict, run_dir: str) -> dic
     x = jnp.asarray(images.to_model_range(held_out.images[: config.examples]))
     labels = jnp.asarray(held_out.labels[: config.examples])
 
-    def logits(images_):
-        return classifier.module.apply({"params": classifier.params}, images_)
+    def logits_with(params):
+        return lambda images_: classifier.module.apply({"params": params}, images_)
+
+    logits = logits_with(classifier.params)
 
     def attack(method, *options):
         """`method` at ε as a compiled function of (parameters, digits, labels, ε). They are its
         arguments, not constants it captures: XLA would fold the classifier over every digit
         while compiling (about 30 s of the experiment's compilation on two cores)."""
-
-        def attacked(params, x_, labels_, epsilon):
-            return method(
-                lambda images_: classifier.module.apply({"params": params}, images_), x_, labels_, epsilon, *options
-            )
-
-        compiled = jax.jit(attacked)
+        compiled = jax.jit(
+            lambda params, x_, labels_, epsilon: method(logits_with(params), x_, labels_, epsilon, *options)
+        )
         return lambda epsilon: compiled(classifier.params, x, labels, epsilon)
 
     attacks = {"fgsm": attack(adversarial.fgsm), "pgd": attack(adversarial.pgd, config.pgd_steps)}
