@@ -139,18 +139,21 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount_point)], check=True)
 
 
+def _free_bytes(disk) -> int:
+    stats = os.statvfs(disk)
+    return stats.f_bavail * stats.f_frsize
+
+
 def _fill(disk, leave_bytes: int):
     filler = disk / "filler"
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-    filler.write_bytes(b"\0" * max(0, free - leave_bytes))
+    filler.write_bytes(b"\0" * max(0, _free_bytes(disk) - leave_bytes))
     return filler
 
 
 def _disk_listing(disk) -> str:
     """Every file on `disk` with its size, and the free space: what filled it, should it fill."""
     files = sorted((str(path.relative_to(disk)), path.stat().st_size) for path in disk.rglob("*") if path.is_file())
-    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-    return f"{free:,} bytes free; " + ", ".join(f"{name} {size:,}" for name, size in files)
+    return f"{_free_bytes(disk):,} bytes free; " + ", ".join(f"{name} {size:,}" for name, size in files)
 
 
 def test_a_really_full_disk_costs_one_line_and_nothing_half_written(small_disk, capsys):
