@@ -3,6 +3,7 @@
 import gzip
 import os
 import pickle
+import shutil
 import tempfile
 
 # The tests are bound by XLA:CPU's compile time (tiny models, a thousand programs), not by
@@ -31,9 +32,17 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # Eight fake CPU devices for the sharding tests (must precede the first use of a device).
 jax.config.update("jax_num_cpu_devices", 8)
 
-# Commands the tests start write their compiled programs here, never in the user's cache. In this
-# process the command line leaves JAX's global compilation cache alone (`_no_persistent_cache`).
-os.environ["JAXGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+# One compilation cache for the whole test session, never the user's: this process, pytest-xdist's
+# workers (started by the process that first imports this file, whose environment they inherit)
+# and the commands the tests start all keep their compiled programs in it. The tests compile the
+# same programs again and again (each image run's classifier, scorer and sampler, every reload
+# of a run); from the second time on they are loaded. `run.main` called in a test leaves the
+# setting alone (`_no_persistent_cache`); the process that made the directory removes it.
+_SESSION_CACHE_OWNER = "JAXGAN_TEST_SESSION_CACHE" not in os.environ
+if _SESSION_CACHE_OWNER:
+    os.environ["JAXGAN_TEST_SESSION_CACHE"] = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+os.environ["JAXGAN_CACHE_DIR"] = os.environ["JAXGAN_TEST_SESSION_CACHE"]
+cache.enable_compilation_cache()
 
 N_CRITIC, BATCH, DIM = 2, 8, 2
 # Command-line overrides for a tiny toy run: these tests check the plumbing, not the learning.
@@ -170,9 +179,14 @@ def toy_data_nan_from_step_3(monkeypatch):
     monkeypatch.setattr(toy, "batches_for_step", poisoned_after_step_3)
 
 
+def pytest_sessionfinish(session):
+    if _SESSION_CACHE_OWNER:
+        shutil.rmtree(os.environ["JAXGAN_TEST_SESSION_CACHE"], ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _no_persistent_cache(monkeypatch):
-    """`run.main` called in this process does not turn JAX's persistent cache on for the session."""
+    """`run.main` called in this process leaves the session's compilation cache as it is."""
     monkeypatch.setattr(cache, "enable_compilation_cache", lambda directory=None: None)
 
 
