@@ -35,6 +35,7 @@ RUNS = {
     "wgangp_dcgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "cgan_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "dcgan_stacked_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
+    "r3gan_stacked_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "dcgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "cgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "wgangp_dcgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),

@@ -170,6 +170,64 @@ def test_biggan_recipes_follow_the_paper_and_build():
     assert drawn.shape == (8, 28, 28, 1)
 
 
+@pytest.mark.standard_dtype_promotion  # optax's cosine schedules start in init_state
+def test_r3gan_recipes_follow_the_paper_and_build():
+    """Huang et al. 2024 (brownvc/R3GAN's CIFAR10 preset): RpGAN with γ = 0.05 on both R1 and
+    R2 at every step, falling to a tenth along the burn-in; Adam with β₁ = 0, the rate 2e-4 ->
+    5e-5 and β₂ 0.9 -> 0.99 along half cosines over the burn-in; z of 64 dimensions, no
+    normalisation layers, bottlenecks twice as wide as their stage; the average's half-life a
+    quarter of the burn-in (CIFAR-10: 5 M of 20 M images). The small recipes burn in over their
+    whole run; r3gan_fashion_mnist's conditional players build for 28 × 28 × 1 images (shapes
+    only: its code is r3gan_cifar10's at r3gan_stacked_mnist's size, both run end to end)."""
+    import jax
+    import numpy as np
+
+    from jaxgan.data import images
+    from jaxgan.runs.images import build_gan
+    from jaxgan.steps import LabelledBatch, generate, init_state
+
+    recipes = {
+        "r3gan_cifar10": (768, 2, 96, 39062, 9765.625, True),
+        "r3gan_stacked_mnist": (32, 1, 4, 2000, 500.0, False),
+        "r3gan_fashion_mnist": (32, 1, 4, 2000, 500.0, True),
+    }
+    for name, (width, blocks, cardinality, burn_in, half_life, conditional) in recipes.items():
+        config = configs.get_config(name)
+        model, game, train = config.model, config.game, config.train
+        assert (model.architecture, model.generator_width, model.critic_width) == ("r3gan", width, width)
+        assert (model.blocks_per_stage, model.cardinality, model.expansion, model.latent_dim) == (
+            blocks,
+            cardinality,
+            2,
+            64,
+        )
+        assert (model.generator_norm, model.critic_norm, model.conditional) == (None, None, conditional)
+        assert (game.name, game.n_critic, game.r1_gamma, game.r2_gamma) == ("rpgan", 1, 0.05, 0.05)
+        assert (game.penalty_decay, game.penalty_decay_iterations) == (0.1, burn_in)
+        for optim in (config.optim.generator, config.optim.critic):
+            assert (optim.name, optim.learning_rate, optim.final_learning_rate, optim.schedule) == (
+                "adam",
+                2e-4,
+                5e-5,
+                "cosine",
+            )
+            assert (optim.b1, optim.b2, optim.final_b2, optim.decay_iterations) == (0.0, 0.9, 0.99, burn_in)
+        assert (train.generator_ema, train.generator_ema_half_life, train.generator_ema_burn_in) == (
+            None,
+            half_life,
+            burn_in,
+        )
+    assert configs.get_config("r3gan_stacked_mnist").data.stacked
+    fashion = configs.get_config("r3gan_fashion_mnist")
+    made_up = images.ImageSet(np.zeros((1, 28, 28, 1), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
+    spec = build_gan(fashion, made_up)
+    example = LabelledBatch(np.zeros((8, 28, 28, 1), np.float32), np.zeros(8, np.int32))
+    state = jax.eval_shape(lambda: init_state(spec, jax.random.PRNGKey(0), example))
+    assert state.generator.params["embedding"]["kernel"].shape == (10, 64)
+    drawn = jax.eval_shape(lambda s: generate(spec, s, jax.random.PRNGKey(1), 8, labels=np.arange(8, dtype=np.int32)), state)
+    assert drawn.shape == (8, 28, 28, 1)
+
+
 def test_every_image_recipe_takes_the_published_protocols_fifty_thousand_samples():
     """`--set eval.samples=50000` passes every image recipe's checks, and each of its scores
     keeps all 50,000 on the shipped data: the cap of 10 samples per reference image
