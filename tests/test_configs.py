@@ -177,8 +177,10 @@ def test_r3gan_recipes_follow_the_paper_and_build():
     5e-5 and β₂ 0.9 -> 0.99 along half cosines over the burn-in; z of 64 dimensions, no
     normalisation layers, bottlenecks twice as wide as their stage; the average's half-life a
     quarter of the burn-in (CIFAR-10: 5 M of 20 M images). The small recipes burn in over their
-    whole run; r3gan_fashion_mnist's conditional players build for 28 × 28 × 1 images (shapes
-    only: its code is r3gan_cifar10's at r3gan_stacked_mnist's size, both run end to end)."""
+    whole run, and their players build for their 28-px images (shapes only: their code is
+    r3gan_cifar10's, which runs end to end)."""
+    import functools
+
     import jax
     import numpy as np
 
@@ -218,14 +220,17 @@ def test_r3gan_recipes_follow_the_paper_and_build():
             burn_in,
         )
     assert configs.get_config("r3gan_stacked_mnist").data.stacked
-    fashion = configs.get_config("r3gan_fashion_mnist")
-    made_up = images.ImageSet(np.zeros((1, 28, 28, 1), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
-    spec = build_gan(fashion, made_up)
-    example = LabelledBatch(np.zeros((8, 28, 28, 1), np.float32), np.zeros(8, np.int32))
-    state = jax.eval_shape(lambda: init_state(spec, jax.random.PRNGKey(0), example))
-    assert state.generator.params["embedding"]["kernel"].shape == (10, 64)
-    drawn = jax.eval_shape(lambda s: generate(spec, s, jax.random.PRNGKey(1), 8, labels=np.arange(8, dtype=np.int32)), state)
-    assert drawn.shape == (8, 28, 28, 1)
+    # The small recipes' players for their images: Stacked MNIST's three channels, unconditional;
+    # Fashion-MNIST's one, a row of the grid per class.
+    conditional = np.arange(8, dtype=np.int32)
+    for name, channels, labels in (("r3gan_stacked_mnist", 3, None), ("r3gan_fashion_mnist", 1, conditional)):
+        made_up = images.ImageSet(np.zeros((1, 28, 28, channels), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
+        spec = build_gan(configs.get_config(name), made_up)
+        example = LabelledBatch(np.zeros((8, 28, 28, channels), np.float32), labels)
+        state = jax.eval_shape(functools.partial(init_state, spec, jax.random.PRNGKey(0), example))
+        assert ("embedding" in state.generator.params) == (labels is not None)
+        draw = functools.partial(generate, spec, key=jax.random.PRNGKey(1), n=8, labels=labels)
+        assert jax.eval_shape(draw, state).shape == (8, 28, 28, channels)
 
 
 def test_every_image_recipe_takes_the_published_protocols_fifty_thousand_samples():
