@@ -40,6 +40,7 @@ RUNS = {
     "cgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "wgangp_dcgan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "biggan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
+    "r3gan_fashion_mnist": ((f"eval.classifier_dir={CLASSIFIERS}",), ("samples",)),
     "vae_mnist": ((), ("reconstructions", "samples")),
     "vae_mnist_2d": ((), ("latent_map", "latent_grid")),
     "vae_fashion_mnist": ((), ("reconstructions", "samples")),

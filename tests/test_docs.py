@@ -112,9 +112,13 @@ def _stacked_mnist_cells(s: dict, suffix: str = "") -> list[str]:
     ]
 
 
-def test_stacked_mnist_row():
-    s = _summary("dcgan_stacked_mnist")
-    assert _row("Image results", "dcgan_stacked_mnist") == [f"{s['steps']:,}", *_stacked_mnist_cells(s)]
+STACKED_MNIST_RUNS = ("dcgan_stacked_mnist", "r3gan_stacked_mnist")
+
+
+@pytest.mark.parametrize("name", STACKED_MNIST_RUNS)
+def test_stacked_mnist_row(name):
+    s = _summary(name)
+    assert _row("Image results", name) == [f"{s['steps']:,}", *_stacked_mnist_cells(s)]
     floor = _row("Image results", "real images, held-out digits (the floor)")
     assert floor == ["", *_stacked_mnist_cells(s, "_real_images")]
 
@@ -206,14 +210,17 @@ def test_generator_average_table_is_the_compare_output():
 
 def _commands(page: str) -> list[list[str]]:
     """The commands of `page`'s bash blocks: continuation lines joined, comments dropped, each
-    `&&`-joined command on its own, as argument lists."""
+    `&&`-joined command on its own without its environment assignments, as argument lists."""
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", PAGES[page], re.S):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
             while words:
                 end = words.index("&&") if "&&" in words else len(words)
-                commands.append(words[:end])
+                command = words[:end]
+                while command and re.fullmatch(r"[A-Z_][A-Z0-9_]*=\S*", command[0]):  # the environment
+                    command = command[1:]
+                commands.append(command)
                 words = words[end + 1 :]
     return commands
 
@@ -372,8 +379,9 @@ def test_frontier_toy_rows_are_the_studies(name, study):
     assert _row("The frontier", name) == [str(len(per_seed)), *cells, "jaxgan, below"]
 
 
-def test_frontier_stacked_mnist_rows_are_the_summary():
-    s = _summary("dcgan_stacked_mnist")
-    for name, suffix in (("dcgan_stacked_mnist", ""), ("real images, held-out digits (the floor)", "_real_images")):
+@pytest.mark.parametrize("name", STACKED_MNIST_RUNS)
+def test_frontier_stacked_mnist_rows_are_the_summary(name):
+    s = _summary(name)
+    for row, suffix in ((name, ""), ("real images, held-out digits (the floor)", "_real_images")):
         modes, kl = s[f"stacked_modes_any_confidence{suffix}"], s[f"stacked_kl_to_uniform_any_confidence{suffix}"]
-        assert _row("The frontier", name) == [f"{modes:,}", f"{kl:.3f}", "jaxgan, below"]
+        assert _row("The frontier", row) == [f"{modes:,}", f"{kl:.3f}", "jaxgan, below"]
