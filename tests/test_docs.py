@@ -65,6 +65,7 @@ IMAGE_RUNS = {
         "wgangp_dcgan_fashion_mnist",
         "cgan_fashion_mnist",
         "biggan_fashion_mnist",
+        "r3gan_fashion_mnist",
     ],
 }
 
