@@ -267,8 +267,8 @@ def r3gan(
     return config
 
 
-# 0.66 iterations a second on a 2-core Intel Xeon with each batch split over two devices (0.43
-# on one; R1 and R2 differentiate the critic twice): 2,000 iterations fill about 50 minutes.
+# About 0.7 iterations a second on a 2-core Intel Xeon with each batch split over two devices
+# (0.43 on one; R1 and R2 differentiate the critic twice): 2,000 iterations took 47-49 minutes.
 SMALL_R3GAN_STEPS = 2000
 
 
