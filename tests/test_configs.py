@@ -233,34 +233,6 @@ def test_r3gan_recipes_follow_the_paper_and_build():
         assert jax.eval_shape(draw, state).shape == (8, 28, 28, channels)
 
 
-def test_the_small_r3gan_recipes_burn_in_over_the_steps_asked_for():
-    """`--steps N` stretches every burn-in of r3gan_stacked_mnist to N iterations and the
-    average's half-life to N/4; a burn-in set on its own leaves the others and the run's length."""
-    from jaxgan import run
-
-    def resolved(*argv):
-        config = run.resolve_config(run._parser().parse_args(["--exp", "r3gan_stacked_mnist", *argv]))  # noqa: SLF001
-        train, optim = config.train, config.optim
-        return (
-            train.steps,
-            config.game.penalty_decay_iterations,
-            optim.generator.decay_iterations,
-            optim.critic.decay_iterations,
-            train.generator_ema_burn_in,
-            train.generator_ema_half_life,
-        )
-
-    assert resolved("--steps", "40000") == (40000, 40000, 40000, 40000, 40000, 10000.0)
-    assert resolved("--steps", "40000", "--set", "optim.critic.decay_iterations=1000") == (
-        40000,
-        40000,
-        40000,
-        1000,
-        40000,
-        10000.0,
-    )
-
-
 def test_every_image_recipe_takes_the_published_protocols_fifty_thousand_samples():
     """`--set eval.samples=50000` passes every image recipe's checks, and each of its scores
     keeps all 50,000 on the shipped data: the cap of 10 samples per reference image

@@ -212,19 +212,8 @@ def on_stacked_mnist(config: ConfigDict) -> ConfigDict:
     return config
 
 
-def _own(value: int | FieldReference):
-    """A function giving `value`, or for a FieldReference a new reference that follows it, one
-    for each field: setting a field that holds its own follower leaves the other fields."""
-    return value.identity if isinstance(value, FieldReference) else lambda: value
-
-
 def r3gan(
-    config: ConfigDict,
-    width: int,
-    blocks_per_stage: int,
-    cardinality: int,
-    burn_in: int | FieldReference,
-    half_life: float | FieldReference,
+    config: ConfigDict, width: int, blocks_per_stage: int, cardinality: int, burn_in: int, half_life: float
 ) -> ConfigDict:
     """R3GAN's recipe (Huang et al. 2024, brownvc/R3GAN's train.py) on an image config: RpGAN
     with both zero-centred penalties γ/2·(R1 + R2) at every step, γ falling from 0.05 to 0.005;
@@ -233,9 +222,7 @@ def r3gan(
     z of 64 dimensions; Adam with β₁ = 0, its rate falling from 2e-4 to 5e-5 and β₂ rising
     from 0.9 to 0.99; evaluation from an average of the generator whose half-life grows to
     `half_life` iterations. Every schedule is a half cosine over `burn_in` iterations, then
-    stays (R3GAN's CIFAR-10: 20 M images, and a half-life of 5 M). A FieldReference `burn_in`
-    (`small_r3gan`'s) is followed by each burn-in on its own: setting one leaves the others."""
-    burn_in = _own(burn_in)
+    stays (R3GAN's CIFAR-10: 20 M images, and a half-life of 5 M)."""
     config.model.update(
         architecture="r3gan",
         latent_dim=64,
@@ -247,9 +234,7 @@ def r3gan(
         generator_norm=None,
         critic_norm=None,
     )
-    config.game.update(
-        name="rpgan", r1_gamma=0.05, r2_gamma=0.05, penalty_decay=0.1, penalty_decay_iterations=burn_in()
-    )
+    config.game.update(name="rpgan", r1_gamma=0.05, r2_gamma=0.05, penalty_decay=0.1, penalty_decay_iterations=burn_in)
     for player in ("generator", "critic"):
         config.optim[player] = optimizer(
             "adam",
@@ -259,11 +244,11 @@ def r3gan(
             final_b2=0.99,
             schedule="cosine",
             final_learning_rate=5e-5,
-            decay_iterations=burn_in(),
+            decay_iterations=burn_in,
         )
     config.train.generator_ema = None
     config.train.generator_ema_half_life = half_life
-    config.train.generator_ema_burn_in = burn_in()
+    config.train.generator_ema_burn_in = burn_in
     return config
 
 
@@ -276,11 +261,9 @@ def small_r3gan(config: ConfigDict, steps: int = SMALL_R3GAN_STEPS) -> ConfigDic
     """R3GAN's recipe (`r3gan`) at the size of an hour of a 2-core CPU for 28-px images: three
     stages of 32 channels (7, 14 and 28 px), one block each, middle convolutions in 4 groups of
     16 channels (R3GAN's CIFAR-10 group width), `steps` iterations with every burn-in over the
-    whole run and the average's half-life growing to a quarter of it. The burn-ins follow
-    `train.steps` (`--steps N` stretches them all to N iterations) until one is set itself."""
-    run = FieldReference(steps)
-    config = r3gan(config, width=32, blocks_per_stage=1, cardinality=4, burn_in=run, half_life=run.to_float() / 4)
-    config.train.steps = run
+    whole run and the average's half-life growing to a quarter of it."""
+    config = r3gan(config, width=32, blocks_per_stage=1, cardinality=4, burn_in=steps, half_life=steps / 4)
+    config.train.steps = steps
     return config
 
 
