@@ -131,12 +131,7 @@ def test_biggan_recipes_follow_the_paper_and_build():
     4× the generator's, orthogonal regularisation 1e-4 on G, spectral norm in both players,
     attention, orthogonal init, shared embedding with hierarchical latents, class-conditional;
     biggan_fashion_mnist's players build for 28 × 28 images (shapes only, nothing compiled)."""
-    import jax
     import numpy as np
-
-    from jaxgan.data import images
-    from jaxgan.runs.images import build_gan
-    from jaxgan.steps import LabelledBatch, generate, init_state
 
     for name, width, latent, shared in (("biggan_cifar10", 256, 128, 128), ("biggan_fashion_mnist", 48, 96, 32)):
         config = configs.get_config(name)
@@ -159,15 +154,31 @@ def test_biggan_recipes_follow_the_paper_and_build():
         assert optim.critic.learning_rate == 4 * optim.generator.learning_rate
         assert (optim.generator.orthogonal_regularization, optim.critic.orthogonal_regularization) == (1e-4, None)
         assert config.train.generator_ema is not None
-    fashion = configs.get_config("biggan_fashion_mnist")
-    made_up = images.ImageSet(np.zeros((1, 28, 28, 1), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
-    spec = build_gan(fashion, made_up)
-    example = LabelledBatch(np.zeros((8, 28, 28, 1), np.float32), np.zeros(8, np.int32))
-    state = jax.eval_shape(lambda: init_state(spec, jax.random.PRNGKey(0), example))
-    assert state.generator.params["Embed_0"]["embedding"].shape == (10, 32)
     labels = np.arange(8, dtype=np.int32)
-    drawn = jax.eval_shape(lambda s: generate(spec, s, jax.random.PRNGKey(1), 8, labels=labels, truncation=0.5), state)
-    assert drawn.shape == (8, 28, 28, 1)
+    state, drawn = _built_for_28_px_images("biggan_fashion_mnist", 1, labels, truncation=0.5)
+    assert state.generator.params["Embed_0"]["embedding"].shape == (10, 32)
+    assert drawn == (8, 28, 28, 1)
+
+
+def _built_for_28_px_images(name: str, channels: int, labels, **draw_options):
+    """(The state, the shape of 8 samples drawn) of experiment `name`'s players built for 8
+    made-up 28 × 28 images of `channels` channels with `labels` (None: unconditional); shapes
+    only, nothing compiled."""
+    import functools
+
+    import jax
+    import numpy as np
+
+    from jaxgan.data import images
+    from jaxgan.runs.images import build_gan
+    from jaxgan.steps import LabelledBatch, generate, init_state
+
+    made_up = images.ImageSet(np.zeros((1, 28, 28, channels), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
+    spec = build_gan(configs.get_config(name), made_up)
+    example = LabelledBatch(np.zeros((8, 28, 28, channels), np.float32), labels)
+    state = jax.eval_shape(functools.partial(init_state, spec, jax.random.PRNGKey(0), example))
+    draw = functools.partial(generate, spec, key=jax.random.PRNGKey(1), n=8, labels=labels, **draw_options)
+    return state, jax.eval_shape(draw, state).shape
 
 
 @pytest.mark.standard_dtype_promotion  # optax's cosine schedules start in init_state
@@ -179,14 +190,7 @@ def test_r3gan_recipes_follow_the_paper_and_build():
     quarter of the burn-in (CIFAR-10: 5 M of 20 M images). The small recipes burn in over their
     whole run, and their players build for their 28-px images (shapes only: their code is
     r3gan_cifar10's, which runs end to end)."""
-    import functools
-
-    import jax
     import numpy as np
-
-    from jaxgan.data import images
-    from jaxgan.runs.images import build_gan
-    from jaxgan.steps import LabelledBatch, generate, init_state
 
     recipes = {
         "r3gan_cifar10": (768, 2, 96, 39062, 9765.625, True),
@@ -224,13 +228,9 @@ def test_r3gan_recipes_follow_the_paper_and_build():
     # Fashion-MNIST's one, a row of the grid per class.
     conditional = np.arange(8, dtype=np.int32)
     for name, channels, labels in (("r3gan_stacked_mnist", 3, None), ("r3gan_fashion_mnist", 1, conditional)):
-        made_up = images.ImageSet(np.zeros((1, 28, 28, channels), np.uint8), np.zeros(1, np.int32), 10, name="made-up")
-        spec = build_gan(configs.get_config(name), made_up)
-        example = LabelledBatch(np.zeros((8, 28, 28, channels), np.float32), labels)
-        state = jax.eval_shape(functools.partial(init_state, spec, jax.random.PRNGKey(0), example))
+        state, drawn = _built_for_28_px_images(name, channels, labels)
         assert ("embedding" in state.generator.params) == (labels is not None)
-        draw = functools.partial(generate, spec, key=jax.random.PRNGKey(1), n=8, labels=labels)
-        assert jax.eval_shape(draw, state).shape == (8, 28, 28, channels)
+        assert drawn == (8, 28, 28, channels)
 
 
 def test_every_image_recipe_takes_the_published_protocols_fifty_thousand_samples():
