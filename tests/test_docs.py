@@ -209,6 +209,25 @@ def test_generator_average_table_is_the_compare_output():
     assert len(table) > 2 and all(row in _section("Image results") for row in table)
 
 
+def test_truncation_table_is_the_curves_json_of_the_committed_biggan_run():
+    """docs/results.md's truncation table, row by row, is experiments/truncation_curve.py's
+    output, and its "none" row is the committed biggan_fashion_mnist run's own scores."""
+    curve = json.loads((RESULTS / "truncation_curve.json").read_text())
+    summary = _summary(curve["run"])
+    for point in curve["points"]:
+        psi = "none" if point["truncation"] is None else f"{point['truncation']:g}"
+        assert _row("Image results", psi) == [
+            _fid(point["classifier_fid"]),
+            f"{point['classifier_inception_score']:.2f}",
+            f"{point['classifier_precision']:.3f}",
+            f"{point['classifier_recall']:.3f}",
+        ], psi
+    untruncated = curve["points"][-1]
+    assert untruncated["truncation"] is None
+    for score in ("fid", "inception_score", "precision", "recall"):
+        assert untruncated[f"classifier_{score}"] == summary[f"classifier_{score}"], score
+
+
 def _commands(page: str) -> list[list[str]]:
     """The commands of `page`'s bash blocks: continuation lines joined, comments dropped, each
     `&&`-joined command on its own without its environment assignments, as argument lists."""
