@@ -125,9 +125,14 @@ SAMPLED_IMAGE_EXPERIMENTS = (
     "r3gan_cifar10",
 )
 
+# The default --out, a grid in the run directory, differs between generators only by the rows
+# of a conditional one: checked on one of each (every run's own grids are drawn by the same
+# plots.plot_image_grid).
+SAMPLED_AS_A_GRID = ("dcgan_mnist", "cgan_mnist")
+
 
 def test_the_sampled_image_experiments_exist():
-    assert set(SAMPLED_IMAGE_EXPERIMENTS) <= set(IMAGE_EXPERIMENTS)
+    assert set(SAMPLED_AS_A_GRID) <= set(SAMPLED_IMAGE_EXPERIMENTS) <= set(IMAGE_EXPERIMENTS)
 
 
 @pytest.mark.parametrize("experiment", IMAGE_EXPERIMENTS)
@@ -194,7 +199,8 @@ def test_each_image_experiment_runs_end_to_end(
         assert np.abs(drawn["samples"]).max() <= 1  # R3GAN's linear output clipped, as for scoring
         conditional = config.model.conditional
         assert drawn["labels"].tolist() == [k % 10 for k in range(20)] if conditional else "labels" not in drawn
-    assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
+    if experiment in SAMPLED_AS_A_GRID:
+        assert jaxgan_sample.main([str(workdir), "--n", "20"]) == 0 and (workdir / "sampled.png").stat().st_size > 0
     if config.model.shared_embedding:  # BigGAN's truncation trick: the same seed's codes, truncated
         truncated = workdir / "truncated.npz"
         assert jaxgan_sample.main([str(workdir), "--n", "20", "--truncation", "0.5", "--out", str(truncated)]) == 0
