@@ -33,7 +33,7 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from jaxgan import adversarial, divergences, games, penalties  # noqa: E402
+from jaxgan import adversarial, divergences, games, parallel, penalties  # noqa: E402
 from jaxgan.configs import ConfigError, check_seed  # noqa: E402
 from jaxgan.models import MLP  # noqa: E402
 from jaxgan.state import PlayerSpec, apply_gradients, init_player  # noqa: E402
@@ -118,7 +118,13 @@ def _write(run_dir: str, config, summary: dict, figure) -> dict:
         f.write(config.to_json_best_effort(indent=2))
     figure.savefig(os.path.join(run_dir, f"{config.experiment}.png"), dpi=110, bbox_inches="tight")
     plt.close(figure)
-    summary = {"experiment": config.experiment, **summary, "run_dir": os.path.abspath(run_dir)}
+    summary = {
+        "experiment": config.experiment,
+        **summary,
+        "hardware": parallel.describe_hardware(),
+        "jax_version": jax.__version__,
+        "run_dir": os.path.abspath(run_dir),
+    }
     with open(os.path.join(run_dir, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
     return summary

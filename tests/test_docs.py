@@ -325,6 +325,14 @@ def _minutes(summary: dict) -> str:
     return f"{minutes:.1f}" if minutes < 10 else f"{minutes:,.0f}"
 
 
+def _machine(summary: dict) -> str:
+    """The README's name for the machine a committed summary was made on."""
+    for word, name in (("Intel", "Intel CPU"), ("EPYC", "EPYC CPU"), ("H200", "H200")):
+        if word in summary["hardware"]:
+            return name
+    raise AssertionError(f"no README name for the hardware {summary['hardware']!r}")
+
+
 def _headline(name: str, s: dict) -> str:
     """What the README's experiments table says of a run, from its summary."""
     if "high_quality" in s:
@@ -351,6 +359,8 @@ def test_readme_experiments_table_quotes_the_committed_summaries(name):
     minutes, where, headline = _row("Experiments", name, "README.md")[1:]
     if "wall_s" in s and not where.startswith("H200"):
         assert minutes == _minutes(s)
+    if "hardware" in s:
+        assert where.startswith(f"{_machine(s)}, "), (where, s["hardware"])
     if name not in ("critic_1d", "parallel_lines", "bilinear_game", "adversarial_examples"):
         assert headline == _headline(name, s)
 

@@ -17,8 +17,9 @@ class TheoryFamily:
         return theory.run(config, run_dir)
 
     def summary_lines(self, summary: dict) -> list[str]:
-        """The experiment's figures as they are."""
-        shown = {key: value for key, value in summary.items() if key not in ("experiment", "run_dir", "rows")}
+        """The experiment's figures as they are (not the machine's, which summary.json keeps)."""
+        hidden = ("experiment", "run_dir", "rows", "hardware", "jax_version")
+        shown = {key: value for key, value in summary.items() if key not in hidden}
         return [
             f"{summary['experiment']}:",
             *(f"  {key:<24} {value}" for key, value in shown.items()),
