@@ -73,6 +73,12 @@ def describe_devices(mesh: Mesh | None = None) -> str:
     )
 
 
+def describe_machine() -> dict[str, str]:
+    """The summary keys that say where a run's figures and times were made: `hardware` (see
+    `describe_hardware`) and `jax_version`."""
+    return {"hardware": describe_hardware(), "jax_version": jax.__version__}
+
+
 def describe_hardware() -> str:
     """One line naming the machine a run's times were measured on: the accelerator's kind, or the
     CPU's model and the cores this process may use (a run's figures depend on both)."""

@@ -121,8 +121,7 @@ def _write(run_dir: str, config, summary: dict, figure) -> dict:
     summary = {
         "experiment": config.experiment,
         **summary,
-        "hardware": parallel.describe_hardware(),
-        "jax_version": jax.__version__,
+        **parallel.describe_machine(),
         "run_dir": os.path.abspath(run_dir),
     }
     with open(os.path.join(run_dir, "summary.json"), "w") as f:

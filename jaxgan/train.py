@@ -237,8 +237,7 @@ def train_and_evaluate(
             summary.update(
                 timing,
                 devices=mesh.devices.size,
-                hardware=parallel.describe_hardware(),
-                jax_version=jax.__version__,
+                **parallel.describe_machine(),
                 wall_s=round(time.perf_counter() - started, 2),
                 run_dir=os.path.abspath(run_dir),
             )

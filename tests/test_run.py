@@ -16,7 +16,7 @@ import optax
 import pytest
 from conftest import TINY_TOY_RUN
 
-from jaxgan import configs, run, steps, train
+from jaxgan import configs, parallel, run, steps, train
 from jaxgan import eval as jaxgan_eval
 from jaxgan import sample as jaxgan_sample
 from jaxgan.checkpoint import Checkpointer
@@ -64,6 +64,7 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, confi
         assert key in summary, key
     assert ("wasserstein" in summary) == configs.get_config(experiment).game.name.startswith("wgan")
     assert summary["steps"] == 4 and summary["modes_total"] == 8 and 0 <= summary["modes"] <= 8
+    assert summary["hardware"] == parallel.describe_hardware() and summary["jax_version"] == jax.__version__
     for name in ("config.json", "metrics.jsonl", "samples.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]

@@ -2,10 +2,11 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
-from jaxgan import run, theory
+from jaxgan import parallel, run, theory
 
 GRID = np.linspace(-12.0, 12.0, 24001)
 DX = GRID[1] - GRID[0]
@@ -112,6 +113,7 @@ def test_theory_experiment_at_its_defaults_shows_what_the_readme_says(experiment
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["experiment"] == experiment and experiment in capsys.readouterr().out
+    assert summary["hardware"] == parallel.describe_hardware() and summary["jax_version"] == jax.__version__
     assert (workdir / f"{experiment}.png").stat().st_size > 0
     README_CLAIMS[experiment](summary)
 
