@@ -73,10 +73,13 @@ def describe_devices(mesh: Mesh | None = None) -> str:
     )
 
 
+# The summary keys that say where a run's figures and times were made (`describe_machine`).
+MACHINE_KEYS = ("hardware", "jax_version")
+
+
 def describe_machine() -> dict[str, str]:
-    """The summary keys that say where a run's figures and times were made: `hardware` (see
-    `describe_hardware`) and `jax_version`."""
-    return {"hardware": describe_hardware(), "jax_version": jax.__version__}
+    """A summary's MACHINE_KEYS: `hardware` (see `describe_hardware`) and `jax_version`."""
+    return dict(zip(MACHINE_KEYS, (describe_hardware(), jax.__version__), strict=True))
 
 
 def describe_hardware() -> str:

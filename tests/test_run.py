@@ -64,7 +64,7 @@ def test_each_gan_experiment_runs_end_to_end(experiment, tmp_path, capsys, confi
         assert key in summary, key
     assert ("wasserstein" in summary) == configs.get_config(experiment).game.name.startswith("wgan")
     assert summary["steps"] == 4 and summary["modes_total"] == 8 and 0 <= summary["modes"] <= 8
-    assert summary["hardware"] == parallel.describe_hardware() and summary["jax_version"] == jax.__version__
+    assert parallel.describe_machine().items() <= summary.items()
     for name in ("config.json", "metrics.jsonl", "samples.png", "losses.png"):
         assert (workdir / name).stat().st_size > 0
     rows = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]

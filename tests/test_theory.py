@@ -36,7 +36,6 @@ def test_equal_distributions_give_one_half_and_minus_log4():
 
 def test_mixture_samples_follow_its_density():
     p = theory.Mixture1D((-1.0, 2.0), (0.5, 0.3), (0.25, 0.75))
-    import jax
 
     samples = np.asarray(p.sample(jax.random.PRNGKey(0), 200_000))[:, 0]
     np.testing.assert_allclose(samples.mean(), 0.25 * -1 + 0.75 * 2, atol=0.02)
@@ -113,7 +112,7 @@ def test_theory_experiment_at_its_defaults_shows_what_the_readme_says(experiment
     assert config_reads() == []
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["experiment"] == experiment and experiment in capsys.readouterr().out
-    assert summary["hardware"] == parallel.describe_hardware() and summary["jax_version"] == jax.__version__
+    assert parallel.describe_machine().items() <= summary.items()
     assert (workdir / f"{experiment}.png").stat().st_size > 0
     README_CLAIMS[experiment](summary)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from jaxgan import theory
+from jaxgan import parallel, theory
 
 
 class TheoryFamily:
@@ -18,7 +18,7 @@ class TheoryFamily:
 
     def summary_lines(self, summary: dict) -> list[str]:
         """The experiment's figures as they are (not the machine's, which summary.json keeps)."""
-        hidden = ("experiment", "run_dir", "rows", "hardware", "jax_version")
+        hidden = ("experiment", "run_dir", "rows", *parallel.MACHINE_KEYS)
         shown = {key: value for key, value in summary.items() if key not in hidden}
         return [
             f"{summary['experiment']}:",
