@@ -57,6 +57,21 @@ def free_memory(device: jax.Device) -> int | None:
     return host_free_memory()
 
 
+def program_memory(compiled: jax.stages.Compiled) -> int | None:
+    """Bytes a compiled program needs to run by XLA's account (`memory_analysis`): its arguments,
+    temporaries and outputs, less the outputs it writes over donated arguments; None where the
+    backend does not say."""
+    memory = compiled.memory_analysis()
+    if memory is None:
+        return None
+    return (
+        memory.argument_size_in_bytes
+        + memory.temp_size_in_bytes
+        + memory.output_size_in_bytes
+        - memory.alias_size_in_bytes
+    )
+
+
 def host_free_memory() -> int | None:
     """Bytes of memory the host has available (MemAvailable), or None where it is not known."""
     fields = dict(line.split(":", 1) for line in _read_lines("/proc/meminfo"))

@@ -363,16 +363,10 @@ def _check_step_memory(config, train: TrainStep, mesh, state_shapes, first, free
         chunk_rest = (count - 1) * sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(first))
     else:
         real, chunk_rest = jax.tree.map(lambda a: shaped(a, (count, a.shape[1]), 2), first), 0
-    memory = train.jitted.lower(state, real).compile().memory_analysis()
-    if memory is None:  # a backend that does not say
+    program = parallel.program_memory(train.jitted.lower(state, real).compile())
+    if program is None:  # a backend that does not say
         return
-    needed = (
-        memory.argument_size_in_bytes
-        + memory.temp_size_in_bytes
-        + memory.output_size_in_bytes
-        - memory.alias_size_in_bytes
-        + chunk_rest
-    )
+    needed = program + chunk_rest
     if needed > free:
         raise ConfigError(
             f"one training call needs {needed / 2**30:.1f} GiB (the state, the real data, XLA's temporaries and "

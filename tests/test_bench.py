@@ -93,3 +93,21 @@ def test_the_scoring_table_times_each_feature_network_on_random_weights(capsys, 
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     assert rows.keys() == {"classifier", "dinov2-vit-l14"}
     assert " 1,000 " in rows["classifier"] and " 600 " in rows["dinov2-vit-l14"]
+
+
+def test_the_cifar_table_halves_a_batch_whose_call_does_not_fit(capsys, monkeypatch):
+    """`python -m jaxgan.bench cifar` times a recipe whose call needs more memory than is free
+    (R3GAN's batch of 512 on a CPU) at the largest halving of its batch that fits, and says so:
+    here `dcgan_cifar10` (batch 64) with one byte less free than XLA says its call needs."""
+    from jaxgan import bench, parallel
+
+    needs, program_memory = [], parallel.program_memory
+    monkeypatch.setattr(parallel, "program_memory", lambda compiled: needs.append(program_memory(compiled)) or needs[-1])
+    monkeypatch.setattr(parallel, "free_memory", lambda device: needs[0] - 1)
+    bench.main(["cifar", "--recipes", "dcgan_cifar10", "--iters", "1", "--per-call", "1", "--repeats", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(needs) == 2 and needs[1] < needs[0]  # batch 64 refused, 32 fits
+    recipe, batch, per_second, *_ = lines[2].split()
+    assert (recipe, batch) == ("dcgan_cifar10", "32") and float(per_second) > 0
+    assert "100,000 x 64" in lines[2]  # the run's time is the recipe's own iterations and batch
+    assert f"needs {needs[0] / 2**30:.1f} GiB" in lines[3] and "timed at batch 32" in lines[3]

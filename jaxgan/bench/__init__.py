@@ -5,6 +5,7 @@
     python -m jaxgan.bench scaling [--max-devices 8]              1, 2, 4, 8 devices (fake CPU devices here)
     python -m jaxgan.bench dcgan [--iters 20]                     a DCGAN step at 28 × 28 against PyTorch eager
     python -m jaxgan.bench cifar [--iters 10 --per-call 5]        the CIFAR-10 recipes' iterations as configured
+                                 [--recipes r3gan_cifar10]
     python -m jaxgan.bench scoring [--samples 10000]               samples scored per second in each feature network
 
 `torch`: both sides train the WGAN-GP toy setting (Gulrajani et al. 2017): ReLU MLPs for generator and
@@ -19,7 +20,9 @@ against the same networks in PyTorch; then the iteration's floating-point work (
 analysis) against this device's float32 matmul peak, the floor no formulation can beat. `cifar`:
 the spec of each CIFAR-10 experiment (`sngan_cifar10`, ...) built from its config, networks,
 batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time its configured
-number of iterations would take at that rate; on a CPU with the loops written out
+number of iterations would take at that rate (a batch whose call needs more memory than is free,
+as R3GAN's 512 on a CPU, is halved until one fits, and the run's time taken at its images per
+second); on a CPU with the loops written out
 (`train.unroll_loops=auto`, many times faster there), elsewhere as configured. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process. `scoring`: made-up 32 × 32 × 3 samples scored as a run
@@ -99,13 +102,21 @@ def compare_cifar_recipes(args) -> None:
     """Each CIFAR-10 recipe's iterations per second here, and its whole run at that rate."""
     loops = "loops written out" if jax.default_backend() == "cpu" else "loops as configured"
     print(f"CIFAR-10 recipes on made-up 32x32x3 data, {loops}; jax {jax.__version__} on {jax.devices()[0].device_kind}")
-    for experiment in CIFAR10_RECIPES:
-        rate = cifar_recipe_rate(experiment, args.iters, args.repeats, args.per_call)
-        steps = configs.get_config(experiment).train.steps
+    print(f"{'recipe':<26} {'batch':>6} {'it/s':>9} {'s/it':>9} {'images/s':>9} {'the run':>22}")
+    for experiment in args.recipes.split(","):
+        timed = cifar_recipe_rate(experiment, args.iters, args.repeats, args.per_call)
+        config = configs.get_config(experiment).train
+        images_per_second = timed.per_second * timed.batch
+        hours = config.steps * config.batch_size / images_per_second / 3600
         print(
-            f"{experiment:<26} {rate:8.3f} it/s  {1000 / rate:9.1f} ms/it  "
-            f"{steps:,} iterations: {steps / rate / 3600:8.1f} h"
+            f"{experiment:<26} {timed.batch:>6} {timed.per_second:9.3f} {1 / timed.per_second:9.2f} "
+            f"{images_per_second:9.1f} {f'{config.steps:,} x {config.batch_size}: {hours:,.1f} h':>22}"
         )
+        if timed.needed is not None:
+            print(
+                f"  {experiment}: a call at its batch of {config.batch_size} needs {timed.needed / 2**30:.1f} GiB, "
+                f"more than is free here; timed at batch {timed.batch}, its run's hours at that many images a second"
+            )
 
 
 def compare_scoring(args) -> None:
@@ -149,7 +160,7 @@ def _gpu_rates(model: str, precision: str, iterations: int, repeats: int):
         rate = jaxgan_dcgan_rate("matmul", on_cpu, iterations, repeats, precision)
         work = gflop_per_iteration(dcgan_spec("matmul", precision), dcgan_data(1)[0, 0])
         return rate, work, lambda compiled: torch_dcgan_rate(iterations, repeats, precision, compiled)
-    rate = cifar_recipe_rate(RESNET_RECIPE, iterations, repeats, 1, precision)
+    rate = cifar_recipe_rate(RESNET_RECIPE, iterations, repeats, 1, precision).per_second
     work = gflop_per_iteration(cifar_recipe_spec(RESNET_RECIPE, precision), np.zeros((64, 32, 32, 3), np.float32))
     return rate, work, lambda compiled: torch_resnet_rate(iterations, repeats, precision, compiled)
 
@@ -267,12 +278,16 @@ def main(argv: list[str] | None = None) -> None:
         "--networks", default=",".join(SCORING_NETWORKS), help=f"for `scoring`: some of {', '.join(SCORING_NETWORKS)}"
     )
     parser.add_argument("--models", default=",".join(GPU_MODELS), help=f"for `gpu`: some of {', '.join(GPU_MODELS)}")
+    parser.add_argument(
+        "--recipes", default=",".join(CIFAR10_RECIPES), help=f"for `cifar`: some of {', '.join(CIFAR10_RECIPES)}"
+    )
     args = parser.parse_args(argv)
     if args.iters % args.per_call:
         parser.error(f"--iters ({args.iters}) must be a multiple of --per-call ({args.per_call})")
-    unknown = set(args.networks.split(",")) - set(SCORING_NETWORKS)
-    if unknown:
-        parser.error(f"--networks: no network {', '.join(sorted(unknown))}; choose from {', '.join(SCORING_NETWORKS)}")
+    for option, choices in (("networks", SCORING_NETWORKS), ("models", GPU_MODELS), ("recipes", CIFAR10_RECIPES)):
+        unknown = set(getattr(args, option).split(",")) - set(choices)
+        if unknown:
+            parser.error(f"--{option}: no {', '.join(sorted(unknown))}; choose from {', '.join(choices)}")
     if args.what == "scaling":
         # Fake CPU devices where there is no accelerator (it changes nothing on GPUs); it must be
         # set before JAX first looks at its devices.

@@ -8,6 +8,7 @@ import functools
 import statistics
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -217,7 +218,13 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 10, precision: str = "fl
 RESNET_RECIPE = "sngan_cifar10"  # the ResNet-32 of `gpu`: SNGAN's players, hinge loss, n_critic = 5
 
 
-CIFAR10_RECIPES = ("dcgan_cifar10", "sngan_cifar10", "sngan_projection_cifar10", "wgangp_resnet_cifar10")
+CIFAR10_RECIPES = (
+    "dcgan_cifar10",
+    "sngan_cifar10",
+    "sngan_projection_cifar10",
+    "wgangp_resnet_cifar10",
+    "r3gan_cifar10",
+)
 
 
 def cifar_recipe_spec(experiment: str, precision: str = "float32") -> GANSpec:
@@ -227,28 +234,53 @@ def cifar_recipe_spec(experiment: str, precision: str = "float32") -> GANSpec:
     return in_precision(build_gan(configs.get_config(experiment), made_up), precision)
 
 
+class RecipeRate(NamedTuple):
+    """A recipe timed: generator iterations per second at `batch` images, the recipe's own batch
+    or, where one call of it needs more memory than the device has free (`needed` bytes at the
+    recipe's batch), the largest halving of it that fits."""
+
+    per_second: float
+    batch: int
+    needed: int | None = None
+
+
 def cifar_recipe_rate(
     experiment: str, iterations: int, repeats: int, per_call: int, precision: str = "float32"
-) -> float:
+) -> RecipeRate:
     """Generator iterations per second of the CIFAR-10 experiment's own spec
     (`cifar_recipe_spec`), `per_call` iterations per jitted call, on made-up images; on a CPU
-    the loops are written out (`make_train_step(unroll=True)`)."""
+    the loops are written out (`make_train_step(unroll=True)`). A batch whose call XLA says
+    needs more memory than the device has free (`parallel.program_memory`) is halved until one
+    fits, as R3GAN's 512 on a CPU."""
     config = configs.get_config(experiment)
-    rng = np.random.default_rng(0)
-    n_critic, batch = config.game.n_critic, config.train.batch_size
-    shape = (iterations // per_call, per_call, n_critic, batch)
     spec = cifar_recipe_spec(experiment, precision)
+    train = make_train_step(spec, unroll=unroll_loops(config.train.unroll_loops, convolutional=True))
+    batch, needed = config.train.batch_size, None
+    while True:
+        chunks = _made_up_chunks(config, iterations // per_call, per_call, batch)
+        example = jax.tree.map(lambda r: r[0, 0], chunks[0])
+        shapes = jax.eval_shape(lambda: init_state(spec, jax.random.PRNGKey(0), example))  # noqa: B023
+        call = parallel.program_memory(train.lower(shapes, chunks[0]).compile())
+        free = parallel.free_memory(jax.devices()[0])
+        if call is None or free is None or call <= free or batch == 1:
+            break
+        needed = needed or call
+        batch //= 2
+    run = _timed_loop(train, init_state(spec, jax.random.PRNGKey(0), example), chunks)
+    run(1)  # warm up
+    return RecipeRate(_median_rate(lambda n: run(n // per_call), iterations, repeats), batch, needed)
+
+
+def _made_up_chunks(config, calls: int, per_call: int, batch: int) -> list:
+    """`calls` chunks of (per_call, n_critic, batch) made-up 32 × 32 × 3 images in [−1, 1],
+    labelled where the recipe is conditional."""
+    rng = np.random.default_rng(0)
+    shape = (calls, per_call, config.game.n_critic, batch)
     real = rng.uniform(-1, 1, (*shape, 32, 32, 3)).astype(np.float32)
-    if config.model.conditional:
-        labels = rng.integers(0, 10, shape).astype(np.int32)
-        chunks = [LabelledBatch(samples, y) for samples, y in zip(real, labels, strict=True)]
-    else:
-        chunks = list(real)
-    state = init_state(spec, jax.random.PRNGKey(0), jax.tree.map(lambda r: r[0, 0], chunks[0]))
-    unroll = unroll_loops(config.train.unroll_loops, convolutional=True)
-    run = _timed_loop(make_train_step(spec, unroll=unroll), state, chunks)
-    run(1)  # compile and warm up
-    return _median_rate(lambda n: run(n // per_call), iterations, repeats)
+    if not config.model.conditional:
+        return list(real)
+    labels = rng.integers(0, 10, shape).astype(np.int32)
+    return [LabelledBatch(samples, y) for samples, y in zip(real, labels, strict=True)]
 
 
 # The pretrained feature networks, by the name `bench scoring` gives them: (scorer, network).
