@@ -98,12 +98,16 @@ def test_the_scoring_table_times_each_feature_network_on_random_weights(capsys, 
 def test_the_cifar_table_halves_a_batch_whose_call_does_not_fit(capsys, monkeypatch):
     """`python -m jaxgan.bench cifar` times a recipe whose call needs more memory than is free
     (R3GAN's batch of 512 on a CPU) at the largest halving of its batch that fits, and says so:
-    here `dcgan_cifar10` (batch 64) with one byte less free than XLA says its call needs."""
+    here `dcgan_cifar10` (batch 64) with one byte less to spare than XLA says its call needs."""
     from jaxgan import bench, parallel
+    from jaxgan.bench.workloads import MEMORY_HEADROOM
 
     needs, program_memory = [], parallel.program_memory
-    monkeypatch.setattr(parallel, "program_memory", lambda compiled: needs.append(program_memory(compiled)) or needs[-1])
-    monkeypatch.setattr(parallel, "free_memory", lambda device: needs[0] - 1)
+    monkeypatch.setattr(
+        parallel, "program_memory", lambda compiled: needs.append(program_memory(compiled)) or needs[-1]
+    )
+    monkeypatch.setattr(parallel, "free_memory", lambda device: (needs[0] - 1) / MEMORY_HEADROOM)
+    monkeypatch.setattr(bench, "matmul_peak_gflops", lambda: 100.0)
     bench.main(["cifar", "--recipes", "dcgan_cifar10", "--iters", "1", "--per-call", "1", "--repeats", "1"])
     lines = capsys.readouterr().out.splitlines()
     assert len(needs) == 2 and needs[1] < needs[0]  # batch 64 refused, 32 fits

@@ -101,7 +101,10 @@ def compare_dcgan(args) -> None:
 def compare_cifar_recipes(args) -> None:
     """Each CIFAR-10 recipe's iterations per second here, and its whole run at that rate."""
     loops = "loops written out" if jax.default_backend() == "cpu" else "loops as configured"
-    print(f"CIFAR-10 recipes on made-up 32x32x3 data, {loops}; jax {jax.__version__} on {jax.devices()[0].device_kind}")
+    print(
+        f"CIFAR-10 recipes on made-up 32x32x3 data, {loops}; jax {jax.__version__} on {jax.devices()[0].device_kind}, "
+        f"float32 matmul peak {matmul_peak_gflops():.0f} GFLOP/s"
+    )
     print(f"{'recipe':<26} {'batch':>6} {'it/s':>9} {'s/it':>9} {'images/s':>9} {'the run':>22}")
     for experiment in args.recipes.split(","):
         timed = cifar_recipe_rate(experiment, args.iters, args.repeats, args.per_call)
@@ -115,7 +118,8 @@ def compare_cifar_recipes(args) -> None:
         if timed.needed is not None:
             print(
                 f"  {experiment}: a call at its batch of {config.batch_size} needs {timed.needed / 2**30:.1f} GiB, "
-                f"more than is free here; timed at batch {timed.batch}, its run's hours at that many images a second"
+                f"by XLA's account, over the bench's share of the memory free here; timed at batch {timed.batch}, "
+                f"its run's hours at that many images a second"
             )
 
 
