@@ -243,8 +243,8 @@ MEMORY_HEADROOM = 0.5
 
 class RecipeRate(NamedTuple):
     """A recipe timed: generator iterations per second at `batch` images, the recipe's own batch
-    or, where one call of it needs more memory than the device has free (`needed` bytes at the
-    recipe's batch), the largest halving of it that fits."""
+    or, where one call of it needs more than MEMORY_HEADROOM of the memory the device has free
+    (`needed` bytes at the recipe's batch), the largest halving of it that fits."""
 
     per_second: float
     batch: int
