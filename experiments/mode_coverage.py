@@ -16,8 +16,10 @@ one), high quality within 3 std of the nearest centre, modes captured, and the r
 mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean ± standard error
 over seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON
 and the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
---resume an interrupted study reuses the pairs it finished with the same seeds, budget and
-overrides. --table-only rewrites mode_coverage.md from the JSON in --out, training nothing.
+--resume an interrupted study reuses the pairs it finished with the same budget and overrides,
+and a pair saved with fewer seeds is extended: `--seeds 10 --resume` over a 5-seed study trains
+seeds 5-9 alone, in a program of their own, and adds them (a study too long for one sitting can
+grow by seeds). --table-only rewrites mode_coverage.md from the JSON in --out, training nothing.
 """
 
 from __future__ import annotations
@@ -183,6 +185,28 @@ def _load(out: str) -> dict[tuple[str, str], dict]:
         }
 
 
+def _reusable(earlier: dict | None, seeds: list[int], steps: int, overrides: list[str]) -> dict | None:
+    """The pair an earlier study saved, where this one can keep it: the same budget and
+    overrides, and its seeds the first of `seeds`."""
+    if earlier is None or (earlier["steps"], earlier.get("overrides", [])) != (steps, overrides):
+        return None
+    return earlier if earlier["seeds"] == seeds[: len(earlier["seeds"])] else None
+
+
+def _with_more_seeds(earlier: dict, later: dict) -> dict:
+    """`earlier`'s pair with `later`'s seeds after its own: their results in seed order, the
+    minutes of both programs added, `seed_groups` the seeds of each program; the figure keeps
+    `earlier`'s seed 0."""
+    return {
+        **earlier,
+        "seeds": earlier["seeds"] + later["seeds"],
+        "seed_groups": earlier.get("seed_groups", [earlier["seeds"]]) + [later["seeds"]],
+        "seconds": round(earlier["seconds"] + later["seconds"], 1),
+        "per_seed": earlier["per_seed"] + later["per_seed"],
+        "finite_losses": earlier["finite_losses"] and later["finite_losses"],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -211,15 +235,13 @@ def main(argv: list[str] | None = None) -> None:
     for method in args.methods:
         for dataset in args.datasets:
             steps = args.steps or configs.get_config(method).train.steps
-            earlier = done.get((method, dataset))
-            if earlier and (earlier["seeds"], earlier["steps"], earlier.get("overrides", [])) == (
-                seeds,
-                steps,
-                args.overrides,
-            ):
+            earlier = _reusable(done.get((method, dataset)), seeds, steps, args.overrides)
+            missing = seeds[len(earlier["seeds"]) :] if earlier else seeds
+            if not missing:
                 results.append(earlier)
                 continue
-            results.append(run_seeds(method, dataset, seeds, args.steps, args.overrides))
+            result = run_seeds(method, dataset, missing, args.steps, args.overrides)
+            results.append(_with_more_seeds(earlier, result) if earlier else result)
             _save(args.out, results)
             coverage = results[-1]["per_seed"]
             print(

@@ -73,6 +73,35 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
     assert trained == [("nsgan_mlp", "8gaussians")]
 
 
+def test_resume_with_more_seeds_trains_only_the_new_ones_and_adds_them(tmp_path, monkeypatch):
+    """A 1-seed study resumed with --seeds 3 trains seeds 1 and 2 in one program and keeps seed 0's
+    results and samples; resumed again with --seeds 3 it trains nothing."""
+    study = _study()
+    argv = "--steps 2 --methods nsgan_mlp --datasets 8gaussians --out".split() + [str(tmp_path)]
+    study.main(["--seeds", "1", *argv])
+    (first,) = json.loads((tmp_path / "mode_coverage.json").read_text())
+    with np.load(tmp_path / "mode_coverage_samples.npz") as arrays:
+        seed0_samples = arrays["nsgan_mlp/8gaussians/samples_seed0"]
+    run_seeds, trained = study.run_seeds, []
+
+    def recording_run_seeds(method, dataset, seeds, *args):
+        trained.append(seeds)
+        return run_seeds(method, dataset, seeds, *args)
+
+    monkeypatch.setattr(study, "run_seeds", recording_run_seeds)
+    study.main(["--seeds", "3", *argv, "--resume"])
+    (grown,) = json.loads((tmp_path / "mode_coverage.json").read_text())
+    assert trained == [[1, 2]]
+    assert grown["seeds"] == [0, 1, 2] and grown["seed_groups"] == [[0], [1, 2]]
+    assert grown["per_seed"][0] == first["per_seed"][0] and len(grown["per_seed"]) == 3
+    assert grown["seconds"] > first["seconds"] and grown["finite_losses"]
+    with np.load(tmp_path / "mode_coverage_samples.npz") as arrays:
+        np.testing.assert_array_equal(arrays["nsgan_mlp/8gaussians/samples_seed0"], seed0_samples)
+    assert (tmp_path / "mode_coverage.md").read_text().splitlines()[2].startswith("| `nsgan_mlp` | ")
+    study.main(["--seeds", "3", *argv, "--resume"])
+    assert trained == [[1, 2]]
+
+
 def test_table_reports_mean_and_standard_error_over_seeds():
     """s/√n with s the sample standard deviation: modes 8, 6, 7 give s = 1 and 1/√3 = 0.58."""
     study = _study()
