@@ -112,8 +112,8 @@ def compare_cifar_recipes(args) -> None:
         images_per_second = timed.per_second * timed.batch
         hours = config.steps * config.batch_size / images_per_second / 3600
         print(
-            f"{experiment:<26} {timed.batch:>6} {timed.per_second:9.3f} {1 / timed.per_second:9.2f} "
-            f"{images_per_second:9.1f} {f'{config.steps:,} x {config.batch_size}: {hours:,.1f} h':>22}"
+            f"{experiment:<26} {timed.batch:>6} {timed.per_second:9.3g} {1 / timed.per_second:9.2f} "
+            f"{images_per_second:9.3g} {f'{config.steps:,} x {config.batch_size}: {hours:,.1f} h':>22}"
         )
         if timed.needed is not None:
             print(
