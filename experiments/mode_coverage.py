@@ -17,9 +17,11 @@ mode histogram (`jaxgan.metrics.mode_coverage`). Writes mode_coverage.md (mean �
 over seeds), mode_coverage.json and mode_coverage.png (seed 0's samples) into --out. The JSON
 and the samples (mode_coverage_samples.npz) are rewritten after each (method, dataset), so with
 --resume an interrupted study reuses the pairs it finished with the same budget and overrides,
-and a pair saved with fewer seeds is extended: `--seeds 10 --resume` over a 5-seed study trains
-seeds 5-9 alone, in a program of their own, and adds them (a study too long for one sitting can
-grow by seeds). --table-only rewrites mode_coverage.md from the JSON in --out, training nothing.
+keeps the saved pairs it is not asked for, and extends a pair saved with fewer seeds:
+`--seeds 10 --resume` over a 5-seed study trains seeds 5-9 alone, in a program of their own, and
+adds them, so a study too long for one sitting can grow by seeds and by datasets (a resume never
+drops trained seeds). --table-only rewrites mode_coverage.md from the JSON in --out, training
+nothing.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def _mean_standard_error(values, decimals: int = 1) -> str:
 
 def markdown_table(results: list[dict], datasets: list[str]) -> str:
     """One row per method: modes, high-quality % and reverse KL per dataset (mean ± standard
-    error over seeds)."""
+    error over seeds), a dash where the method has no result on a dataset."""
     header = (
         "| method | "
         + " | ".join(f"{d}: modes | {d}: high quality % | {d}: reverse KL" for d in datasets)
@@ -121,6 +123,9 @@ def markdown_table(results: list[dict], datasets: list[str]) -> str:
     for method in dict.fromkeys(r["method"] for r in results):
         cells, minutes = [], 0.0
         for dataset in datasets:
+            if (method, dataset) not in by_key:
+                cells += ["–"] * 3
+                continue
             result = by_key[(method, dataset)]
             per_seed = result["per_seed"]
             cells += [
@@ -129,7 +134,8 @@ def markdown_table(results: list[dict], datasets: list[str]) -> str:
                 _mean_standard_error([r["reverse_kl"] for r in per_seed], 3),
             ]
             minutes += result["seconds"] / 60
-        lines.append(f"| {_label(method, result.get('overrides', []))} | " + " | ".join(cells) + f" | {minutes:.1f} |")
+        overrides = next(r.get("overrides", []) for r in results if r["method"] == method)
+        lines.append(f"| {_label(method, overrides)} | " + " | ".join(cells) + f" | {minutes:.1f} |")
     return "\n".join(lines)
 
 
@@ -139,7 +145,8 @@ def _label(method: str, overrides: list[str]) -> str:
 
 
 def sample_grid(path: str, results: list[dict], datasets: list[str]) -> None:
-    """Seed 0's samples for each method (rows) and dataset (columns), over the data."""
+    """Seed 0's samples for each method (rows) and dataset (columns), over the data; a blank
+    panel where the method has no result on a dataset."""
     methods = list(dict.fromkeys(r["method"] for r in results))
     by_key = {(r["method"], r["dataset"]): r for r in results}
     fig, axes = plt.subplots(
@@ -147,7 +154,11 @@ def sample_grid(path: str, results: list[dict], datasets: list[str]) -> None:
     )
     for row, method in enumerate(methods):
         for col, dataset in enumerate(datasets):
-            result, ax = by_key[(method, dataset)], axes[row, col]
+            ax = axes[row, col]
+            if (method, dataset) not in by_key:
+                ax.axis("off")
+                continue
+            result = by_key[(method, dataset)]
             ax.scatter(*result["samples_seed0"].T, s=1, c="tab:blue", alpha=0.4)
             ax.scatter(*result["data"].T, s=1, c="tab:orange", alpha=0.4)
             coverage = result["per_seed"][0]
@@ -187,10 +198,12 @@ def _load(out: str) -> dict[tuple[str, str], dict]:
 
 def _reusable(earlier: dict | None, seeds: list[int], steps: int, overrides: list[str]) -> dict | None:
     """The pair an earlier study saved, where this one can keep it: the same budget and
-    overrides, and its seeds the first of `seeds`."""
+    overrides, and its seeds the first of `seeds` or `seeds` its first (a resume never drops
+    seeds trained already)."""
     if earlier is None or (earlier["steps"], earlier.get("overrides", [])) != (steps, overrides):
         return None
-    return earlier if earlier["seeds"] == seeds[: len(earlier["seeds"])] else None
+    shared = min(len(earlier["seeds"]), len(seeds))
+    return earlier if earlier["seeds"][:shared] == seeds[:shared] else None
 
 
 def _with_more_seeds(earlier: dict, later: dict) -> dict:
@@ -230,33 +243,38 @@ def main(argv: list[str] | None = None) -> None:
             _write_table(args.out, json.load(f))
         return
     os.makedirs(args.out, exist_ok=True)
-    seeds, done = list(range(args.seeds)), _load(args.out) if args.resume else {}
-    results = []
+    seeds, saved = list(range(args.seeds)), _load(args.out) if args.resume else {}
+    pairs = dict(saved)  # a resumed study keeps the saved pairs it is not asked for
     for method in args.methods:
         for dataset in args.datasets:
             steps = args.steps or configs.get_config(method).train.steps
-            earlier = _reusable(done.get((method, dataset)), seeds, steps, args.overrides)
+            earlier = _reusable(saved.get((method, dataset)), seeds, steps, args.overrides)
             missing = seeds[len(earlier["seeds"]) :] if earlier else seeds
             if not missing:
-                results.append(earlier)
                 continue
             result = run_seeds(method, dataset, missing, args.steps, args.overrides)
-            results.append(_with_more_seeds(earlier, result) if earlier else result)
-            _save(args.out, results)
-            coverage = results[-1]["per_seed"]
+            pairs[(method, dataset)] = _with_more_seeds(earlier, result) if earlier else result
+            _save(args.out, list(pairs.values()))
+            coverage = pairs[(method, dataset)]["per_seed"]
             print(
                 f"{method:<12} {dataset:<12} modes {[r['modes'] for r in coverage]} "
-                f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({results[-1]['seconds']} s)",
+                f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({pairs[(method, dataset)]['seconds']} s)",
                 flush=True,
             )
+    results = list(pairs.values())
     _save(args.out, results)
     _write_table(args.out, results)
-    sample_grid(os.path.join(args.out, "mode_coverage.png"), results, args.datasets)
+    sample_grid(os.path.join(args.out, "mode_coverage.png"), results, _datasets(results))
+
+
+def _datasets(results: list[dict]) -> list[str]:
+    """The datasets `results` hold, in order of first appearance."""
+    return list(dict.fromkeys(r["dataset"] for r in results))
 
 
 def _write_table(out: str, results: list[dict]) -> None:
     """mode_coverage.md in `out`: the table of `results`, over the datasets they hold in order."""
-    table = markdown_table(results, list(dict.fromkeys(r["dataset"] for r in results)))
+    table = markdown_table(results, _datasets(results))
     with open(os.path.join(out, "mode_coverage.md"), "w") as f:
         f.write(table + "\n")
     print(table)

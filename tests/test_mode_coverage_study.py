@@ -75,9 +75,11 @@ def test_study_writes_its_table_json_and_figure_and_resumes(tmp_path, monkeypatc
 
 def test_resume_with_more_seeds_trains_only_the_new_ones_and_adds_them(tmp_path, monkeypatch):
     """A 1-seed study resumed with --seeds 3 trains seeds 1 and 2 in one program and keeps seed 0's
-    results and samples; resumed again with --seeds 3 it trains nothing."""
+    results and samples; resumed with fewer seeds it trains nothing and keeps all three, and
+    resumed on another dataset it keeps the pair it was not asked for."""
     study = _study()
-    argv = "--steps 2 --methods nsgan_mlp --datasets 8gaussians --out".split() + [str(tmp_path)]
+    study_in_tmp = "--steps 2 --methods nsgan_mlp --out".split() + [str(tmp_path)]
+    argv = [*study_in_tmp, "--datasets", "8gaussians"]
     study.main(["--seeds", "1", *argv])
     (first,) = json.loads((tmp_path / "mode_coverage.json").read_text())
     with np.load(tmp_path / "mode_coverage_samples.npz") as arrays:
@@ -98,8 +100,14 @@ def test_resume_with_more_seeds_trains_only_the_new_ones_and_adds_them(tmp_path,
     with np.load(tmp_path / "mode_coverage_samples.npz") as arrays:
         np.testing.assert_array_equal(arrays["nsgan_mlp/8gaussians/samples_seed0"], seed0_samples)
     assert (tmp_path / "mode_coverage.md").read_text().splitlines()[2].startswith("| `nsgan_mlp` | ")
-    study.main(["--seeds", "3", *argv, "--resume"])
-    assert trained == [[1, 2]]
+    study.main(["--seeds", "2", *argv, "--resume"])  # fewer seeds than saved: the 3 are kept
+    assert trained == [[1, 2]] and json.loads((tmp_path / "mode_coverage.json").read_text()) == [grown]
+    # Another dataset alone: it is trained, and the ring's saved pair stays in the study.
+    study.main([*study_in_tmp, "--seeds", "1", "--datasets", "25gaussians", "--resume"])
+    assert trained == [[1, 2], [0]]
+    saved = json.loads((tmp_path / "mode_coverage.json").read_text())
+    assert [(r["dataset"], r["seeds"]) for r in saved] == [("8gaussians", [0, 1, 2]), ("25gaussians", [0])]
+    assert (tmp_path / "mode_coverage.md").read_text().splitlines()[0].count("modes") == 2
 
 
 def test_table_reports_mean_and_standard_error_over_seeds():
@@ -113,6 +121,15 @@ def test_table_reports_mean_and_standard_error_over_seeds():
     result = {"method": "m", "dataset": "d", "per_seed": per_seed, "modes_total": 8, "seconds": 120.0}
     row = study.markdown_table([result], ["d"]).splitlines()[2]
     assert row == "| `m` | 7.0 ± 0.6 / 8 | 70.0 ± 11.5 | 0.100 ± 0.058 | 2.0 |"
+
+
+def test_table_gives_dashes_where_a_method_has_no_result_on_a_dataset():
+    study = _study()
+    per_seed = [{"modes": 8, "high_quality": 1.0, "reverse_kl": 0.0}]
+    ring = {"method": "a", "dataset": "ring", "per_seed": per_seed, "modes_total": 8, "seconds": 60.0}
+    rows = study.markdown_table([ring, {**ring, "method": "b", "dataset": "grid"}], ["ring", "grid"]).splitlines()
+    assert rows[2] == "| `a` | 8.0 ± 0.0 / 8 | 100.0 ± 0.0 | 0.000 ± 0.000 | – | – | – | 1.0 |"
+    assert rows[3] == "| `b` | – | – | – | 8.0 ± 0.0 / 8 | 100.0 ± 0.0 | 0.000 ± 0.000 | 1.0 |"
 
 
 def test_study_trains_the_energy_model_under_overrides_and_retrains_when_they_change(tmp_path, monkeypatch):
