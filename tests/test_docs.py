@@ -196,6 +196,7 @@ def test_python_examples_run_as_written(page, printed, capsys):
         ("mode_coverage_ebm/mode_coverage.md", "Mode coverage across methods and seeds"),
         ("mode_coverage_gmmn/mode_coverage.md", "Mode coverage across methods and seeds"),
         ("mode_coverage_wgangp_decay/mode_coverage.md", "Mode coverage across methods and seeds"),
+        ("mode_coverage_wgangp_decay_10k/mode_coverage.md", "Mode coverage across methods and seeds"),
         ("mode_coverage_wgan/mode_coverage.md", "Toy results"),
     ],
 )
