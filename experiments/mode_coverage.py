@@ -253,12 +253,12 @@ def main(argv: list[str] | None = None) -> None:
             if not missing:
                 continue
             result = run_seeds(method, dataset, missing, args.steps, args.overrides)
-            pairs[(method, dataset)] = _with_more_seeds(earlier, result) if earlier else result
+            pair = pairs[(method, dataset)] = _with_more_seeds(earlier, result) if earlier else result
             _save(args.out, list(pairs.values()))
-            coverage = pairs[(method, dataset)]["per_seed"]
+            coverage = pair["per_seed"]
             print(
                 f"{method:<12} {dataset:<12} modes {[r['modes'] for r in coverage]} "
-                f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({pairs[(method, dataset)]['seconds']} s)",
+                f"HQ {[round(100 * r['high_quality']) for r in coverage]} ({pair['seconds']} s)",
                 flush=True,
             )
     results = list(pairs.values())
