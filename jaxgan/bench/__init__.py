@@ -20,10 +20,10 @@ against the same networks in PyTorch; then the iteration's floating-point work (
 analysis) against this device's float32 matmul peak, the floor no formulation can beat. `cifar`:
 the spec of each CIFAR-10 experiment (`sngan_cifar10`, ...) built from its config, networks,
 batch, n_critic and all, trained on made-up 32 × 32 × 3 images, with the time its configured
-number of iterations would take at that rate (a batch whose call XLA says needs more than four fifths of
-the memory free, as R3GAN's 512 on a CPU, is halved until one fits, and the run's time taken at its
-images per second); on a CPU with the loops written out
-(`train.unroll_loops=auto`, many times faster there), elsewhere as configured. Timings exclude
+number of iterations would take at that rate (a batch whose call XLA says needs more than the
+share `workloads.MEMORY_HEADROOM` of the free memory, as R3GAN's 512 on a CPU, is halved until
+one fits, and the run's time taken at its images per second); on a CPU with the loops written
+out (`train.unroll_loops=auto`, many times faster there), elsewhere as configured. Timings exclude
 compilation and warm-up; each figure is the median of `--repeats` timings of `--iters`
 iterations, all in this one process. `scoring`: made-up 32 × 32 × 3 samples scored as a run
 scores them (500 at a time, streamed) in jaxgan's classifier, FID's Inception-v3 and DINOv2
