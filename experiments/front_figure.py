@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PANELS = (
     (
-        "mode_coverage_wgangp_decay/mode_coverage.png",
-        "WGAN-GP on the 8- and 25-Gaussian sets\n(samples blue, modes orange)",
+        "mode_coverage_wgangp_decay_10k/mode_coverage.png",
+        "WGAN-GP on the 25-Gaussian grid and the ring\n(samples blue, modes orange)",
     ),
     ("cgan_fashion_mnist_samples.png", "conditional DCGAN on Fashion-MNIST\n(a row per class)"),
     ("dcgan_stacked_mnist_samples.png", "DCGAN on Stacked MNIST\n(a digit per colour channel)"),
