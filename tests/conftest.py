@@ -294,7 +294,7 @@ SLOW = (
     # The other toy and autoencoder experiments end to end (wgan_mlp, wgangp_mlp and vae_mnist stay).
     *(
         f"test_run.py::test_each_gan_experiment_runs_end_to_end[{name}]"
-        for name in ("meg_mlp", "nsgan_mlp", "ebgan_mlp", "wgangp_decay_mlp", "rpgan_mlp")
+        for name in ("meg_mlp", "nsgan_mlp", "ebgan_mlp", "wgangp_decay_mlp", "wgangp_decay_ring_mlp", "rpgan_mlp")
     ),
     *(
         f"test_autoencoders.py::test_each_autoencoder_experiment_runs_end_to_end[{name}]"

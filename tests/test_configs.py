@@ -41,23 +41,38 @@ def test_the_main_job_is_wgan_with_weight_clipping_and_no_penalty():
     assert wgan.optim.critic.clip > 0 and wgan.game.r1_gamma is None and wgan.game.r2_gamma is None
 
 
+def _study(name: str) -> list[dict]:
+    return json.loads((RESULTS / f"mode_coverage_{name}" / "mode_coverage.json").read_text())
+
+
+def _as_studied(result: dict, experiment: str, steps: int) -> dict:
+    """The config a mode-coverage study ran: its method under its overrides, at `steps` iterations."""
+    studied = configs.get_config(result["method"])
+    configs.apply_overrides(studied, [*result["overrides"], f"train.steps={steps}"])
+    studied.experiment = experiment
+    return studied.to_dict()
+
+
 def test_wgangp_decay_mlp_is_the_committed_study_of_wgangp_at_a_decaying_rate():
     """The named recipe is wgangp_mlp under exactly the overrides the first 5-seed study recorded,
     at the budget of the 10,000-iteration study that ran the named experiment itself, so the
     figures of both (docs/results.md, README) are this experiment's."""
     named = configs.get_config("wgangp_decay_mlp")
     assert (named.game.name, named.game.penalty_weight) == ("wgan_gp", 0.1)
-    first = json.loads((RESULTS / "mode_coverage_wgangp_decay" / "mode_coverage.json").read_text())
-    for result in first:
+    for result in _study("wgangp_decay"):
         assert result["method"] == "wgangp_mlp"
-        studied = configs.get_config("wgangp_mlp")
-        configs.apply_overrides(studied, [*result["overrides"], f"train.steps={named.train.steps}"])
-        studied.experiment = named.experiment
-        assert named.to_dict() == studied.to_dict()
-    longer = json.loads((RESULTS / "mode_coverage_wgangp_decay_10k" / "mode_coverage.json").read_text())
-    for result in longer:
+        assert _as_studied(result, named.experiment, named.train.steps) == named.to_dict()
+    for result in _study("wgangp_decay_10k"):
         assert (result["method"], result["overrides"]) == ("wgangp_decay_mlp", [])
         assert result["steps"] == named.train.steps
+
+
+def test_wgangp_decay_ring_mlp_is_the_committed_study_of_the_ring():
+    """The ring's recipe is the 10-seed ring study's settings: wgangp_decay_mlp at 4e-3, 5,000 iterations."""
+    named = configs.get_config("wgangp_decay_ring_mlp")
+    (result,) = _study("wgangp_ring")
+    assert (result["method"], result["dataset"], result["seeds"]) == ("wgangp_decay_mlp", "8gaussians", list(range(10)))
+    assert _as_studied(result, named.experiment, result["steps"]) == named.to_dict()
 
 
 def test_overrides_parse_each_type():

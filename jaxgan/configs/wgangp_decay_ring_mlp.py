@@ -1,0 +1,21 @@
+"""`wgangp_decay_mlp` at twice its learning rate (4e-3 for both players, decayed linearly to 0)
+and 5,000 iterations: the recipe for the 8-Gaussian ring.
+
+Run: python -m jaxgan.run --exp wgangp_decay_ring_mlp
+
+At 2e-3 the ring stayed at 97.8 % high quality over 5 seeds whether the run took 5,000
+iterations or 10,000: one seed in five kept thicker bridges between neighbouring modes. At
+4e-3 the generator steepens its transitions between modes while the rate is high, and the
+decay to 0 then settles it (docs/results.md, "The ring at 98 %"). Measured on the ring only;
+the grid keeps `wgangp_decay_mlp`.
+"""
+
+from jaxgan.configs import wgangp_decay_mlp
+
+
+def get_config():
+    config = wgangp_decay_mlp.get_config()
+    for player in ("generator", "critic"):
+        config.optim[player].learning_rate = 4e-3
+    config.train.steps = 5000
+    return config
