@@ -9,7 +9,8 @@ with the learning rate a sweep on the grid chose (docs/results.md, "WGAN-GP at 9
 quality"): at the paper's 1e-4 the generator is still moving its samples onto the modes when
 the run ends; at 2e-3, decayed linearly to 0 by the last iteration, it sharpens them and then
 settles, and the average of its last ~100 iterations is precise. Twice the 5,000 iterations
-of the first study lift the grid from 91.1 % to 95.1 % and leave the ring where it was.
+of the first study lift the grid from 91.1 % to 95.1 % and leave the ring where it was; the
+ring's recipe is `wgangp_decay_ring_mlp`.
 """
 
 from jaxgan.configs import wgangp_mlp
