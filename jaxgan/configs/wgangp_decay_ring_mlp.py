@@ -4,10 +4,9 @@ and 5,000 iterations: the recipe for the 8-Gaussian ring.
 Run: python -m jaxgan.run --exp wgangp_decay_ring_mlp
 
 At 2e-3 the ring stayed at 97.8 % high quality over 5 seeds whether the run took 5,000
-iterations or 10,000: one seed in five kept thicker bridges between neighbouring modes. At
-4e-3 the generator steepens its transitions between modes while the rate is high, and the
-decay to 0 then settles it (docs/results.md, "The ring at 98 %"). Measured on the ring only;
-the grid keeps `wgangp_decay_mlp`.
+iterations or 10,000, one seed in five under 97 %. At 4e-3 the same five seeds gave 98.4 %,
+and ten gave 98.2 ± 0.2 % (docs/results.md, "The ring at 98 %"); why the larger rate helps
+was not measured. Measured on the ring only; the grid keeps `wgangp_decay_mlp`.
 """
 
 from jaxgan.configs import wgangp_decay_mlp
