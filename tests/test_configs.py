@@ -68,11 +68,15 @@ def test_wgangp_decay_mlp_is_the_committed_study_of_wgangp_at_a_decaying_rate():
 
 
 def test_wgangp_decay_ring_mlp_is_the_committed_study_of_the_ring():
-    """The ring's recipe is the 10-seed ring study's settings: wgangp_decay_mlp at 4e-3, 5,000 iterations."""
+    """The ring's recipe is the 10-seed ring study's settings: wgangp_decay_mlp at 4e-3, 5,000
+    iterations; its study on the grid ran it by name at that budget."""
     named = configs.get_config("wgangp_decay_ring_mlp")
     (result,) = _study("wgangp_ring")
     assert (result["method"], result["dataset"], result["seeds"]) == ("wgangp_decay_mlp", "8gaussians", list(range(10)))
     assert _as_studied(result, named.experiment, result["steps"]) == named.to_dict()
+    (on_grid,) = _study("wgangp_ring_grid")
+    assert (on_grid["method"], on_grid["dataset"], on_grid["overrides"]) == ("wgangp_decay_ring_mlp", "25gaussians", [])
+    assert on_grid["steps"] == named.train.steps
 
 
 def test_overrides_parse_each_type():
