@@ -1,7 +1,9 @@
 """Shared fixtures: one tiny GAN whose jitted step is compiled once for the whole session."""
 
 import gzip
+import json
 import os
+import pathlib
 import pickle
 import shutil
 import tempfile
@@ -50,6 +52,17 @@ TINY_TOY_RUN = (
     "--set model.generator_hidden=16,16 --set model.critic_hidden=16,16 --set train.batch_size=16 "
     "--set train.steps_per_call=2 --set train.checkpoint_every=2 --set eval.samples=100"
 ).split()
+
+
+def mode_coverage_study(*studies: str) -> list[dict]:
+    """The results of experiments/results/mode_coverage_{study} for each of `studies`, one per
+    (method, dataset): the committed studies that docs, README and named recipes quote."""
+    results = pathlib.Path(__file__).parent.parent / "experiments" / "results"
+    return [
+        result
+        for study in studies
+        for result in json.loads((results / f"mode_coverage_{study}" / "mode_coverage.json").read_text())
+    ]
 
 
 def made_up_digits(n: int = 40, seed: int = 0) -> images.ImageSet:

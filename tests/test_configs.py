@@ -1,14 +1,11 @@
 """Experiment registry and command-line overrides."""
 
-import json
-import pathlib
 import re
 
 import pytest
+from conftest import mode_coverage_study
 
 from jaxgan import configs
-
-RESULTS = pathlib.Path(__file__).parent.parent / "experiments" / "results"
 
 
 def test_every_experiment_has_a_description_and_a_config():
@@ -41,10 +38,6 @@ def test_the_main_job_is_wgan_with_weight_clipping_and_no_penalty():
     assert wgan.optim.critic.clip > 0 and wgan.game.r1_gamma is None and wgan.game.r2_gamma is None
 
 
-def _study(name: str) -> list[dict]:
-    return json.loads((RESULTS / f"mode_coverage_{name}" / "mode_coverage.json").read_text())
-
-
 def _as_studied(result: dict, experiment: str, steps: int) -> dict:
     """The config a mode-coverage study ran: its method under its overrides, at `steps` iterations."""
     studied = configs.get_config(result["method"])
@@ -59,10 +52,10 @@ def test_wgangp_decay_mlp_is_the_committed_study_of_wgangp_at_a_decaying_rate():
     figures of both (docs/results.md, README) are this experiment's."""
     named = configs.get_config("wgangp_decay_mlp")
     assert (named.game.name, named.game.penalty_weight) == ("wgan_gp", 0.1)
-    for result in _study("wgangp_decay"):
+    for result in mode_coverage_study("wgangp_decay"):
         assert result["method"] == "wgangp_mlp"
         assert _as_studied(result, named.experiment, named.train.steps) == named.to_dict()
-    for result in _study("wgangp_decay_10k"):
+    for result in mode_coverage_study("wgangp_decay_10k"):
         assert (result["method"], result["overrides"]) == ("wgangp_decay_mlp", [])
         assert result["steps"] == named.train.steps
 
@@ -71,10 +64,10 @@ def test_wgangp_decay_ring_mlp_is_the_committed_study_of_the_ring():
     """The ring's recipe is the 10-seed ring study's settings: wgangp_decay_mlp at 4e-3, 5,000
     iterations; its study on the grid ran it by name at that budget."""
     named = configs.get_config("wgangp_decay_ring_mlp")
-    (result,) = _study("wgangp_ring")
+    (result,) = mode_coverage_study("wgangp_ring")
     assert (result["method"], result["dataset"], result["seeds"]) == ("wgangp_decay_mlp", "8gaussians", list(range(10)))
     assert _as_studied(result, named.experiment, result["steps"]) == named.to_dict()
-    (on_grid,) = _study("wgangp_ring_grid")
+    (on_grid,) = mode_coverage_study("wgangp_ring_grid")
     assert (on_grid["method"], on_grid["dataset"], on_grid["overrides"]) == ("wgangp_decay_ring_mlp", "25gaussians", [])
     assert on_grid["steps"] == named.train.steps
 

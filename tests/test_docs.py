@@ -9,6 +9,7 @@ import shlex
 
 import numpy as np
 import pytest
+from conftest import mode_coverage_study
 
 from jaxgan import configs
 
@@ -392,22 +393,12 @@ def _ring_headline(per_seed: list[dict]) -> str:
     return f"ring: {modes:.1f} / 8 modes, {quality:.1f} % high quality"
 
 
-def _mode_coverage_study(*studies: str) -> list[dict]:
-    """The results of experiments/results/mode_coverage_{study} for each of `studies`, one per
-    (method, dataset)."""
-    return [
-        result
-        for study in studies
-        for result in json.loads((RESULTS / f"mode_coverage_{study}" / "mode_coverage.json").read_text())
-    ]
-
-
 @pytest.mark.parametrize(
     "name, study", [("wgangp_decay_mlp", "wgangp_decay_10k"), ("wgangp_decay_ring_mlp", "wgangp_ring")]
 )
 def test_readme_experiments_table_quotes_the_wgangp_recipes_studies(name, study):
     """The WGAN-GP recipes' rows quote the studies of their settings at their budgets."""
-    results = _mode_coverage_study(study)
+    results = mode_coverage_study(study)
     per_seed = next(result for result in results if result["dataset"] == "8gaussians")["per_seed"]
     assert _row("Experiments", name, "README.md")[-1] == _ring_headline(per_seed)
 
@@ -425,7 +416,7 @@ def test_frontier_toy_rows_are_the_studies(name, studies):
     """Each toy row of the frontier: its seeds (ring / grid where they differ), then modes and
     high quality on each set as mean ± standard error over those seeds (blank for a set the
     studies did not run)."""
-    results = _mode_coverage_study(*studies)
+    results = mode_coverage_study(*studies)
     cells, seeds = [], []
     for dataset in ("8gaussians", "25gaussians"):
         studied = [result for result in results if result["dataset"] == dataset]
