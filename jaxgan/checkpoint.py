@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+import time
 from typing import Any, NamedTuple
 
 import jax
@@ -215,12 +217,25 @@ class Checkpointer:
             self._manager.wait_until_finished()
 
     def close(self) -> None:
-        """Wait for pending saves and release the manager."""
+        """Wait for pending saves and release the manager. A failed save (a full disk) is raised
+        once all its background threads have ended, so none of it writes or reports afterwards;
+        the manager is then left as it is (Orbax's `close` would only raise the failure again)."""
         with reporting_full_disk(self.directory, self._state_nbytes):
             try:
                 self._manager.wait_until_finished()
             finally:
-                self._manager.close()
+                _join_save_threads()  # a failure met by an earlier save or wait leaves its siblings running
+            self._manager.close()
+
+
+def _join_save_threads(timeout_s: float = 30.0) -> None:
+    """Wait, up to `timeout_s` in all, for Orbax's threads of a save to end. When one of them
+    fails, `wait_until_finished` raises at once while the others may still be writing. (The
+    plain `Thread.join`: Orbax's own raises the thread's error, which was reported already.)"""
+    deadline = time.monotonic() + timeout_s
+    for thread in threading.enumerate():
+        if type(thread).__module__.startswith("orbax.") and thread is not threading.current_thread():
+            threading.Thread.join(thread, max(0.0, deadline - time.monotonic()))
 
 
 def _first_line(error: BaseException) -> str:

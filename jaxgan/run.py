@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -120,23 +121,26 @@ def _usage_error(message: str) -> int:
 @contextlib.contextmanager
 def _failures_in_one_line():
     """Silence what Orbax prints as a write fails: absl logs every failed write of its background
-    threads with a traceback, and writes a full disk cut short leave callbacks for a closed event
-    loop (unraisable exceptions). The failure itself reaches `main` as one exception, reported
-    in one line."""
-    absl, unraisable_hook = logging.getLogger("absl"), sys.unraisablehook
-    level = absl.level
+    threads with a traceback, asyncio each abandoned write's error as its future is collected,
+    and writes a full disk cut short leave callbacks for a closed event loop (unraisable
+    exceptions). The failure itself reaches `main` as one exception, reported in one line."""
+    loggers = [logging.getLogger(name) for name in ("absl", "asyncio")]
+    levels, unraisable_hook = [logger.level for logger in loggers], sys.unraisablehook
 
     def skip_closed_event_loops(unraisable) -> None:
         closed = isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"
         if not closed:
             unraisable_hook(unraisable)
 
-    absl.setLevel(logging.CRITICAL)
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     sys.unraisablehook = skip_closed_event_loops
     try:
         yield
     finally:
-        absl.setLevel(level)
+        gc.collect()  # abandoned writes report as they are collected: now, once the failure is let go
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
         sys.unraisablehook = unraisable_hook
 
 
@@ -187,14 +191,14 @@ def _main(argv: list[str] | None) -> int:
     if not args.no_compilation_cache:
         cache.enable_compilation_cache()
     workdir = args.workdir or os.path.join("runs", args.exp)
-    try:
-        with _failures_in_one_line():
+    with _failures_in_one_line():
+        try:
             summary = _run(config, workdir, args)
-    except (configs.ConfigError, RunStateError) as error:
-        return _usage_error(str(error))
-    except (TrainingDiverged, DiskFull) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        except (configs.ConfigError, RunStateError) as error:
+            return _usage_error(str(error))
+        except (TrainingDiverged, DiskFull) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     print(format_summary(config, summary))
     return 0
 

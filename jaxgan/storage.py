@@ -29,10 +29,10 @@ class DiskFull(OSError):
 
     def __init__(self, path: str, needed_bytes: int | None = None):
         free = _free_bytes(path)
-        needs = f"; it needs about {_mib(needed_bytes)} MiB" if needed_bytes else ""
+        needs = f"; it needs about {_size(needed_bytes)}" if needed_bytes else ""
         super().__init__(
             errno.ENOSPC,
-            f"no space left on the device of {path} ({_mib(free)} MiB free{needs}); free some space",
+            f"no space left on the device of {path} ({_size(free)} free{needs}); free some space",
         )
         self.path = path
         self.advice = "then run again"  # the run that meets it says whether to --resume
@@ -97,8 +97,11 @@ def _free_bytes(path: str) -> int:
     return shutil.disk_usage(directory).free
 
 
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f}"
+def _size(n: int) -> str:
+    """`n` bytes as a person reads them: 3 B, 117 KiB, 4.0 MiB."""
+    if n < 2**10:
+        return f"{n} B"
+    return f"{n / 2**10:.0f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
 
 
 class RunStateError(RuntimeError):

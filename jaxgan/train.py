@@ -189,7 +189,7 @@ def train_and_evaluate(
         files = RunFiles(run_dir, tensorboard=config.train.tensorboard)
         with _locked(run_dir, files.writes):
             checkpointer = Checkpointer(run_dir, config.train.checkpoint_every)
-            try:
+            with _resume_advised_on_full_disk(checkpointer), _closed_at_the_end(checkpointer, files, interrupts):
                 changes = _check_resumable(config, files, checkpointer, resume, allow_changes)
                 train_step = make_train_step(built.spec, mesh, unroll=loops_written_out(config, family))
                 state = initial_state(config, family, built, mesh, memory_checked_for=train_step, abstract=resume)
@@ -226,14 +226,6 @@ def train_and_evaluate(
                 summary = _final_summary(config, family, built, evaluations, files, state)
                 for figure in ("samples.png", "losses.png"):
                     files.add_figure(figure, timing["steps"])
-            except DiskFull as error:
-                latest = checkpointer.latest_step()
-                error.advice = "then run again" if latest is None else f"then --resume from step {latest}"
-                raise
-            finally:
-                with interrupts.deferred():
-                    checkpointer.close()
-                    files.close()
             summary.update(
                 timing,
                 devices=mesh.devices.size,
@@ -244,6 +236,32 @@ def train_and_evaluate(
             interrupts.raise_if_received()
             files.write_summary(summary)
     return summary
+
+
+@contextlib.contextmanager
+def _resume_advised_on_full_disk(checkpointer: Checkpointer):
+    """Complete the message of a full disk met anywhere in the run, the last save's wait
+    included: resume from the newest committed checkpoint, or run again if there is none."""
+    try:
+        yield
+    except DiskFull as error:
+        latest = checkpointer.latest_step()
+        error.advice = "then run again" if latest is None else f"then --resume from step {latest}"
+        raise
+
+
+@contextlib.contextmanager
+def _closed_at_the_end(checkpointer: Checkpointer, files: RunFiles, interrupts: signals.Signals):
+    """Wait for the last save and close the checkpointer, then the run's files, whatever
+    happened: the files are closed even when that wait fails (a full disk), and a signal waits."""
+    try:
+        yield
+    finally:
+        with interrupts.deferred():
+            try:
+                checkpointer.close()
+            finally:
+                files.close()
 
 
 @contextlib.contextmanager
