@@ -118,27 +118,38 @@ def _usage_error(message: str) -> int:
     return 2
 
 
-@contextlib.contextmanager
-def _failures_in_one_line():
+_WRITE_FAILURE_LOGGERS = ("absl", "asyncio")
+
+
+def _silence_write_failures() -> None:
     """Silence what Orbax prints as a write fails: absl logs every failed write of its background
     threads with a traceback, asyncio each abandoned write's error as its future is collected,
-    and writes a full disk cut short leave callbacks for a closed event loop (unraisable
-    exceptions). The failure itself reaches `main` as one exception, reported in one line."""
-    loggers = [logging.getLogger(name) for name in ("absl", "asyncio")]
-    levels, unraisable_hook = [logger.level for logger in loggers], sys.unraisablehook
+    and TensorStore's last writes call back into Orbax's closed event loops (unraisable
+    `RuntimeError: Event loop is closed`). The failure itself reaches `main` as one exception."""
+    for name in _WRITE_FAILURE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    unraisable_hook = sys.unraisablehook
 
     def skip_closed_event_loops(unraisable) -> None:
         closed = isinstance(unraisable.exc_value, RuntimeError) and str(unraisable.exc_value) == "Event loop is closed"
         if not closed:
             unraisable_hook(unraisable)
 
-    for logger in loggers:
-        logger.setLevel(logging.CRITICAL)
     sys.unraisablehook = skip_closed_event_loops
+
+
+@contextlib.contextmanager
+def _failures_in_one_line():
+    """`_silence_write_failures` for the block (`main` called from Python). At its end the
+    abandoned writes are collected while still silenced (a failure's traceback held them until
+    the block's handler let it go); then the loggers and the hook are put back."""
+    loggers = [logging.getLogger(name) for name in _WRITE_FAILURE_LOGGERS]
+    levels, unraisable_hook = [logger.level for logger in loggers], sys.unraisablehook
+    _silence_write_failures()
     try:
         yield
     finally:
-        gc.collect()  # abandoned writes report as they are collected: now, once the failure is let go
+        gc.collect()
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
         sys.unraisablehook = unraisable_hook
@@ -204,7 +215,10 @@ def _main(argv: list[str] | None) -> int:
 
 
 def console_script() -> None:
-    """`jaxgan-run`, the installed command: `python -m jaxgan.run` under another name."""
+    """`jaxgan-run`, the installed command: `python -m jaxgan.run` under another name. Its process
+    keeps write failures silenced to its end: a failed save's last writes (TensorStore's, in
+    threads of its own) may still report after the one line, as the process exits."""
+    _silence_write_failures()
     signals.end_process(main())
 
 

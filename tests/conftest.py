@@ -327,6 +327,8 @@ SLOW = (
     "test_run.py::test_sigterm_saves_a_checkpoint_then_resume_finishes",
     "test_reliability.py::test_a_full_disk_during_training_is_one_line_and_resume_works_after",
     "test_reliability.py::test_a_really_full_disk_costs_one_line_and_nothing_half_written",
+    "test_reliability.py::test_a_disk_that_fills_during_training_costs_one_line_and_resume_works",
+    "test_reliability.py::test_the_command_line_prints_one_line_when_the_disk_fills",
     "test_reliability.py::test_a_second_run_on_a_busy_directory_gets_one_line_and_exit_2",
     "test_reliability.py::test_two_runs_started_together_one_trains_and_the_other_gets_one_line",
     "test_reliability.py::test_a_torn_last_metrics_line_is_dropped_on_resume",
@@ -406,7 +408,6 @@ LONGEST = (
     "test_inception.py::test_samples_are_scored_in_inception_space_against_the_training_images",
     "test_parallel.py::test_two_processes",
     "test_notebooks.py",
-    "test_reliability.py::test_a_really_full_disk_costs_one_line_and_nothing_half_written",
 )
 
 
