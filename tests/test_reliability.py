@@ -196,6 +196,7 @@ def test_a_disk_that_fills_during_training_costs_one_line_and_resume_works(
     assert err.startswith("error: no space left on the device of") and err.endswith(
         f"free some space, then --resume from step {full_from_step - 2}"
     )
+    assert json.loads((workdir / "config.json").read_text())["experiment"] == "wgan_mlp"
     gc.collect()  # a file left open would warn here, failing this test rather than a later one
     monkeypatch.undo()
     (small_disk / "filler").unlink()
